@@ -1,0 +1,30 @@
+// The storage port: where media bytes come from. Adapters (local disk on Node, R2 on Workers) only
+// answer these two questions; Range, ETag/304 and HEAD are handled once in the HTTP layer
+// (the unjs/h3 serve-static pattern). Keys are already-validated relative paths such as
+// "ladder/720p/seg_00001.ts": adapters never see "..", a leading "/" or a backslash.
+
+export interface ObjectMeta {
+  /** Total size in bytes. */
+  size: number;
+  /** Strong ETag, quoted, e.g. "\"5f3a-1234\"". */
+  etag: string;
+  lastModified: Date;
+}
+
+export interface ByteRange {
+  offset: number;
+  length: number;
+}
+
+export interface StoredObject {
+  meta: ObjectMeta;
+  /** The whole object, or exactly `range` when one was asked for. Streamed, never buffered whole. */
+  body: ReadableStream<Uint8Array>;
+}
+
+export interface MediaStorage {
+  /** Metadata, or null when the object does not exist. */
+  head(key: string): Promise<ObjectMeta | null>;
+  /** The object's bytes (optionally one range, already validated against `size`), or null when absent. */
+  get(key: string, range?: ByteRange): Promise<StoredObject | null>;
+}
