@@ -4,6 +4,7 @@ export { importPrivateKey, importPublicKey, generateKeyPair } from './keys.ts';
 export { buildCustomPolicy, buildCannedPolicy, parsePolicy } from './policy.ts';
 export { resourceMatches } from './resource-match.ts';
 export { encodeCloudFrontBase64, decodeCloudFrontBase64 } from './base64.ts';
-export { signPolicy, signCookies, signCannedCookies, signUrl } from './sign.ts';
+export { signPolicy, signCookies, signPolicyCookies, signCannedCookies, signUrl, type SignUrlInput } from './sign.ts';
 export { createVerifier } from './verify.ts';
 export { CoreError, type CoreErrorCode } from './errors.ts';
+export { parseCidr, cidrContains } from './cidr.ts';

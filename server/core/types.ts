@@ -126,6 +126,14 @@ export interface VerifierOptions {
   cacheSize?: number;
 }
 
+export interface VerifierStats {
+  /** Public-key verifications actually performed. */
+  verifications: number;
+  /** Checks answered from the cache of already-verified signatures. */
+  cacheHits: number;
+}
+
 export interface Verifier {
   verify(request: VerifyRequest): Promise<Verdict>;
+  stats(): VerifierStats;
 }

@@ -1,0 +1,35 @@
+// Reads CloudFront's cookies from one or several Cookie headers. Browsers send several cookies with one name
+// when their Paths differ, in no guaranteed order (RFC 6265 section 5.4), so every value is kept.
+
+export const COOKIE = {
+  policy: 'CloudFront-Policy',
+  expires: 'CloudFront-Expires',
+  signature: 'CloudFront-Signature',
+  keyPairId: 'CloudFront-Key-Pair-Id',
+  hash: 'CloudFront-Hash-Algorithm',
+} as const;
+
+const NAMES = new Set<string>(Object.values(COOKIE));
+/** More values than this for one name are ignored: bounds the work an attacker can cause. */
+export const MAX_VALUES_PER_NAME = 4;
+
+export type CloudFrontCookies = Map<string, string[]>;
+
+export function readCloudFrontCookies(headers: string | readonly string[] | null | undefined): CloudFrontCookies {
+  const out: CloudFrontCookies = new Map();
+  const list = headers == null ? [] : typeof headers === 'string' ? [headers] : headers;
+  for (const header of list) {
+    for (const part of header.split(';')) {
+      const eq = part.indexOf('=');
+      if (eq < 0) continue;
+      const name = part.slice(0, eq).trim();
+      if (!NAMES.has(name)) continue;
+      let value = part.slice(eq + 1).trim();
+      if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
+      const values = out.get(name) ?? [];
+      if (values.length < MAX_VALUES_PER_NAME && !values.includes(value)) values.push(value);
+      out.set(name, values);
+    }
+  }
+  return out;
+}
