@@ -1,0 +1,103 @@
+import { SignJWT, createRemoteJWKSet, importSPKI, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { ConfigError, type AuthConfig } from './config.ts';
+
+// Viewer tokens are JWTs issued by the host application (HS256 shared secret, a public key, or a JWKS URL),
+// verified with jose. Entitlement is the `videos` claim: a list of video IDs, or "*".
+
+export interface Viewer {
+  subject?: string;
+  videos: '*' | string[];
+}
+
+export type AuthFailure = { ok: false; status: 401 | 403; code: string; detail: string };
+export type AuthResult = { ok: true; viewer: Viewer } | AuthFailure;
+
+export interface ViewerAuth {
+  authenticate(authorization: string | null | undefined, nowMs: number): Promise<AuthResult>;
+  /** Demo mode only: a short-lived token for a demo viewer. */
+  issueDemoToken?(videos: '*' | string[], ttlSeconds: number, nowMs: number): Promise<string>;
+}
+
+const ALGS_SECRET = ['HS256', 'HS384', 'HS512'];
+
+async function publicKeyOf(pem: string): Promise<{ key: CryptoKey; alg: string }> {
+  for (const alg of ['RS256', 'ES256', 'PS256', 'EdDSA']) {
+    try {
+      return { key: await importSPKI(pem, alg), alg };
+    } catch {
+      // try the next algorithm family
+    }
+  }
+  throw new ConfigError('AUTH_JWT_PUBLIC_KEY is not an SPKI PEM public key (RSA, EC P-256 or Ed25519): "-----BEGIN PUBLIC KEY-----"');
+}
+
+function videosClaim(payload: JWTPayload): '*' | string[] | null {
+  const v = payload.videos;
+  if (v === '*') return '*';
+  if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v as string[];
+  return null;
+}
+
+export async function createViewerAuth(config: AuthConfig, demo: boolean): Promise<ViewerAuth> {
+  const verifiers: { key: Uint8Array | CryptoKey | JWTVerifyGetKey; algorithms?: string[] }[] = [];
+  const encoder = new TextEncoder();
+  let demoSecret: Uint8Array | undefined;
+  if (config.secret) verifiers.push({ key: encoder.encode(config.secret), algorithms: ALGS_SECRET });
+  if (config.publicKeyPem) {
+    const { key, alg } = await publicKeyOf(config.publicKeyPem);
+    verifiers.push({ key, algorithms: [alg] });
+  }
+  if (config.jwksUrl) verifiers.push({ key: createRemoteJWKSet(new URL(config.jwksUrl)) });
+  if (demo) {
+    // Demo tokens are signed with AUTH_JWT_SECRET when set, else with a random secret of this process.
+    demoSecret = config.secret ? encoder.encode(config.secret) : crypto.getRandomValues(new Uint8Array(32));
+    if (!config.secret) verifiers.push({ key: demoSecret, algorithms: ['HS256'] });
+  }
+  const options = { ...(config.audience ? { audience: config.audience } : {}), ...(config.issuer ? { issuer: config.issuer } : {}) };
+
+  async function authenticate(authorization: string | null | undefined, nowMs: number): Promise<AuthResult> {
+    const m = /^Bearer\s+([A-Za-z0-9_.-]+)\s*$/i.exec(authorization ?? '');
+    if (!m) return { ok: false, status: 401, code: 'token-missing', detail: 'Send the viewer token as "Authorization: Bearer <JWT>".' };
+    let lastCode = 'token-invalid';
+    for (const v of verifiers) {
+      try {
+        const { payload } = await jwtVerify(m[1]!, v.key as Uint8Array, {
+          ...options,
+          ...(v.algorithms ? { algorithms: v.algorithms } : {}),
+          currentDate: new Date(nowMs),
+          requiredClaims: ['exp'],
+        });
+        const videos = videosClaim(payload);
+        if (!videos) return { ok: false, status: 403, code: 'no-entitlement', detail: 'The token has no "videos" claim (a list of video IDs, or "*").' };
+        return { ok: true, viewer: { videos, ...(payload.sub ? { subject: payload.sub } : {}) } };
+      } catch (err) {
+        const code = (err as { code?: string }).code;
+        if (code === 'ERR_JWT_EXPIRED') lastCode = 'token-expired';
+        else if (code === 'ERR_JWT_CLAIM_VALIDATION_FAILED' && lastCode !== 'token-expired') lastCode = 'token-claims';
+      }
+    }
+    const details: Record<string, string> = {
+      'token-expired': 'The viewer token has expired; get a new one from the host application.',
+      'token-claims': 'The viewer token is for another audience or issuer, or lacks an expiry.',
+      'token-invalid': 'The viewer token is not valid (bad signature or format).',
+    };
+    return { ok: false, status: 401, code: lastCode, detail: details[lastCode]! };
+  }
+
+  const auth: ViewerAuth = { authenticate };
+  if (demoSecret) {
+    const secret = demoSecret;
+    auth.issueDemoToken = (videos, ttlSeconds, nowMs) =>
+      new SignJWT({ videos })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject('demo-viewer')
+        .setIssuedAt(Math.floor(nowMs / 1000))
+        .setExpirationTime(Math.floor(nowMs / 1000) + ttlSeconds)
+        .sign(secret);
+  }
+  return auth;
+}
+
+export function entitled(viewer: Viewer, videoId: string): boolean {
+  return viewer.videos === '*' || viewer.videos.includes(videoId);
+}

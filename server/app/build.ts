@@ -1,0 +1,19 @@
+import type { Hono } from 'hono';
+import { createVerifier } from '../core/index.ts';
+import type { GatewayConfig } from './config.ts';
+import type { MediaStorage } from './storage.ts';
+import { importGatewayKeys } from './keys.ts';
+import { createViewerAuth } from './auth.ts';
+import { createApp, type AppDeps } from './create-app.ts';
+
+/** Everything a runtime entry needs, from a validated config: keys imported once, verifier, auth, the app. */
+export async function buildGateway(
+  config: GatewayConfig,
+  storage: MediaStorage,
+  extras: Pick<AppDeps, 'log' | 'assets' | 'clientIp' | 'now'> = {},
+): Promise<Hono> {
+  const { signingKey, keyGroup } = await importGatewayKeys(config);
+  const verifier = createVerifier({ keys: keyGroup });
+  const auth = await createViewerAuth(config.auth, config.demo);
+  return createApp({ config, storage, signingKey, verifier, auth, ...extras });
+}

@@ -1,0 +1,45 @@
+import type { MediaStorage } from './storage.ts';
+import { VIDEO_ID } from './media-path.ts';
+
+// The catalog lives beside the media as catalog.json: { "videos": [{ id, title, durationSeconds?, playlist? }] }.
+
+export interface CatalogEntry {
+  id: string;
+  title: string;
+  description?: string;
+  durationSeconds?: number;
+  playlist: string;
+}
+
+async function readAll(stream: ReadableStream<Uint8Array>): Promise<string> {
+  return new Response(stream).text();
+}
+
+export async function readCatalog(storage: MediaStorage): Promise<CatalogEntry[]> {
+  const object = await storage.get('catalog.json');
+  if (!object) return [];
+  let doc: unknown;
+  try {
+    doc = JSON.parse(await readAll(object.body));
+  } catch {
+    throw new Error('catalog.json is not valid JSON');
+  }
+  const videos = (doc as { videos?: unknown }).videos;
+  if (!Array.isArray(videos)) throw new Error('catalog.json must be { "videos": [...] }');
+  return videos
+    .filter((v): v is Record<string, unknown> => typeof v === 'object' && v !== null && typeof v.id === 'string' && VIDEO_ID.test(v.id))
+    .map((v) => ({
+      id: v.id as string,
+      title: typeof v.title === 'string' ? v.title : (v.id as string),
+      ...(typeof v.description === 'string' ? { description: v.description } : {}),
+      ...(typeof v.durationSeconds === 'number' ? { durationSeconds: v.durationSeconds } : {}),
+      playlist: typeof v.playlist === 'string' && !v.playlist.includes('..') ? v.playlist : 'master.m3u8',
+    }));
+}
+
+/** A video exists when the catalog lists it, or when it has a master playlist. */
+export async function findVideo(storage: MediaStorage, videoId: string): Promise<CatalogEntry | null> {
+  const entry = (await readCatalog(storage)).find((v) => v.id === videoId);
+  if (entry) return entry;
+  return (await storage.head(`${videoId}/master.m3u8`)) ? { id: videoId, title: videoId, playlist: 'master.m3u8' } : null;
+}

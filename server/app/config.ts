@@ -1,0 +1,178 @@
+// Gateway configuration from environment variables (Node's process.env or a Worker's env), validated once at
+// start-up. Every refusal says what to set. Web-standard only: files are read by the Node entry beforehand.
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface TrustedKeyConfig {
+  keyPairId: string;
+  pem: string;
+}
+
+export interface AuthConfig {
+  secret?: string;
+  publicKeyPem?: string;
+  jwksUrl?: string;
+  audience?: string;
+  issuer?: string;
+}
+
+export interface GatewayConfig {
+  /** Public origin of the media routes (no trailing slash); undefined = each request's own origin. */
+  mediaBaseUrl?: string;
+  cookieDomain?: string;
+  allowedOrigins: string[];
+  /** Seconds a grant lasts at least. */
+  accessTtl: number;
+  /** Expiries are rounded up to a multiple of this many seconds, so grants in one window share a policy. */
+  grantWindow: number;
+  bindIp: boolean;
+  keyPairId: string;
+  privateKeyPem: string;
+  /** Extra trusted keys; the signing key's public key is always trusted under keyPairId. */
+  publicKeys: TrustedKeyConfig[];
+  auth: AuthConfig;
+  demo: boolean;
+  trustProxy: boolean;
+}
+
+export type Env = Record<string, string | undefined>;
+
+const KEY_PAIR_ID = /^[A-Za-z0-9_-]{1,128}$/;
+
+function value(env: Env, name: string): string | undefined {
+  const v = env[name]?.trim();
+  return v === undefined || v === '' ? undefined : v;
+}
+
+/** Accepts `3600`, `90s`, `30m`, `1h`, `1d`. */
+export function parseDuration(text: string, name: string): number {
+  const m = /^(\d+)\s*([smhd]?)$/.exec(text.trim());
+  if (!m) throw new ConfigError(`${name}="${text}" is not a duration; use seconds (3600) or 30m, 1h, 1d`);
+  const n = Number(m[1]) * ({ '': 1, s: 1, m: 60, h: 3600, d: 86400 } as const)[m[2] as '' | 's' | 'm' | 'h' | 'd'];
+  return n;
+}
+
+function parseBool(text: string | undefined, name: string): boolean {
+  if (text === undefined) return false;
+  if (/^(1|true|yes|on)$/i.test(text)) return true;
+  if (/^(0|false|no|off)$/i.test(text)) return false;
+  throw new ConfigError(`${name}="${text}" must be true or false`);
+}
+
+/** PEM from an env var: literal `\n` escapes are accepted, since many secret stores keep one line. */
+export function pemFromEnv(text: string): string {
+  return text.includes('-----BEGIN') ? text.replace(/\\n/g, '\n') : text;
+}
+
+function parseOrigin(text: string, name: string): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new ConfigError(`${name}: "${text}" is not a URL; write an origin like https://app.example.com`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(`${name}: "${text}" must be http or https`);
+  if ((url.pathname !== '/' && url.pathname !== '') || url.search || url.hash || text.endsWith('/')) {
+    throw new ConfigError(`${name}: "${text}" must be an origin only (scheme://host[:port], no path or trailing slash)`);
+  }
+  return url.origin;
+}
+
+/** `K1=<pem>,K2=<pem>` (or one per line); on Node a value may be a file path, resolved before this is called. */
+export function parsePublicKeys(text: string | undefined): TrustedKeyConfig[] {
+  if (!text) return [];
+  const entries = text.split(/,(?=\s*[A-Za-z0-9_-]+=)|\n(?=\s*[A-Za-z0-9_-]+=)/).map((e) => e.trim()).filter(Boolean);
+  return entries.map((entry) => {
+    const eq = entry.indexOf('=');
+    const keyPairId = eq > 0 ? entry.slice(0, eq).trim() : '';
+    if (!KEY_PAIR_ID.test(keyPairId)) {
+      throw new ConfigError('CLOUDFRONT_PUBLIC_KEYS must be a comma-separated list of KEY_PAIR_ID=PEM (or, on Node, KEY_PAIR_ID=path/to/public_key.pem)');
+    }
+    return { keyPairId, pem: pemFromEnv(entry.slice(eq + 1).trim()) };
+  });
+}
+
+/** Is `host` the cookie domain itself or below it (RFC 6265 section 5.1.3 domain-match)? */
+export function domainCovers(domain: string, host: string): boolean {
+  const d = domain.replace(/^\./, '').toLowerCase();
+  const h = host.toLowerCase();
+  return h === d || h.endsWith(`.${d}`);
+}
+
+export function parseConfig(env: Env): GatewayConfig {
+  const mediaBase = value(env, 'MEDIA_BASE_URL');
+  const mediaBaseUrl = mediaBase === undefined ? undefined : parseOrigin(mediaBase.replace(/\/$/, ''), 'MEDIA_BASE_URL');
+
+  const cookieDomain = value(env, 'COOKIE_DOMAIN')?.replace(/^\./, '');
+  if (cookieDomain !== undefined) {
+    if (!/^[a-z0-9.-]+$/i.test(cookieDomain) || !cookieDomain.includes('.') && cookieDomain !== 'localhost') {
+      throw new ConfigError(`COOKIE_DOMAIN="${cookieDomain}" is not a domain name; use the shared parent domain, e.g. example.com`);
+    }
+    if (!mediaBaseUrl) throw new ConfigError('COOKIE_DOMAIN needs MEDIA_BASE_URL (the public media origin it must cover)');
+    const host = new URL(mediaBaseUrl).hostname;
+    if (!domainCovers(cookieDomain, host)) {
+      throw new ConfigError(`COOKIE_DOMAIN="${cookieDomain}" does not cover the media host "${host}" of MEDIA_BASE_URL: browsers would never send the cookies; use a parent domain of both the player and the media host`);
+    }
+  }
+
+  const allowedOrigins = (value(env, 'ALLOWED_ORIGINS') ?? '').split(',').map((o) => o.trim()).filter(Boolean).map((o) => parseOrigin(o, 'ALLOWED_ORIGINS'));
+  if (allowedOrigins.length > 0 && allowedOrigins.includes('*')) throw new ConfigError('ALLOWED_ORIGINS cannot be *: browsers refuse credentials with a wildcard origin');
+
+  const accessTtl = parseDuration(value(env, 'ACCESS_TTL') ?? '3600', 'ACCESS_TTL');
+  if (accessTtl < 1 || accessTtl > 7 * 86400) throw new ConfigError('ACCESS_TTL must be between 1 second and 7 days');
+  const grantWindow = parseDuration(value(env, 'GRANT_WINDOW') ?? '60', 'GRANT_WINDOW');
+  if (grantWindow > 3600) throw new ConfigError('GRANT_WINDOW must be at most 3600 seconds (0 turns sharing off)');
+
+  const keyPairId = value(env, 'CLOUDFRONT_KEY_PAIR_ID');
+  const privateKey = value(env, 'CLOUDFRONT_PRIVATE_KEY');
+  if (keyPairId && !privateKey) throw new ConfigError('CLOUDFRONT_KEY_PAIR_ID is set but no private key: set CLOUDFRONT_PRIVATE_KEY (PEM) or CLOUDFRONT_PRIVATE_KEY_FILE');
+  if (privateKey && !keyPairId) throw new ConfigError('a private key is set but CLOUDFRONT_KEY_PAIR_ID is not: set it to the ID CloudFront gave the public key (e.g. K2JCJMDEHXQW5F)');
+  if (!keyPairId || !privateKey) throw new ConfigError('no signing key: set CLOUDFRONT_KEY_PAIR_ID and CLOUDFRONT_PRIVATE_KEY (or CLOUDFRONT_PRIVATE_KEY_FILE); make a pair with: npx hls-gate keys generate');
+  if (!KEY_PAIR_ID.test(keyPairId)) throw new ConfigError(`CLOUDFRONT_KEY_PAIR_ID="${keyPairId}" must be letters and digits, like K2JCJMDEHXQW5F`);
+
+  const auth: AuthConfig = {};
+  const secret = value(env, 'AUTH_JWT_SECRET');
+  if (secret !== undefined) {
+    if (secret.length < 32) throw new ConfigError('AUTH_JWT_SECRET must be at least 32 characters (HS256 needs a 256-bit secret); make one with: openssl rand -base64 32');
+    auth.secret = secret;
+  }
+  const jwtPublicKey = value(env, 'AUTH_JWT_PUBLIC_KEY');
+  if (jwtPublicKey !== undefined) auth.publicKeyPem = pemFromEnv(jwtPublicKey);
+  const jwks = value(env, 'AUTH_JWKS_URL');
+  if (jwks !== undefined) {
+    try {
+      auth.jwksUrl = new URL(jwks).href;
+    } catch {
+      throw new ConfigError(`AUTH_JWKS_URL="${jwks}" is not a URL`);
+    }
+  }
+  const audience = value(env, 'AUTH_JWT_AUDIENCE');
+  if (audience !== undefined) auth.audience = audience;
+  const issuer = value(env, 'AUTH_JWT_ISSUER');
+  if (issuer !== undefined) auth.issuer = issuer;
+
+  const demo = parseBool(value(env, 'DEMO'), 'DEMO');
+  if (!demo && !auth.secret && !auth.publicKeyPem && !auth.jwksUrl) {
+    throw new ConfigError('no way to check viewer tokens: set AUTH_JWT_SECRET, AUTH_JWT_PUBLIC_KEY or AUTH_JWKS_URL (or DEMO=true for the demo)');
+  }
+
+  return {
+    ...(mediaBaseUrl ? { mediaBaseUrl } : {}),
+    ...(cookieDomain ? { cookieDomain } : {}),
+    allowedOrigins,
+    accessTtl,
+    grantWindow,
+    bindIp: parseBool(value(env, 'ACCESS_BIND_IP'), 'ACCESS_BIND_IP'),
+    keyPairId,
+    privateKeyPem: pemFromEnv(privateKey),
+    publicKeys: parsePublicKeys(value(env, 'CLOUDFRONT_PUBLIC_KEYS')),
+    auth,
+    demo,
+    trustProxy: parseBool(value(env, 'TRUST_PROXY'), 'TRUST_PROXY'),
+  };
+}

@@ -1,0 +1,77 @@
+import { Hono, type Context } from 'hono';
+import type { GatewayConfig } from './config.ts';
+import type { MediaStorage } from './storage.ts';
+import type { SigningKey, Verifier } from '../core/index.ts';
+import type { ViewerAuth } from './auth.ts';
+import { cors } from './cors.ts';
+import { problem } from './responses.ts';
+import { createGrantIssuer } from './grants.ts';
+import { accessRoutes } from './routes-access.ts';
+import { mediaRoutes } from './routes-media.ts';
+import { requestLog, type LogEntry } from './log.ts';
+
+export interface AppDeps {
+  config: GatewayConfig;
+  storage: MediaStorage;
+  signingKey: SigningKey;
+  verifier: Verifier;
+  auth: ViewerAuth;
+  /** One structured entry per request; default: a JSON line on the console. */
+  log?: (entry: LogEntry) => void;
+  /** Static player assets; null when the path is not an asset. */
+  assets?: (path: string, request: Request) => Promise<Response | null>;
+  /** The viewer's address as the runtime knows it (socket address on Node, CF-Connecting-IP on Workers). */
+  clientIp?: (c: Context) => string | null;
+  /** Milliseconds since the epoch; injectable for tests. */
+  now?: () => number;
+}
+
+export interface AppContext {
+  deps: AppDeps;
+  now: () => number;
+  /** The public origin of the media routes for this request. */
+  mediaBase: (c: Context) => string;
+  clientIp: (c: Context) => string | null;
+}
+
+export function createApp(deps: AppDeps): Hono {
+  const { config } = deps;
+  const now = deps.now ?? (() => Date.now());
+  const ctx: AppContext = {
+    deps,
+    now,
+    // Without MEDIA_BASE_URL the media is served from the origin the viewer used (single-origin deployments).
+    mediaBase: (c) => config.mediaBaseUrl ?? new URL(c.req.url).origin,
+    clientIp: (c) => {
+      if (config.trustProxy) {
+        // The address the proxy in front of us saw: the last X-Forwarded-For entry is the one it appended.
+        const xff = c.req.header('X-Forwarded-For')?.split(',').map((s) => s.trim()).filter(Boolean);
+        if (xff && xff.length > 0) return xff[xff.length - 1]!;
+      }
+      return deps.clientIp?.(c) ?? null;
+    },
+  };
+  const issuer = createGrantIssuer({ keyPairId: config.keyPairId, signingKey: deps.signingKey, ttl: config.accessTtl, window: config.grantWindow });
+
+  const app = new Hono();
+  app.use('*', requestLog(deps.log, now));
+  app.use('/api/*', cors(config.allowedOrigins));
+  app.use('/videos/*', cors(config.allowedOrigins));
+
+  app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  accessRoutes(app, ctx, issuer);
+  mediaRoutes(app, ctx);
+
+  app.all('/api/*', () => problem(404, 'not-found', 'No such API endpoint.'));
+  app.on(['GET', 'HEAD'], '*', async (c) => {
+    const asset = deps.assets ? await deps.assets(new URL(c.req.url).pathname, c.req.raw) : null;
+    return asset ?? problem(404, 'not-found', 'Nothing here.');
+  });
+  app.notFound(() => problem(404, 'not-found', 'Nothing here.'));
+  app.onError((err, c) => {
+    // Never echo the error: it could carry a token or key material. The log gets its class and message only.
+    c.set('errorName' as never, (err instanceof Error ? err.name : 'Error') as never);
+    return problem(500, 'internal', 'The gateway failed to answer this request.');
+  });
+  return app;
+}

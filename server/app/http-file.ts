@@ -1,0 +1,66 @@
+import type { ByteRange, MediaStorage, ObjectMeta } from './storage.ts';
+import { contentTypeFor } from './mime.ts';
+
+// Serves one stored object with HTTP semantics done once for every storage adapter: a single Range
+// (RFC 9110 section 14: 206, or 416 when unsatisfiable; several ranges are answered with the whole body, which
+// the RFC allows), ETag + If-None-Match (304), If-Range, Last-Modified, HEAD. Bodies are streamed.
+
+type RangeResult = ByteRange | 'unsatisfiable' | null;
+
+export function parseRange(header: string | null, size: number): RangeResult {
+  if (!header) return null;
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!m || (m[1] === '' && m[2] === '')) return null; // malformed or multiple ranges: ignore the header
+  if (m[1] === '') {
+    const suffix = Number(m[2]);
+    if (suffix === 0 || size === 0) return 'unsatisfiable';
+    const length = Math.min(suffix, size);
+    return { offset: size - length, length };
+  }
+  const start = Number(m[1]);
+  const end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+  if (start >= size || end < start) return 'unsatisfiable';
+  return { offset: start, length: end - start + 1 };
+}
+
+function etagMatches(header: string, etag: string): boolean {
+  if (header.trim() === '*') return true;
+  const weakless = (t: string) => t.trim().replace(/^W\//, '');
+  return header.split(',').some((t) => weakless(t) === weakless(etag));
+}
+
+function baseHeaders(key: string, meta: ObjectMeta, cacheControl: string): Headers {
+  return new Headers({
+    'Content-Type': contentTypeFor(key),
+    ETag: meta.etag,
+    'Last-Modified': meta.lastModified.toUTCString(),
+    'Accept-Ranges': 'bytes',
+    'Cache-Control': cacheControl,
+  });
+}
+
+export async function serveObject(storage: MediaStorage, key: string, request: Request, cacheControl: string): Promise<Response | null> {
+  const meta = await storage.head(key);
+  if (!meta) return null;
+  const headers = baseHeaders(key, meta, cacheControl);
+  const inm = request.headers.get('If-None-Match');
+  if (inm && etagMatches(inm, meta.etag)) return new Response(null, { status: 304, headers });
+
+  let range = parseRange(request.headers.get('Range'), meta.size);
+  const ifRange = request.headers.get('If-Range');
+  if (range && ifRange && ifRange.trim() !== meta.etag) range = null; // the file changed: send it whole
+  if (range === 'unsatisfiable') {
+    headers.set('Content-Range', `bytes */${meta.size}`);
+    headers.delete('Content-Type');
+    return new Response(null, { status: 416, headers });
+  }
+  const status = range ? 206 : 200;
+  const length = range ? range.length : meta.size;
+  headers.set('Content-Length', String(length));
+  if (range) headers.set('Content-Range', `bytes ${range.offset}-${range.offset + range.length - 1}/${meta.size}`);
+  if (request.method === 'HEAD') return new Response(null, { status, headers });
+
+  const object = await storage.get(key, range ?? undefined);
+  if (!object) return null; // deleted between head and get
+  return new Response(object.body, { status, headers });
+}

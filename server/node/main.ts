@@ -1,0 +1,31 @@
+// `npm start`: the gateway on Node. With no configuration at all it runs the demo (see README).
+import { ConfigError } from '../app/config.ts';
+import { startNodeGateway } from './start.ts';
+
+function line(level: string, msg: string, extra: Record<string, unknown> = {}): void {
+  console.log(JSON.stringify({ level, msg, ...extra }));
+}
+
+try {
+  const gw = await startNodeGateway(process.env);
+  if (gw.config.demo) {
+    const why = gw.zeroConfig ? 'nothing is configured' : 'DEMO=true';
+    console.error(`\n  ⚠  DEMO MODE (${why}): anyone can get a viewer token from POST /api/demo/token.\n     Never run a real deployment like this: configure AUTH_JWT_SECRET (or a public key) and leave DEMO unset.\n`);
+    line('warn', 'demo mode is on', { reason: why });
+  }
+  line('info', 'listening', { url: gw.url, mediaBaseUrl: gw.config.mediaBaseUrl ?? 'same origin as each request' });
+  if (gw.zeroConfig) console.error(`  Open ${gw.url.replace('127.0.0.1', 'localhost')}/ to watch the demo.\n`);
+  const stop = () => {
+    line('info', 'shutting down');
+    void gw.close().then(() => process.exit(0));
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+} catch (err) {
+  if (err instanceof ConfigError) {
+    console.error(`hls-gate: configuration error: ${err.message}`);
+    process.exit(1);
+  }
+  console.error(`hls-gate: failed to start: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+}
