@@ -1,0 +1,34 @@
+// The parts of m3u8-parser's manifest that hls-gate reads (the package ships no types).
+declare module 'm3u8-parser' {
+  export interface ByteRange {
+    length: number;
+    offset?: number;
+  }
+  export interface ManifestSegment {
+    uri: string;
+    duration?: number;
+    byterange?: ByteRange;
+    key?: { method: string; uri?: string };
+    map?: { uri: string; byterange?: ByteRange };
+  }
+  export interface ManifestPlaylist {
+    uri: string;
+    attributes?: Record<string, unknown>;
+  }
+  export interface MediaGroupEntry {
+    uri?: string;
+  }
+  export interface Manifest {
+    playlists?: ManifestPlaylist[];
+    iFramePlaylists?: ManifestPlaylist[];
+    mediaGroups?: Record<string, Record<string, Record<string, MediaGroupEntry>>>;
+    segments?: ManifestSegment[];
+    endList?: boolean;
+    targetDuration?: number;
+  }
+  export class Parser {
+    manifest: Manifest;
+    push(chunk: string): void;
+    end(): void;
+  }
+}
