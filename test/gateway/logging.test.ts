@@ -21,7 +21,7 @@ describe('request log', () => {
       expect(entries[1]).toMatchObject({ method: 'GET', path: '/videos/ladder/master.m3u8', status: 200, bytes: expect.any(Number), keyPairId: 'K2JCJMDEHXQW5F' });
       expect(entries[2]).toMatchObject({ status: 403, reason: 'malformed-signature' });
       const text = JSON.stringify(entries);
-      for (const secret of [token, ...Object.values(cookies), 'secretquery', 'Signature=']) expect(text).not.toContain(secret);
+      for (const secret of [token, cookies['CloudFront-Policy']!, cookies['CloudFront-Signature']!, 'secretquery', 'Signature=']) expect(text).not.toContain(secret);
     } finally {
       await gw.close();
     }
