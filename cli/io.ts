@@ -1,0 +1,17 @@
+// Small shared pieces of the CLI: usage errors (exit 2, one line, no stack trace) and output streams.
+export class UsageError extends Error {}
+
+export interface Io {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  env: Record<string, string | undefined>;
+  /** ms since the epoch */
+  now: () => number;
+}
+
+export const processIo: Io = {
+  stdout: (t) => process.stdout.write(t),
+  stderr: (t) => process.stderr.write(t),
+  env: process.env,
+  now: () => Date.now(),
+};
