@@ -7,6 +7,8 @@ export interface Io {
   env: Record<string, string | undefined>;
   /** ms since the epoch */
   now: () => number;
+  /** Progress bars only on a terminal. */
+  stderrTty?: boolean;
 }
 
 export const processIo: Io = {
@@ -14,4 +16,5 @@ export const processIo: Io = {
   stderr: (t) => process.stderr.write(t),
   env: process.env,
   now: () => Date.now(),
+  stderrTty: Boolean(process.stderr.isTTY),
 };
