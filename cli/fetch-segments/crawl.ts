@@ -58,7 +58,8 @@ async function fetchOne(req: HlsRequest, opts: CrawlOptions): Promise<{ result: 
 
 export async function crawl(start: HlsRequest[], opts: CrawlOptions): Promise<FetchResult[]> {
   const queue = [...start];
-  const seen = new Set(start.map((r) => `${r.url}|${r.range?.offset ?? ''}`));
+  const key = (r: HlsRequest) => `${r.url}|${r.range ? `${r.range.offset}+${r.range.length}` : ''}`;
+  const seen = new Set(start.map(key));
   const results: FetchResult[] = [];
   let active = 0;
   return new Promise((resolve) => {
@@ -70,9 +71,8 @@ export async function crawl(start: HlsRequest[], opts: CrawlOptions): Promise<Fe
           if (text !== undefined && opts.follow) {
             try {
               for (const child of discover(text, req.url, { ...(opts.maxSegments !== undefined ? { maxSegments: opts.maxSegments } : {}), ...(opts.propagateQuery ? { propagateQuery: opts.propagateQuery } : {}) })) {
-                const id = `${child.url}|${child.range?.offset ?? ''}`;
-                if (!seen.has(id)) {
-                  seen.add(id);
+                if (!seen.has(key(child))) {
+                  seen.add(key(child));
                   queue.push(child);
                 }
               }

@@ -41,7 +41,7 @@ export function discover(text: string, playlistUrl: string, opts: { maxSegments?
   const out: HlsRequest[] = [];
   const seen = new Set<string>();
   const add = (r: HlsRequest) => {
-    const id = `${r.url}|${r.range ? `${r.range.offset}-${r.range.length}` : ''}`;
+    const id = `${r.url}|${r.range ? `${r.range.offset}+${r.range.length}` : ''}`;
     if (seen.has(id)) return;
     seen.add(id);
     out.push({ ...r, from: playlistUrl });
