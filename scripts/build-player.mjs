@@ -1,4 +1,23 @@
-// Placeholder until the player lands: makes player/dist so the gateway has something to serve.
-import { mkdirSync, writeFileSync } from 'node:fs';
-mkdirSync(new URL('../player/dist/', import.meta.url), { recursive: true });
-writeFileSync(new URL('../player/dist/index.html', import.meta.url), '<!doctype html><title>hls-gate</title><p>Player coming soon.</p>\n');
+// Bundles the player page (player/src + hls.js) into player/dist: index.html, app.js, app.css.
+// Run by `npm start` and `npm test`, so a fresh clone serves a working page.
+import { build } from 'esbuild';
+import { copyFileSync, mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('../player/', import.meta.url));
+mkdirSync(`${root}dist`, { recursive: true });
+const started = Date.now();
+await build({
+  entryPoints: { app: `${root}src/main.ts`, 'app-style': `${root}src/style.css` },
+  outdir: `${root}dist`,
+  bundle: true,
+  minify: true,
+  sourcemap: true,
+  format: 'iife',
+  target: 'es2020',
+  logLevel: 'warning',
+});
+// esbuild names CSS entries after the key; keep the page's plain name.
+copyFileSync(`${root}dist/app-style.css`, `${root}dist/app.css`);
+copyFileSync(`${root}index.html`, `${root}dist/index.html`);
+console.error(`player built into player/dist in ${Date.now() - started} ms`);

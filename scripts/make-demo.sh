@@ -61,9 +61,9 @@ M3U8
 cat > "$OUT/catalog.json" <<'JSON'
 {
   "videos": [
-    { "id": "ladder", "title": "Test pattern ladder", "description": "MPEG-TS, two renditions (240p, 360p), 30 s", "durationSeconds": 30, "playlist": "master.m3u8" },
-    { "id": "cmaf", "title": "Test pattern in CMAF", "description": "fMP4 segments with an init segment (EXT-X-MAP), 12 s", "durationSeconds": 12, "playlist": "master.m3u8" },
-    { "id": "aes", "title": "Encrypted test pattern", "description": "MPEG-TS with AES-128; the key is gated like the segments, 12 s", "durationSeconds": 12, "playlist": "master.m3u8" }
+    { "id": "ladder", "title": "Test pattern ladder", "description": "MPEG-TS, two renditions (240p, 360p)", "durationSeconds": 30, "playlist": "master.m3u8" },
+    { "id": "cmaf", "title": "Test pattern in CMAF", "description": "fMP4 segments with an init segment (EXT-X-MAP)", "durationSeconds": 12, "playlist": "master.m3u8" },
+    { "id": "aes", "title": "Encrypted test pattern", "description": "MPEG-TS with AES-128; the key is gated like the segments", "durationSeconds": 12, "playlist": "master.m3u8" }
   ]
 }
 JSON

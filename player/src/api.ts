@@ -1,0 +1,86 @@
+// Talking to the hls-gate API. Where it lives and where the viewer token comes from are the two integration
+// points for a host page (see player/README.md).
+
+export interface HostConfig {
+  /** Origin of the hls-gate API and media, e.g. https://media.example.com. Default: this page's origin. */
+  apiBase?: string;
+  /** Returns the viewer's JWT, issued by the host application. Default (demo mode): /api/demo/token. */
+  getToken?: () => Promise<string>;
+}
+
+declare global {
+  interface Window {
+    hlsGate?: HostConfig;
+  }
+}
+
+export interface Problem {
+  status: number;
+  code: string;
+  detail: string;
+}
+
+export class ApiError extends Error {
+  constructor(readonly problem: Problem) {
+    super(problem.detail);
+  }
+}
+
+export interface CatalogVideo {
+  id: string;
+  title: string;
+  description?: string;
+  durationSeconds?: number;
+  playlist: string;
+}
+
+export interface AccessGrant {
+  videoId: string;
+  playlistUrl: string;
+  expiresAt: string;
+  refreshAt: string;
+}
+
+export function apiBase(): string {
+  const fromHost = window.hlsGate?.apiBase;
+  const fromMeta = document.querySelector<HTMLMetaElement>('meta[name="hls-gate-api"]')?.content.trim();
+  return (fromHost || fromMeta || window.location.origin).replace(/\/$/, '');
+}
+
+async function call<T>(method: string, path: string, token?: string, body?: unknown): Promise<T> {
+  let res: Response;
+  try {
+    res = await fetch(apiBase() + path, {
+      method,
+      // The access call must store the cookies even when the API is on another origin of the same site.
+      credentials: 'include',
+      headers: { ...(token ? { Authorization: `Bearer ${token}` } : {}), ...(body ? { 'Content-Type': 'application/json' } : {}) },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
+  } catch {
+    throw new ApiError({ status: 0, code: 'network', detail: `Cannot reach ${apiBase()}.` });
+  }
+  if (!res.ok) {
+    const p = (await res.json().catch(() => ({}))) as Partial<Problem>;
+    throw new ApiError({ status: res.status, code: p.code ?? `http-${res.status}`, detail: p.detail ?? res.statusText });
+  }
+  return (await res.json()) as T;
+}
+
+let demoToken: Promise<string> | undefined;
+export function getToken(): Promise<string> {
+  const hook = window.hlsGate?.getToken;
+  if (hook) return hook();
+  demoToken ??= call<{ token: string }>('POST', '/api/demo/token').then((r) => r.token);
+  return demoToken;
+}
+
+export const isDemo = () => !window.hlsGate?.getToken;
+
+export async function listVideos(): Promise<CatalogVideo[]> {
+  return (await call<{ videos: CatalogVideo[] }>('GET', '/api/videos', await getToken())).videos;
+}
+
+export async function requestAccess(videoId: string): Promise<AccessGrant> {
+  return call<AccessGrant>('POST', `/api/videos/${encodeURIComponent(videoId)}/access`, await getToken());
+}

@@ -1,0 +1,223 @@
+import Hls, { type ErrorData, type HlsConfig, type LoadPolicy } from 'hls.js';
+import { ApiError, isDemo, listVideos, type CatalogVideo } from './api.ts';
+import { GrantKeeper, type GrantState } from './grants.ts';
+import { accessMessage, mediaMessage, type Message } from './messages.ts';
+
+// The player page: catalog, hls.js with credentials on every request, a grant kept fresh while playing, and
+// refusals explained. See player/README.md for embedding it in a host application.
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const video = $<HTMLVideoElement>('video');
+const quality = $<HTMLSelectElement>('quality');
+
+interface Diagnostics {
+  hls: Hls | null;
+  grant: GrantState | null;
+  events: { t: number; type: string; detail?: string }[];
+  refusals: { url: string; status: number; reason: string | null }[];
+  message: Message | null;
+}
+// For diagnostics and the end-to-end tests: read-only state of the page.
+const diag: Diagnostics = { hls: null, grant: null, events: [], refusals: [], message: null };
+(window as unknown as { __hlsGate: Diagnostics }).__hlsGate = diag;
+const log = (type: string, detail?: string) => diag.events.push({ t: Date.now(), type, ...(detail ? { detail } : {}) });
+
+let hls: Hls | null = null;
+let keeper: GrantKeeper | null = null;
+let current: CatalogVideo | null = null;
+
+function showMessage(m: Message | null): void {
+  diag.message = m;
+  $('notice').hidden = !m;
+  if (!m) return;
+  $('notice-title').textContent = m.title;
+  $('notice-text').textContent = m.text;
+  $('notice-retry').hidden = !m.retry;
+}
+
+function fmt(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  return s >= 3600 ? `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m` : `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+}
+
+function renderGrant(): void {
+  const g = keeper?.state;
+  const state = $('grant-state');
+  if (!g?.grant) {
+    state.textContent = diag.message ? 'refused' : 'none yet';
+    state.className = diag.message ? 'bad' : '';
+    return;
+  }
+  const left = (g.expiresAtMs - Date.now()) / 1000;
+  state.textContent = left > 0 ? 'granted' : 'expired';
+  state.className = left > 0 ? 'ok' : 'bad';
+  $('grant-expires').textContent = left > 0 ? `in ${fmt(left)}` : 'expired';
+  $('grant-refreshed').textContent = g.renewals === 0 ? `issued ${fmt((Date.now() - g.refreshedAtMs) / 1000)} ago` : `${g.renewals}× · last ${fmt((Date.now() - g.refreshedAtMs) / 1000)} ago`;
+}
+setInterval(renderGrant, 1000);
+
+function teardown(): void {
+  hls?.destroy();
+  hls = null;
+  diag.hls = null;
+  keeper?.stop();
+  keeper = null;
+  quality.replaceChildren(new Option('Auto', '-1'));
+  quality.disabled = true;
+  video.removeAttribute('src');
+  video.load();
+}
+
+/** hls.js does not retry 4xx. A refusal for an expired grant gets exactly one retry, after a renewal. */
+function retryOnceIfExpired(policy: LoadPolicy, lastReason: () => string | null): LoadPolicy {
+  const base = policy.default;
+  const errorRetry = base.errorRetry ?? { maxNumRetry: 0, retryDelayMs: 0, maxRetryDelayMs: 0 };
+  return {
+    default: {
+      ...base,
+      errorRetry: {
+        ...errorRetry,
+        maxNumRetry: Math.max(1, errorRetry.maxNumRetry),
+        retryDelayMs: Math.min(errorRetry.retryDelayMs, 500),
+        shouldRetry: (_cfg, count, _timeout, response, retry) => {
+          if (response?.code === 403 || response?.code === 401) {
+            if (count === 0 && lastReason() === 'expired' && keeper) {
+              log('renew-after-expired');
+              void keeper.renew().catch(() => {});
+              return true;
+            }
+            return false;
+          }
+          return retry && count < errorRetry.maxNumRetry;
+        },
+      },
+    },
+  };
+}
+
+async function play(entry: CatalogVideo): Promise<void> {
+  teardown();
+  showMessage(null);
+  current = entry;
+  $('title').textContent = entry.title;
+  $('description').textContent = entry.description ?? '';
+  document.querySelectorAll('#catalog button').forEach((b) => b.setAttribute('aria-current', String(b.getAttribute('data-id') === entry.id)));
+  const url = new URL(window.location.href);
+  url.searchParams.set('video', entry.id);
+  history.replaceState(null, '', url);
+
+  const k = new GrantKeeper(entry.id, (s) => {
+    diag.grant = s;
+    log('grant', `${s.renewals}`);
+    renderGrant();
+  }, (err) => {
+    log('grant-error', err instanceof ApiError ? err.problem.code : String(err));
+  });
+  keeper = k;
+  let grant;
+  try {
+    grant = await k.renew();
+  } catch (err) {
+    const p = err instanceof ApiError ? err.problem : { status: 0, code: 'network', detail: '' };
+    log('access-refused', p.code);
+    showMessage(accessMessage(p.status, p.code));
+    renderGrant();
+    return;
+  }
+  if (keeper !== k) return; // another video was chosen meanwhile
+
+  if (!Hls.isSupported()) {
+    // Safari / iOS: native HLS. The JS hooks do not apply; crossorigin="use-credentials" sends the cookies.
+    if (video.canPlayType('application/vnd.apple.mpegurl')) {
+      video.src = grant.playlistUrl;
+      void video.play().catch(() => {});
+    } else showMessage({ title: 'This browser cannot play HLS', text: 'Use a current Chrome, Edge, Firefox or Safari.', retry: false });
+    return;
+  }
+
+  let lastReason: string | null = null;
+  const defaults = Hls.DefaultConfig;
+  const config: Partial<HlsConfig> = {
+    // One hook covers playlists, segments, init segments and AES-128 keys: all go through the XHR loader.
+    xhrSetup: async (xhr: XMLHttpRequest, reqUrl: string) => {
+      xhr.withCredentials = true;
+      xhr.addEventListener('readystatechange', () => {
+        if (xhr.readyState === 4 && xhr.status >= 400) {
+          lastReason = xhr.getResponseHeader('X-Hls-Gate-Reason');
+          diag.refusals.push({ url: reqUrl, status: xhr.status, reason: lastReason });
+        }
+      });
+      // Never send a request with a grant about to run out: renew first (hls.js waits for this promise).
+      await k.ensureFresh();
+    },
+    manifestLoadPolicy: retryOnceIfExpired(defaults.manifestLoadPolicy, () => lastReason),
+    playlistLoadPolicy: retryOnceIfExpired(defaults.playlistLoadPolicy, () => lastReason),
+    fragLoadPolicy: retryOnceIfExpired(defaults.fragLoadPolicy, () => lastReason),
+    keyLoadPolicy: retryOnceIfExpired(defaults.keyLoadPolicy, () => lastReason),
+  };
+  const h = new Hls(config);
+  hls = h;
+  diag.hls = h;
+  h.on(Hls.Events.MANIFEST_PARSED, (_e, data) => {
+    log('manifest', `${data.levels.length} levels`);
+    quality.replaceChildren(new Option('Auto', '-1'), ...data.levels.map((l, i) => new Option(l.height ? `${l.height}p` : `${Math.round(l.bitrate / 1000)} kbps`, String(i))));
+    quality.disabled = data.levels.length < 2;
+    void video.play().catch(() => log('autoplay-blocked'));
+  });
+  h.on(Hls.Events.ERROR, (_e, data: ErrorData) => {
+    log(data.fatal ? 'fatal' : 'error', data.details);
+    if (!data.fatal) return;
+    if (data.type === Hls.ErrorTypes.MEDIA_ERROR) {
+      h.recoverMediaError();
+      return;
+    }
+    const status = data.response?.code ?? (data.networkDetails as XMLHttpRequest | undefined)?.status ?? 0;
+    showMessage(mediaMessage(status, lastReason));
+    renderGrant();
+  });
+  h.loadSource(grant.playlistUrl);
+  h.attachMedia(video);
+}
+
+quality.addEventListener('change', () => {
+  if (hls) hls.currentLevel = Number(quality.value);
+});
+for (const type of ['playing', 'waiting', 'stalled', 'ended']) video.addEventListener(type, () => log(type));
+$('notice-retry').addEventListener('click', () => {
+  if (current) void play(current);
+});
+
+async function start(): Promise<void> {
+  if (isDemo()) $('mode').textContent = 'demo mode';
+  let videos: CatalogVideo[];
+  try {
+    videos = await listVideos();
+  } catch (err) {
+    const p = err instanceof ApiError ? err.problem : { status: 0, code: 'network', detail: '' };
+    showMessage(accessMessage(p.status, p.code));
+    $('title').textContent = 'Videos unavailable';
+    return;
+  }
+  const wanted = new URL(window.location.href).searchParams.get('video');
+  const list = $('catalog');
+  list.replaceChildren(
+    ...videos.map((v) => {
+      const li = document.createElement('li');
+      const b = document.createElement('button');
+      b.type = 'button';
+      b.dataset.id = v.id;
+      b.innerHTML = '<span class="name"></span><span class="meta"></span>';
+      (b.firstChild as HTMLElement).textContent = v.title;
+      (b.lastChild as HTMLElement).textContent = [v.durationSeconds ? fmt(v.durationSeconds) : '', v.description ?? ''].filter(Boolean).join(' · ');
+      b.addEventListener('click', () => void play(v));
+      li.append(b);
+      return li;
+    }),
+  );
+  // A video asked for by ?video= is tried even when not in the viewer's catalog, so the refusal is shown.
+  const entry = videos.find((v) => v.id === wanted) ?? (wanted ? { id: wanted, title: wanted, playlist: 'master.m3u8' } : videos[0]);
+  if (entry) await play(entry);
+  else showMessage({ title: 'No videos', text: 'Your access does not include any video yet.', retry: false });
+}
+
+void start();
