@@ -6,6 +6,8 @@ export interface HostConfig {
   apiBase?: string;
   /** Returns the viewer's JWT, issued by the host application. Default (demo mode): /api/demo/token. */
   getToken?: () => Promise<string>;
+  /** Extra hls.js settings (buffer sizes, ABR...). Loader hooks are the player's own and cannot be replaced. */
+  hlsConfig?: Record<string, unknown>;
 }
 
 declare global {

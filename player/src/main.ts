@@ -138,6 +138,7 @@ async function play(entry: CatalogVideo): Promise<void> {
   let lastReason: string | null = null;
   const defaults = Hls.DefaultConfig;
   const config: Partial<HlsConfig> = {
+    ...(window.hlsGate?.hlsConfig as Partial<HlsConfig> | undefined),
     // One hook covers playlists, segments, init segments and AES-128 keys: all go through the XHR loader.
     xhrSetup: async (xhr: XMLHttpRequest, reqUrl: string) => {
       xhr.withCredentials = true;

@@ -67,4 +67,26 @@ describe('player in Chromium, single origin', () => {
     await a.close();
     await b.close();
   });
+
+  it('a viewer not entitled to a video sees why, and no segment byte is served', async () => {
+    const page = await browser.context.newPage();
+    // The host application's token hook: this viewer may watch only the CMAF video.
+    await page.addInitScript(() => {
+      (window as unknown as { hlsGate: object }).hlsGate = {
+        getToken: () => fetch('/api/demo/token', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ videos: ['cmaf'] }) }).then((r) => r.json()).then((j: { token: string }) => j.token),
+      };
+    });
+    const before = mediaRequests.length;
+    await page.goto(`${gw.url}/?video=ladder`);
+    await page.waitForFunction(() => (window as unknown as { __hlsGate: { message: unknown } }).__hlsGate.message !== null, undefined, { timeout: 10_000 });
+    const state = await playbackState(page);
+    expect(state.message?.title).toBe('This video is not included in your access');
+    expect(await page.locator('#notice').isVisible()).toBe(true);
+    expect(await page.locator('#notice-title').textContent()).toBe('This video is not included in your access');
+    expect(state.frames).toBe(0);
+    expect(mediaRequests.slice(before).filter((r) => r.url.includes('/videos/ladder/') && r.status === 200)).toEqual([]);
+    // The catalog lists only what the viewer may watch.
+    expect(await page.locator('#catalog button').allTextContents()).toEqual([expect.stringContaining('CMAF')]);
+    await page.close();
+  });
 });
