@@ -8,7 +8,8 @@ import { bytesToBase64 } from './base64.ts';
 
 const WEBCRYPTO_HASH: Record<HashAlgorithm, string> = { SHA1: 'SHA-1', SHA256: 'SHA-256' };
 
-export function importParams(type: KeyType, hash: HashAlgorithm): RsaHashedImportParams | EcKeyImportParams {
+// Plain objects, so the code type-checks against both the DOM's and the Workers runtime's WebCrypto typings.
+export function importParams(type: KeyType, hash: HashAlgorithm): { name: string; hash: string } | { name: string; namedCurve: string } {
   return type === 'rsa'
     ? { name: 'RSASSA-PKCS1-v1_5', hash: WEBCRYPTO_HASH[hash] }
     : { name: 'ECDSA', namedCurve: 'P-256' };
@@ -31,7 +32,7 @@ function keyCache(make: (hash: HashAlgorithm) => Promise<CryptoKey>) {
 }
 
 function bitsOf(key: CryptoKey): number {
-  const alg = key.algorithm as RsaHashedKeyAlgorithm;
+  const alg = key.algorithm as { modulusLength?: number };
   return typeof alg.modulusLength === 'number' ? alg.modulusLength : 256;
 }
 
@@ -71,10 +72,10 @@ export async function importPrivateKey(pem: string): Promise<SigningKey> {
   const publicSpki = () =>
     (spki ??= (async () => {
       // Drop the private members of the JWK and re-import it as a public key.
-      const jwk = await crypto.subtle.exportKey('jwk', first);
+      const jwk = (await crypto.subtle.exportKey('jwk', first)) as JsonWebKey;
       const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...pub } = jwk;
       const pubKey = await crypto.subtle.importKey('jwk', { ...pub, key_ops: ['verify'] }, importParams(type, 'SHA1'), true, ['verify']);
-      return new Uint8Array(await crypto.subtle.exportKey('spki', pubKey));
+      return new Uint8Array((await crypto.subtle.exportKey('spki', pubKey)) as ArrayBuffer);
     })());
   let verifyKey: Promise<VerifyKey> | undefined;
   return {
@@ -105,8 +106,8 @@ export async function generateKeyPair(type: KeyType): Promise<{ privateKeyPem: s
       ? { name: 'RSASSA-PKCS1-v1_5', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-1' }
       : { name: 'ECDSA', namedCurve: 'P-256' };
   const pair = (await crypto.subtle.generateKey(params, true, ['sign', 'verify'])) as CryptoKeyPair;
-  const pkcs8 = new Uint8Array(await crypto.subtle.exportKey('pkcs8', pair.privateKey));
-  const spki = new Uint8Array(await crypto.subtle.exportKey('spki', pair.publicKey));
+  const pkcs8 = new Uint8Array((await crypto.subtle.exportKey('pkcs8', pair.privateKey)) as ArrayBuffer);
+  const spki = new Uint8Array((await crypto.subtle.exportKey('spki', pair.publicKey)) as ArrayBuffer);
   return {
     privateKeyPem: derToPem(pkcs8, 'PRIVATE KEY', bytesToBase64),
     publicKeyPem: derToPem(spki, 'PUBLIC KEY', bytesToBase64),

@@ -101,7 +101,7 @@ function splitSignedUrl(url: string): { params: Partial<Record<UrlParam, string>
 
 function policyText(b64: string): string | undefined {
   try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(decodeCloudFrontBase64(b64));
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(decodeCloudFrontBase64(b64));
   } catch {
     return undefined;
   }

@@ -1,0 +1,66 @@
+import type { Hono } from 'hono';
+import { ConfigError, parseConfig, type Env as ConfigEnv } from '../app/config.ts';
+import { buildGateway } from '../app/build.ts';
+import { generateKeyPair } from '../core/index.ts';
+import { createR2Storage } from './r2-storage.ts';
+
+// The gateway on Cloudflare Workers: the same Hono app, media from R2, the player from Workers static assets.
+// Configuration comes from vars and secrets (see server/worker/README.md).
+
+export interface WorkerEnv {
+  MEDIA: R2Bucket;
+  ASSETS?: Fetcher;
+  [name: string]: unknown;
+}
+
+const DEV_KEY_PAIR_ID = 'KDEVELOPMENTKEY';
+let app: Promise<Hono> | undefined;
+
+function stringVars(env: WorkerEnv): ConfigEnv {
+  const out: ConfigEnv = {};
+  for (const [k, v] of Object.entries(env)) if (typeof v === 'string') out[k] = v;
+  return out;
+}
+
+async function gateway(env: WorkerEnv): Promise<Hono> {
+  const vars = stringVars(env);
+  // Zero configuration = the local demo: a development key made in memory by this isolate. Each isolate has its
+  // own key, which is fine for `npm run dev:worker` (one isolate) and never meant for a deployment.
+  if (!vars.CLOUDFRONT_PRIVATE_KEY && !vars.CLOUDFRONT_KEY_PAIR_ID && !vars.AUTH_JWT_SECRET && !vars.AUTH_JWT_PUBLIC_KEY && !vars.AUTH_JWKS_URL) {
+    vars.DEMO = vars.DEMO ?? 'true';
+    if (/^(1|true|yes|on)$/i.test(vars.DEMO)) {
+      vars.CLOUDFRONT_PRIVATE_KEY = (await generateKeyPair('rsa')).privateKeyPem;
+      vars.CLOUDFRONT_KEY_PAIR_ID = DEV_KEY_PAIR_ID;
+    }
+  }
+  const config = parseConfig(vars);
+  if (config.demo) console.log(JSON.stringify({ level: 'warn', msg: 'demo mode is on: anyone can get a viewer token from POST /api/demo/token' }));
+  const assets = env.ASSETS;
+  return buildGateway(config, createR2Storage(env.MEDIA), {
+    clientIp: (c) => c.req.header('CF-Connecting-IP') ?? null,
+    ...(assets ? { assets: async (_path: string, request: Request) => {
+      const res = await assets.fetch(request);
+      return res.status === 404 ? null : res;
+    } } : {}),
+  });
+}
+
+export default {
+  async fetch(request: Request, env: WorkerEnv, ctx: ExecutionContext): Promise<Response> {
+    app ??= gateway(env);
+    let instance: Hono;
+    try {
+      instance = await app;
+    } catch (err) {
+      app = undefined;
+      // Misconfiguration: say what to fix, once per request, without any secret.
+      const message = err instanceof ConfigError ? err.message : 'the gateway failed to start';
+      console.error(JSON.stringify({ level: 'error', msg: 'configuration error', detail: message }));
+      return new Response(JSON.stringify({ type: 'about:blank', title: 'Gateway misconfigured', status: 500, code: 'config', detail: message }), {
+        status: 500,
+        headers: { 'Content-Type': 'application/problem+json' },
+      });
+    }
+    return instance.fetch(request, env, ctx);
+  },
+};
