@@ -1,0 +1,44 @@
+// The Workers build in real workerd, through Miniflare: the esbuild bundle of server/worker/index.ts with an
+// R2 bucket seeded from media/.
+import { Miniflare } from 'miniflare';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { REPO_ROOT } from '../../server/node/load-env.ts';
+import { testEnv, type StartTarget } from './targets.ts';
+import { RSA_KEY_PAIR_ID, fixtureKey } from './fixtures.ts';
+
+// @ts-expect-error: a plain .mjs build script without types
+import { buildWorker } from '../../scripts/build-worker.mjs';
+
+function files(dir: string): string[] {
+  return readdirSync(dir).flatMap((f) => (statSync(join(dir, f)).isDirectory() ? files(join(dir, f)) : [join(dir, f)]));
+}
+
+export async function startWorkerd(bindings: Record<string, string>): Promise<Miniflare> {
+  const scriptPath = (await buildWorker(join(mkdtempSync(join(tmpdir(), 'hls-gate-worker-')), 'index.js'))) as string;
+  const mf = new Miniflare({ modules: true, scriptPath, modulesRoot: dirname(scriptPath), compatibilityDate: '2026-04-01', r2Buckets: ['MEDIA'], bindings });
+  await mf.ready;
+  const bucket = await mf.getR2Bucket('MEDIA');
+  const media = join(REPO_ROOT, 'media');
+  for (const file of files(media)) {
+    const b = readFileSync(file);
+    await bucket.put(relative(media, file), b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer);
+  }
+  return mf;
+}
+
+export const workerdTarget: StartTarget = async (extraEnv = {}) => {
+  const env = testEnv(extraEnv);
+  const bindings = Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => typeof e[1] === 'string'));
+  const mf = await startWorkerd(bindings);
+  const baseUrl = 'http://localhost:8787';
+  return {
+    baseUrl,
+    fetch: async (path, init) => (await mf.dispatchFetch(new URL(path, baseUrl).href, init as never)) as unknown as Response,
+    privateKeyPem: fixtureKey('rsa-pkcs8.pem'),
+    keyPairId: RSA_KEY_PAIR_ID,
+    close: () => mf.dispose(),
+  };
+};
