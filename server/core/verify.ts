@@ -115,6 +115,7 @@ function toSeconds(now: VerifyRequest['now']): number {
 export function createVerifier(options: VerifierOptions): Verifier {
   const keys = options.keys;
   const cache = new Lru<boolean>(options.cacheSize ?? 10_000);
+  const verified = new Lru<{ parsed: ParsedPolicy; hash: HashAlgorithm }>(options.cacheSize ?? 10_000);
   const counters = { verifications: 0, cacheHits: 0 };
 
   async function signatureValid(kid: string, key: VerifyKey, hash: HashAlgorithm, policy: string, sig: Uint8Array, sigText: string): Promise<boolean> {
@@ -146,6 +147,15 @@ export function createVerifier(options: VerifierOptions): Verifier {
     if (!cred.keyPairId) return deny('missing-key-pair-id', 1, cred);
     const key = keys.get(cred.keyPairId);
     if (!key) return deny('unknown-key', 2, cred);
+
+    // Fast path for a custom policy already verified with exactly these bytes: no decoding, no parsing, no
+    // public-key operation. Only successes are kept, keyed by the raw credential strings.
+    const rawKey = cred.policy !== undefined && cred.signature ? `${cred.keyPairId}\n${cred.hash ?? ''}\n${cred.signature}\n${cred.policy}` : undefined;
+    const known = rawKey !== undefined ? verified.get(rawKey) : undefined;
+    if (known) {
+      counters.cacheHits++;
+      return trust(cred, cred.keyPairId, url, req, known.parsed, known.hash);
+    }
 
     // Well-formedness only: nothing in the policy is trusted until the signature verifies.
     let policy: string;
@@ -183,7 +193,11 @@ export function createVerifier(options: VerifierOptions): Verifier {
       return deny('malformed-signature', 4, cred);
     }
     if (!(await signatureValid(cred.keyPairId, key, hash, policy, sig, cred.signature))) return deny('bad-signature', 5, cred);
+    if (rawKey !== undefined && parsed) verified.set(rawKey, { parsed, hash });
+    return trust(cred, cred.keyPairId, url, req, parsed, hash);
+  }
 
+  function trust(cred: Credentials, keyPairId: string, url: string, req: VerifyRequest, parsed: ParsedPolicy | undefined, hash: HashAlgorithm): Judged {
     // The signature holds: the policy's fields can be trusted now. Checked on every request, cache or not.
     const now = toSeconds(req.now);
     const expiresAt = parsed ? parsed.dateLessThan : Number(cred.expires);
@@ -197,7 +211,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
     const grant: Grant = {
       resource: parsed ? parsed.resource : url,
       expiresAt,
-      keyPairId: cred.keyPairId,
+      keyPairId,
       source: cred.source,
       hashAlgorithm: hash,
       policyKind: parsed ? 'custom' : 'canned',
@@ -207,8 +221,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
     return { verdict: { ok: true, grant }, stage: 7 };
   }
 
-  function cookieCandidates(req: VerifyRequest, url: string): Credentials[] {
-    const jar = readCloudFrontCookies(req.cookie);
+  function cookieCandidates(jar: ReturnType<typeof readCloudFrontCookies>, url: string): Credentials[] {
     const list = (name: string): (string | undefined)[] => {
       const v = jar.get(name);
       return v && v.length > 0 ? v : [undefined];
@@ -227,7 +240,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
         return 1;
       }
     };
-    policies.sort((a, b) => rank(a) - rank(b));
+    if (policies.length > 1) policies.sort((a, b) => rank(a) - rank(b));
     const out: Credentials[] = [];
     for (const p of policies)
       for (const keyPairId of list(COOKIE.keyPairId))
@@ -259,7 +272,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
     const jar = readCloudFrontCookies(req.cookie);
     if (jar.size === 0 || (jar.size === 1 && jar.has(COOKIE.hash))) return deny('no-credentials', 0).verdict;
     let best: Judged | undefined;
-    for (const cred of cookieCandidates(req, url)) {
+    for (const cred of cookieCandidates(jar, url)) {
       const judged = await judge(cred, url, req);
       if (judged.verdict.ok) return judged.verdict;
       if (!best || judged.stage > best.stage) best = judged;
