@@ -18,7 +18,10 @@ export interface ViewerAuth {
   issueDemoToken?(videos: '*' | string[], ttlSeconds: number, nowMs: number): Promise<string>;
 }
 
-const ALGS_SECRET = ['HS256', 'HS384', 'HS512'];
+/** The HS256 secret imported once (jose would otherwise import raw bytes on every verification). */
+function hmacKey(secret: Uint8Array): Promise<CryptoKey> {
+  return crypto.subtle.importKey('raw', secret as BufferSource, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
+}
 
 async function publicKeyOf(pem: string): Promise<{ key: CryptoKey; alg: string }> {
   for (const alg of ['RS256', 'ES256', 'PS256', 'EdDSA']) {
@@ -39,10 +42,11 @@ function videosClaim(payload: JWTPayload): '*' | string[] | null {
 }
 
 export async function createViewerAuth(config: AuthConfig, demo: boolean): Promise<ViewerAuth> {
-  const verifiers: { key: Uint8Array | CryptoKey | JWTVerifyGetKey; algorithms?: string[] }[] = [];
+  const verifiers: { key: CryptoKey | JWTVerifyGetKey; algorithms?: string[] }[] = [];
   const encoder = new TextEncoder();
-  let demoSecret: Uint8Array | undefined;
-  if (config.secret) verifiers.push({ key: encoder.encode(config.secret), algorithms: ALGS_SECRET });
+  let demoSecret: CryptoKey | undefined;
+  const secretKey = config.secret ? await hmacKey(encoder.encode(config.secret)) : undefined;
+  if (secretKey) verifiers.push({ key: secretKey, algorithms: ['HS256'] });
   if (config.publicKeyPem) {
     const { key, alg } = await publicKeyOf(config.publicKeyPem);
     verifiers.push({ key, algorithms: [alg] });
@@ -50,8 +54,8 @@ export async function createViewerAuth(config: AuthConfig, demo: boolean): Promi
   if (config.jwksUrl) verifiers.push({ key: createRemoteJWKSet(new URL(config.jwksUrl)) });
   if (demo) {
     // Demo tokens are signed with AUTH_JWT_SECRET when set, else with a random secret of this process.
-    demoSecret = config.secret ? encoder.encode(config.secret) : crypto.getRandomValues(new Uint8Array(32));
-    if (!config.secret) verifiers.push({ key: demoSecret, algorithms: ['HS256'] });
+    demoSecret = secretKey ?? (await hmacKey(crypto.getRandomValues(new Uint8Array(32))));
+    if (!secretKey) verifiers.push({ key: demoSecret, algorithms: ['HS256'] });
   }
   const options = { ...(config.audience ? { audience: config.audience } : {}), ...(config.issuer ? { issuer: config.issuer } : {}) };
 
@@ -61,7 +65,7 @@ export async function createViewerAuth(config: AuthConfig, demo: boolean): Promi
     let lastCode = 'token-invalid';
     for (const v of verifiers) {
       try {
-        const { payload } = await jwtVerify(m[1]!, v.key as Uint8Array, {
+        const { payload } = await jwtVerify(m[1]!, v.key as CryptoKey, {
           ...options,
           ...(v.algorithms ? { algorithms: v.algorithms } : {}),
           currentDate: new Date(nowMs),

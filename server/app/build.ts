@@ -1,5 +1,5 @@
 import type { Hono } from 'hono';
-import { createVerifier } from '../core/index.ts';
+import { createVerifier, type SigningKey } from '../core/index.ts';
 import type { GatewayConfig } from './config.ts';
 import type { MediaStorage } from './storage.ts';
 import { importGatewayKeys } from './keys.ts';
@@ -10,10 +10,13 @@ import { createApp, type AppDeps } from './create-app.ts';
 export async function buildGateway(
   config: GatewayConfig,
   storage: MediaStorage,
-  extras: Pick<AppDeps, 'log' | 'assets' | 'clientIp' | 'now'> = {},
+  extras: Pick<AppDeps, 'log' | 'assets' | 'clientIp' | 'now'> & { nativeSigner?: (key: SigningKey, pem: string) => SigningKey } = {},
 ): Promise<Hono> {
-  const { signingKey, keyGroup } = await importGatewayKeys(config);
+  const imported = await importGatewayKeys(config);
+  const keyGroup = imported.keyGroup;
+  const signingKey = extras.nativeSigner ? extras.nativeSigner(imported.signingKey, config.privateKeyPem) : imported.signingKey;
   const verifier = createVerifier({ keys: keyGroup });
   const auth = await createViewerAuth(config.auth, config.demo);
-  return createApp({ config, storage, signingKey, verifier, auth, ...extras });
+  const { nativeSigner: _native, ...deps } = extras;
+  return createApp({ config, storage, signingKey, verifier, auth, ...deps });
 }

@@ -15,7 +15,20 @@ async function readAll(stream: ReadableStream<Uint8Array>): Promise<string> {
   return new Response(stream).text();
 }
 
-export async function readCatalog(storage: MediaStorage): Promise<CatalogEntry[]> {
+// Read at most every few seconds: the access endpoint consults it on every grant.
+const CACHE_MS = 5000;
+const cached = new WeakMap<MediaStorage, { at: number; entries: Promise<CatalogEntry[]> }>();
+
+export function readCatalog(storage: MediaStorage, nowMs = Date.now()): Promise<CatalogEntry[]> {
+  const hit = cached.get(storage);
+  if (hit && nowMs - hit.at < CACHE_MS) return hit.entries;
+  const entries = loadCatalog(storage);
+  cached.set(storage, { at: nowMs, entries });
+  entries.catch(() => cached.delete(storage));
+  return entries;
+}
+
+async function loadCatalog(storage: MediaStorage): Promise<CatalogEntry[]> {
   const object = await storage.get('catalog.json');
   if (!object) return [];
   let doc: unknown;

@@ -14,8 +14,9 @@ const encoder = new TextEncoder();
  * RSASSA-PKCS1-v1_5, or ECDSA P-256 as ASN.1 DER. SHA-1 unless SHA-256 is asked for.
  */
 export async function signPolicy(policy: string, key: SigningKey, hash: HashAlgorithm = 'SHA1'): Promise<string> {
-  const cryptoKey = await key.cryptoKey(hash);
   const data = encoder.encode(policy);
+  if (key.sign) return encodeCloudFrontBase64(await key.sign(data, hash));
+  const cryptoKey = await key.cryptoKey(hash);
   const raw =
     key.type === 'rsa'
       ? await crypto.subtle.sign('RSASSA-PKCS1-v1_5', cryptoKey, data)

@@ -17,6 +17,11 @@ export interface SigningKey {
   publicKey(): Promise<VerifyKey>;
   /** SPKI PEM of the matching public key (what you upload to a CloudFront key group). */
   publicKeyPem(): Promise<string>;
+  /**
+   * Optional runtime-native signer returning the wire-format signature (PKCS#1 v1.5, or DER for ECDSA). The Node
+   * entry sets one backed by node:crypto, which is faster there than WebCrypto; without it WebCrypto signs.
+   */
+  sign?: (data: Uint8Array, hash: HashAlgorithm) => Uint8Array | Promise<Uint8Array>;
 }
 
 /** A trusted public key (one member of a key group). */

@@ -10,6 +10,7 @@ import { buildGateway } from '../app/build.ts';
 import type { LogEntry } from '../app/log.ts';
 import { createFsStorage } from './fs-storage.ts';
 import { createAssets } from './assets.ts';
+import { withNodeCrypto } from './native-key.ts';
 import { REPO_ROOT, loadNodeEnv } from './load-env.ts';
 
 export interface RunningGateway {
@@ -45,6 +46,7 @@ export async function startNodeGateway(input: Env, options: StartOptions = {}): 
   const app = await buildGateway(config, createFsStorage(mediaDir), {
     assets: createAssets(options.assetsDir ?? join(REPO_ROOT, 'player/dist')),
     clientIp: (c) => getConnInfo(c).remote.address ?? null,
+    nativeSigner: withNodeCrypto,
     ...(options.log ? { log: options.log } : {}),
     ...(options.now ? { now: options.now } : {}),
   });
