@@ -11,8 +11,8 @@ export interface CatalogEntry {
   playlist: string;
 }
 
-async function readAll(stream: ReadableStream<Uint8Array>): Promise<string> {
-  return new Response(stream).text();
+async function readAll(body: ReadableStream<Uint8Array> | Uint8Array): Promise<string> {
+  return body instanceof Uint8Array ? new TextDecoder().decode(body) : new Response(body).text();
 }
 
 // Read at most every few seconds: the access endpoint consults it on every grant.

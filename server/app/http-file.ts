@@ -62,5 +62,5 @@ export async function serveObject(storage: MediaStorage, key: string, request: R
 
   const object = await storage.get(key, range ?? undefined);
   if (!object) return null; // deleted between head and get
-  return new Response(object.body, { status, headers });
+  return new Response(object.body as BodyInit, { status, headers });
 }

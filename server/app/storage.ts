@@ -18,8 +18,11 @@ export interface ByteRange {
 
 export interface StoredObject {
   meta: ObjectMeta;
-  /** The whole object, or exactly `range` when one was asked for. Streamed, never buffered whole. */
-  body: ReadableStream<Uint8Array>;
+  /**
+   * The whole object, or exactly `range` when one was asked for. Streamed; an adapter may hand over a small
+   * object (at most one stream chunk, e.g. a playlist) as bytes instead.
+   */
+  body: ReadableStream<Uint8Array> | Uint8Array;
 }
 
 export interface MediaStorage {
