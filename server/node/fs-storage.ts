@@ -1,6 +1,4 @@
-import { createReadStream } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
-import { Readable } from 'node:stream';
+import { open, readFile, stat } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import type { ByteRange, MediaStorage, ObjectMeta, StoredObject } from '../app/storage.ts';
 
@@ -9,8 +7,8 @@ import type { ByteRange, MediaStorage, ObjectMeta, StoredObject } from '../app/s
 
 /** Objects up to this size are one stream chunk anyway: read them in one call (playlists, keys). */
 const SMALL = 64 * 1024;
-/** Larger chunks mean fewer trips through the stream machinery per segment; 200 clients x 256 KiB stays small. */
-const CHUNK = 256 * 1024;
+/** One read per pull: with 200 clients in flight, at most 200 chunks are held in memory. */
+const CHUNK = 32 * 1024;
 /** head() then get() for one request would stat twice; a stat is reused for this long. */
 const STAT_TTL_MS = 1000;
 
@@ -52,9 +50,52 @@ export function createFsStorage(root: string): MediaStorage {
         return null;
       }
     }
-    const stream = createReadStream(path, { highWaterMark: CHUNK, ...(range ? { start: range.offset, end: range.offset + range.length - 1 } : {}) });
-    return { meta, body: Readable.toWeb(stream) as ReadableStream<Uint8Array> };
+    return { meta, body: await fileStream(path, range ? range.offset : 0, range ? range.length : meta.size) };
   }
 
   return { head, get };
+}
+
+/**
+ * A pull-based stream over a byte span of a file: a chunk is read only when the consumer asks for one, so a slow
+ * viewer holds one chunk, never the file. (stream.Readable.toWeb would buffer ahead without bound here.)
+ */
+async function fileStream(path: string, offset: number, length: number): Promise<ReadableStream<Uint8Array>> {
+  const file = await open(path, 'r');
+  let position = offset;
+  const end = offset + length;
+  let closed = false;
+  const close = async () => {
+    if (!closed) {
+      closed = true;
+      await file.close();
+    }
+  };
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        try {
+          const size = Math.min(CHUNK, end - position);
+          const chunk = size > 0 ? new Uint8Array(size) : null;
+          const { bytesRead } = chunk ? await file.read(chunk, 0, size, position) : { bytesRead: 0 };
+          if (!chunk || bytesRead === 0) {
+            await close();
+            controller.close();
+            return;
+          }
+          position += bytesRead;
+          controller.enqueue(bytesRead === size ? chunk : chunk.subarray(0, bytesRead));
+          if (position >= end) {
+            await close();
+            controller.close();
+          }
+        } catch (err) {
+          await close();
+          controller.error(err);
+        }
+      },
+      cancel: close,
+    },
+    { highWaterMark: 0 },
+  );
 }
