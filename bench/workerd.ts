@@ -1,4 +1,5 @@
 // CPU time per access request and per gated segment request in workerd, against the Workers CPU limits.
+import type { Readable } from 'node:stream';
 // workerd freezes timers while a request runs (Spectre mitigation), so time is measured from outside: requests
 // are sent one at a time through Miniflare, and a no-op worker on the same path is the baseline. The difference
 // is an upper bound on the worker's own CPU time per request (it includes local R2 reads).
@@ -35,7 +36,7 @@ export async function workerdCpu(quick: boolean): Promise<Record<string, Ratio>>
   const gw = new Miniflare({
     modules: true, scriptPath, modulesRoot: dirname(scriptPath), compatibilityDate: '2026-04-01', r2Buckets: ['MEDIA'],
     // Drain the worker's request log instead of printing thousands of lines.
-    handleRuntimeStdio: (out, err) => { out.resume(); err.resume(); },
+    handleRuntimeStdio: (out: Readable, err: Readable) => { out.resume(); err.resume(); },
     bindings: { CLOUDFRONT_KEY_PAIR_ID: 'K2JCJMDEHXQW5F', CLOUDFRONT_PRIVATE_KEY: pem, AUTH_JWT_SECRET: SECRET, GRANT_WINDOW: '0', ACCESS_BIND_IP: 'true' },
   });
   const noop = new Miniflare({ modules: true, script: 'export default { fetch() { return new Response("ok") } }', compatibilityDate: '2026-04-01' });

@@ -1,4 +1,5 @@
 // The Workers build in real workerd, through Miniflare: the esbuild bundle of server/worker/index.ts with an
+import type { Readable } from 'node:stream';
 // R2 bucket seeded from media/.
 import { Miniflare } from 'miniflare';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -18,7 +19,7 @@ function files(dir: string): string[] {
 
 export async function startWorkerd(bindings: Record<string, string>): Promise<Miniflare> {
   const scriptPath = (await buildWorker(join(mkdtempSync(join(tmpdir(), 'hls-gate-worker-')), 'index.js'))) as string;
-  const mf = new Miniflare({ modules: true, scriptPath, modulesRoot: dirname(scriptPath), compatibilityDate: '2026-04-01', r2Buckets: ['MEDIA'], bindings, handleRuntimeStdio: (out, err) => { out.resume(); err.pipe(process.stderr); } });
+  const mf = new Miniflare({ modules: true, scriptPath, modulesRoot: dirname(scriptPath), compatibilityDate: '2026-04-01', r2Buckets: ['MEDIA'], bindings, handleRuntimeStdio: (out: Readable, err: Readable) => { out.resume(); err.pipe(process.stderr); } });
   await mf.ready;
   const bucket = await mf.getR2Bucket('MEDIA');
   const media = join(REPO_ROOT, 'media');
