@@ -1,8 +1,8 @@
 // CPU time per access request and per gated segment request in workerd, against the Workers CPU limits.
-import type { Readable } from 'node:stream';
 // workerd freezes timers while a request runs (Spectre mitigation), so time is measured from outside: requests
 // are sent one at a time through Miniflare, and a no-op worker on the same path is the baseline. The difference
 // is an upper bound on the worker's own CPU time per request (it includes local R2 reads).
+import type { Readable } from 'node:stream';
 import { Miniflare } from 'miniflare';
 import { SignJWT } from 'jose';
 import { mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';

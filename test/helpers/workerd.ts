@@ -1,6 +1,6 @@
 // The Workers build in real workerd, through Miniflare: the esbuild bundle of server/worker/index.ts with an
-import type { Readable } from 'node:stream';
 // R2 bucket seeded from media/.
+import type { Readable } from 'node:stream';
 import { Miniflare } from 'miniflare';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
