@@ -2,9 +2,9 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync, copyFileSync, existsSync, readFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../server/node/load-env.ts';
+import { freePort } from '../test/helpers/ports.ts';
 
 export const TMP = join(REPO_ROOT, 'bench/.tmp');
 export const MEDIA = join(TMP, 'media');
@@ -17,14 +17,6 @@ export function prepareMedia(): void {
   for (const [name, size] of [['seg200k.ts', 200_000], ['seg2m.ts', 2_000_000], ['seg4m.ts', 4_000_000]] as const) {
     if (!existsSync(join(dir, name))) writeFileSync(join(dir, name), randomBytes(size));
   }
-}
-
-export async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise((r) => s.close(r));
-  return port;
 }
 
 export async function startGateway(ungated: boolean): Promise<{ url: string; pid: number; stop(): Promise<void> }> {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, type Server } from 'node:https';
-import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startNodeGateway, type RunningGateway } from '../../server/node/start.ts';
@@ -8,14 +8,7 @@ import { REPO_ROOT } from '../../server/node/load-env.ts';
 import { launchBrowser, playbackState, waitForPlayback } from './browser.ts';
 import { makeTestTls, type TestTls } from './tls.ts';
 import type { BrowserContext } from 'playwright-core';
-
-async function freePort(): Promise<number> {
-  const s = createNetServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise((r) => s.close(r));
-  return port;
-}
+import { freePort } from '../helpers/ports.ts';
 
 // The split deployment over HTTPS: the page on app.example.test, API and media on media.example.test, cookies
 // for the shared parent domain example.test (Secure, HttpOnly, SameSite=Lax).

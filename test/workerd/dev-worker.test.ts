@@ -2,17 +2,9 @@
 // assets; then the demo plays in Chromium exactly as on Node.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer, type AddressInfo } from 'node:net';
 import { REPO_ROOT } from '../../server/node/load-env.ts';
 import { launchBrowser, waitForPlayback } from '../e2e/browser.ts';
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise((r) => s.close(r));
-  return port;
-}
+import { freePort } from '../helpers/ports.ts';
 
 describe('npm run dev:worker', () => {
   let child: ChildProcess;
