@@ -167,6 +167,15 @@ async function play(entry: CatalogVideo): Promise<void> {
   });
   h.on(Hls.Events.ERROR, (_e, data: ErrorData) => {
     log(data.fatal ? 'fatal' : 'error', data.details);
+    const refusedStatus = data.response?.code ?? (data.networkDetails as XMLHttpRequest | undefined)?.status ?? 0;
+    if (data.type === Hls.ErrorTypes.NETWORK_ERROR && (refusedStatus === 401 || refusedStatus === 403) && (lastReason !== 'expired' || data.fatal)) {
+      // A refusal other than an expired grant will not heal by itself: stop loading and say why. hls.js may
+      // treat a refused segment as skippable, so this must not wait for a fatal error.
+      h.stopLoad();
+      showMessage(mediaMessage(refusedStatus, lastReason));
+      renderGrant();
+      return;
+    }
     if (!data.fatal) return;
     if (data.type === Hls.ErrorTypes.MEDIA_ERROR) {
       h.recoverMediaError();
