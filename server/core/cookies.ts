@@ -10,8 +10,12 @@ export const COOKIE = {
 } as const;
 
 const NAMES = new Set<string>(Object.values(COOKIE));
-/** More values than this for one name are ignored: bounds the work an attacker can cause. */
-export const MAX_VALUES_PER_NAME = 4;
+/**
+ * Values read per name; more are ignored. This bounds the work per request, not the choice: the verifier then
+ * keeps only well-formed values (see verify.ts), so junk set by a sibling subdomain cannot push the real grant
+ * out of the few candidates it judges.
+ */
+export const MAX_VALUES_PER_NAME = 16;
 
 export type CloudFrontCookies = Map<string, string[]>;
 

@@ -2,6 +2,7 @@ import type { ParsedPolicy, PolicyInput, TimeInput } from './types.ts';
 import { CoreError } from './errors.ts';
 import { normaliseSourceIp, parseCidr } from './cidr.ts';
 import { toEpochSeconds } from './time.ts';
+import { parseStrictJson } from './json.ts';
 
 // Policy JSON exactly as CloudFront and AWS's signers write it: no whitespace, keys in this order.
 // https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/private-content-setting-signed-cookie-custom-policy.html
@@ -22,11 +23,14 @@ function checkResource(resource: string): void {
 
 export function buildCustomPolicy(input: PolicyInput): string {
   checkResource(input.resource);
-  const condition: Record<string, Record<string, number | string>> = {
-    DateLessThan: { 'AWS:EpochTime': toEpochSeconds(input.expires, 'expires') },
-  };
+  const expires = toEpochSeconds(input.expires, 'expires');
+  const condition: Record<string, Record<string, number | string>> = { DateLessThan: { 'AWS:EpochTime': expires } };
   if (input.notBefore !== undefined) {
-    condition.DateGreaterThan = { 'AWS:EpochTime': toEpochSeconds(input.notBefore, 'notBefore') };
+    const notBefore = toEpochSeconds(input.notBefore, 'notBefore');
+    // A grant that starts at or after its end is valid at no instant (DateGreaterThan is exclusive): refuse it, as
+    // aws-cli does (its cross-SDK test cases: an active date at or after the expiry is an error).
+    if (notBefore >= expires) throw new CoreError('ERR_POLICY_INPUT', 'the start (notBefore) must be before the expiry: this grant would never be valid');
+    condition.DateGreaterThan = { 'AWS:EpochTime': notBefore };
   }
   if (input.ipAddress !== undefined) {
     const ip = normaliseSourceIp(input.ipAddress);
@@ -64,13 +68,16 @@ function epochOf(cond: unknown, name: string): number {
   return v;
 }
 
-/** Strict parse of a policy received on the wire. Call only after its signature has been verified. */
+/**
+ * Strict parse of a policy received on the wire: duplicate keys are refused (what was signed is read one way
+ * only), unknown keys too. Its fields are trusted only after the signature has been verified.
+ */
 export function parsePolicy(json: string): ParsedPolicy {
   let doc: unknown;
   try {
-    doc = JSON.parse(json);
-  } catch {
-    malformed('not JSON');
+    doc = parseStrictJson(json, { maxDepth: 8 });
+  } catch (err) {
+    malformed(err instanceof Error ? err.message : 'not JSON');
   }
   if (!isObject(doc)) malformed('not an object');
   onlyKeys(doc, ['Statement'], 'the policy');

@@ -66,7 +66,8 @@ const CODES: Record<DenialReason, Denial['code']> = {
 function deny(reason: DenialReason, stage: number, cred?: Credentials): Judged {
   const denial: Denial = { code: CODES[reason], reason, detail: MESSAGES[reason] };
   if (cred) denial.source = cred.source;
-  if (cred?.keyPairId !== undefined) denial.keyPairId = cred.keyPairId;
+  // The key pair ID reaches the request log: only a well-formed one, never an attacker's arbitrary string.
+  if (cred?.keyPairId !== undefined && KEY_PAIR_ID.test(cred.keyPairId)) denial.keyPairId = cred.keyPairId;
   return { verdict: { ok: false, denial }, stage };
 }
 
@@ -99,7 +100,16 @@ function splitSignedUrl(url: string): { params: Partial<Record<UrlParam, string>
   return { params, found, base: url.slice(0, q) + (kept.length > 0 ? `?${kept.join('&')}` : '') };
 }
 
+/** Longest credential values looked at: CloudFront's request line is at most 8,192 bytes; RSA-4096 signs 684 chars. */
+const MAX_POLICY_CHARS = 8192;
+const MAX_SIGNATURE_CHARS = 1024;
+/** Values kept per cookie name after junk is dropped, and candidates judged per request: the search is bounded. */
+const KEEP_PER_NAME = 8;
+const MAX_CANDIDATES = 16;
+const KEY_PAIR_ID = /^[A-Za-z0-9_-]{1,128}$/;
+
 function policyText(b64: string): string | undefined {
+  if (b64.length > MAX_POLICY_CHARS) return undefined;
   try {
     return new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(decodeCloudFrontBase64(b64));
   } catch {
@@ -114,48 +124,30 @@ function toSeconds(now: VerifyRequest['now']): number {
 
 export function createVerifier(options: VerifierOptions): Verifier {
   const keys = options.keys;
-  const cache = new Lru<boolean>(options.cacheSize ?? 10_000);
-  const verified = new Lru<{ parsed: ParsedPolicy; hash: HashAlgorithm }>(options.cacheSize ?? 10_000);
+  const size = options.cacheSize ?? 10_000;
+  // Only successes are cached, keyed by the exact credential strings (an absent hash cookie is not the same as an
+  // empty one), and bounded in bytes as well as entries. A hit skips decoding and crypto only: time, resource and
+  // IP are checked on every request, so the verdict is the same with a warm or a cold cache.
+  const verified = new Lru<{ parsed?: ParsedPolicy; hash: HashAlgorithm }>(size, size * 1200);
   const counters = { verifications: 0, cacheHits: 0 };
 
-  async function signatureValid(kid: string, key: VerifyKey, hash: HashAlgorithm, policy: string, sig: Uint8Array, sigText: string): Promise<boolean> {
-    const cacheKey = `${kid}\n${hash}\n${sigText}\n${policy}`;
-    const hit = cache.get(cacheKey);
-    if (hit !== undefined) {
-      counters.cacheHits++;
-      return hit;
-    }
+  async function signatureValid(key: VerifyKey, hash: HashAlgorithm, policy: string, sig: Uint8Array): Promise<boolean> {
     counters.verifications++;
-    let ok = false;
     try {
       const cryptoKey = await key.cryptoKey(hash);
       const data = new TextEncoder().encode(policy);
-      if (key.type === 'rsa') {
-        ok = await crypto.subtle.verify('RSASSA-PKCS1-v1_5', cryptoKey, sig as BufferSource, data);
-      } else {
-        const raw = derToP1363(sig);
-        ok = raw !== null && (await crypto.subtle.verify({ name: 'ECDSA', hash: webCryptoHash(hash) }, cryptoKey, raw as BufferSource, data));
-      }
+      if (key.type === 'rsa') return await crypto.subtle.verify('RSASSA-PKCS1-v1_5', cryptoKey, sig as BufferSource, data);
+      const raw = derToP1363(sig);
+      return raw !== null && (await crypto.subtle.verify({ name: 'ECDSA', hash: webCryptoHash(hash) }, cryptoKey, raw as BufferSource, data));
     } catch {
-      ok = false; // any crypto exception is a failed check, never a throw
+      return false; // any crypto exception is a failed check, never a throw
     }
-    cache.set(cacheKey, ok);
-    return ok;
   }
 
   async function judge(cred: Credentials, url: string, req: VerifyRequest): Promise<Judged> {
     if (!cred.keyPairId) return deny('missing-key-pair-id', 1, cred);
     const key = keys.get(cred.keyPairId);
     if (!key) return deny('unknown-key', 2, cred);
-
-    // Fast path for a custom policy already verified with exactly these bytes: no decoding, no parsing, no
-    // public-key operation. Only successes are kept, keyed by the raw credential strings.
-    const rawKey = cred.policy !== undefined && cred.signature ? `${cred.keyPairId}\n${cred.hash ?? ''}\n${cred.signature}\n${cred.policy}` : undefined;
-    const known = rawKey !== undefined ? verified.get(rawKey) : undefined;
-    if (known) {
-      counters.cacheHits++;
-      return trust(cred, cred.keyPairId, url, req, known.parsed, known.hash);
-    }
 
     // Well-formedness only: nothing in the policy is trusted until the signature verifies.
     let policy: string;
@@ -184,16 +176,22 @@ export function createVerifier(options: VerifierOptions): Verifier {
     if (cred.hash === undefined || cred.hash === 'SHA1') hash = 'SHA1';
     else if (cred.hash === 'SHA256') hash = 'SHA256';
     else return deny('malformed-hash-algorithm', 4, cred);
+    if (!cred.signature || cred.signature.length > MAX_SIGNATURE_CHARS) return deny('malformed-signature', 4, cred);
 
-    if (!cred.signature) return deny('malformed-signature', 4, cred);
+    const cacheKey = `${cred.keyPairId}\n${cred.hash === undefined ? '-' : `=${cred.hash}`}\n${cred.signature}\n${policy}`;
+    const known = verified.get(cacheKey);
+    if (known) {
+      counters.cacheHits++;
+      return trust(cred, cred.keyPairId, url, req, known.parsed, known.hash);
+    }
     let sig: Uint8Array;
     try {
       sig = decodeCloudFrontBase64(cred.signature);
     } catch {
       return deny('malformed-signature', 4, cred);
     }
-    if (!(await signatureValid(cred.keyPairId, key, hash, policy, sig, cred.signature))) return deny('bad-signature', 5, cred);
-    if (rawKey !== undefined && parsed) verified.set(rawKey, { parsed, hash });
+    if (!(await signatureValid(key, hash, policy, sig))) return deny('bad-signature', 5, cred);
+    verified.set(cacheKey, parsed ? { parsed, hash } : { hash });
     return trust(cred, cred.keyPairId, url, req, parsed, hash);
   }
 
@@ -221,38 +219,79 @@ export function createVerifier(options: VerifierOptions): Verifier {
     return { verdict: { ok: true, grant }, stage: 7 };
   }
 
+  /** Signature lengths (decoded bytes) a trusted key can produce: RSA = modulus size, ECDSA P-256 DER = 8..72. */
+  const rsaSizes = new Set([...keys.values()].filter((k) => k.type === 'rsa').map((k) => k.bits / 8));
+  const hasEc = [...keys.values()].some((k) => k.type === 'ecdsa');
+  function plausibleSignature(v: string): boolean {
+    if (v.length > MAX_SIGNATURE_CHARS || v.length % 4 !== 0 || !/^[A-Za-z0-9~-]*_{0,2}$/.test(v)) return false;
+    const bytes = (v.length / 4) * 3 - (v.endsWith('__') ? 2 : v.endsWith('_') ? 1 : 0);
+    return rsaSizes.has(bytes) || (hasEc && bytes >= 8 && bytes <= 72);
+  }
+
+  interface Value {
+    value: string | undefined;
+    /** Position among the values of its name in the header (the cookies of one grant tend to share it). */
+    pos: number;
+  }
+
+  /**
+   * The values of one cookie name worth judging: the well-formed ones (at most KEEP_PER_NAME, in header order), or,
+   * when there is none, the first value so that the denial names what is wrong with it. Junk never takes the place
+   * of a well-formed value, so cookies planted by a sibling subdomain cannot crowd out a viewer's real grant.
+   */
+  function usable(values: string[] | undefined, wellFormed: (v: string) => boolean): Value[] {
+    if (!values || values.length === 0) return [{ value: undefined, pos: 0 }];
+    const good = values.map((value, pos) => ({ value, pos })).filter((v) => wellFormed(v.value)).slice(0, KEEP_PER_NAME);
+    return good.length > 0 ? good : [{ value: values[0], pos: 0 }];
+  }
+
   function cookieCandidates(jar: ReturnType<typeof readCloudFrontCookies>, url: string): Credentials[] {
-    const list = (name: string): (string | undefined)[] => {
-      const v = jar.get(name);
-      return v && v.length > 0 ? v : [undefined];
-    };
-    const policies: { policy?: string; expires?: string }[] = [
-      ...(jar.get(COOKIE.policy) ?? []).map((p) => ({ policy: p })),
-      ...(jar.get(COOKIE.expires) ?? []).map((e) => ({ expires: e })),
-    ];
-    if (policies.length === 0) policies.push({});
-    // A hint for ordering only (nothing is trusted from it): try policies naming this URL first.
-    const rank = (c: { policy?: string }) => {
-      const text = c.policy !== undefined ? policyText(c.policy) : undefined;
+    const matchesUrl = (p: string): boolean | undefined => {
+      const text = policyText(p);
+      if (text === undefined) return undefined;
       try {
-        return text !== undefined && resourceMatches(parsePolicy(text).resource, url) ? 0 : 1;
+        return resourceMatches(parsePolicy(text).resource, url);
       } catch {
-        return 1;
+        return undefined;
       }
     };
-    if (policies.length > 1) policies.sort((a, b) => rank(a) - rank(b));
-    const out: Credentials[] = [];
-    for (const p of policies)
-      for (const keyPairId of list(COOKIE.keyPairId))
-        for (const signature of list(COOKIE.signature))
-          for (const hash of list(COOKIE.hash)) {
-            const c: Credentials = { source: 'cookie', ...p };
-            if (keyPairId !== undefined) c.keyPairId = keyPairId;
-            if (signature !== undefined) c.signature = signature;
-            if (hash !== undefined) c.hash = hash;
-            out.push(c);
+    const kids = usable(jar.get(COOKIE.keyPairId), (v) => keys.has(v));
+    const sigs = usable(jar.get(COOKIE.signature), plausibleSignature);
+    // The hash cookie only says which digest was signed. One value is taken as CloudFront takes it; beside junk or
+    // several grants, "absent" (SHA1) is tried too, so a planted value cannot turn away a SHA-1 grant.
+    const hashValues = jar.get(COOKIE.hash) ?? [];
+    const hashes = usable(hashValues, (v) => v === 'SHA1' || v === 'SHA256').filter((h) => hashValues.length <= 1 || h.value === 'SHA1' || h.value === 'SHA256');
+    if (hashValues.length > 1) hashes.push({ value: undefined, pos: hashValues.length });
+
+    // Policies: well-formed ones naming this URL first (a hint for ordering only: nothing is trusted from it).
+    const policies = jar.get(COOKIE.policy) ?? [];
+    const grants: { g: { policy?: string; expires?: string }; pos: number; rank: number }[] = [];
+    policies.forEach((policy, pos) => {
+      const m = matchesUrl(policy);
+      if (m !== undefined) grants.push({ g: { policy }, pos, rank: m ? 0 : 1 });
+    });
+    grants.sort((a, b) => a.rank - b.rank);
+    grants.splice(KEEP_PER_NAME);
+    for (const e of usable(jar.get(COOKIE.expires), (v) => /^\d{1,10}$/.test(v))) if (e.value !== undefined) grants.push({ g: { expires: e.value }, pos: e.pos, rank: 1 });
+    if (grants.length === 0) grants.push({ g: policies.length > 0 ? { policy: policies[0]! } : {}, pos: 0, rank: 1 });
+
+    // The cookies of one grant are set together, so they tend to stand at the same position in each name's list:
+    // try aligned combinations first, so a viewer holding several grants is found in a few tries.
+    const lists = [kids, sigs, hashes];
+    const combos: { c: Credentials; rank: number; spread: number }[] = [];
+    for (const g of grants)
+      for (const k of kids)
+        for (const s of sigs)
+          for (const h of hashes) {
+            const at = [g.pos, k.pos, s.pos, h.pos].filter((_, n) => n === 0 ? grants.length > 1 : lists[n - 1]!.length > 1);
+            const spread = at.length > 1 ? Math.max(...at) - Math.min(...at) : 0;
+            const c: Credentials = { source: 'cookie', ...g.g };
+            if (k.value !== undefined) c.keyPairId = k.value;
+            if (s.value !== undefined) c.signature = s.value;
+            if (h.value !== undefined) c.hash = h.value;
+            combos.push({ c, rank: g.rank, spread });
           }
-    return out.slice(0, 16);
+    return combos.sort((a, b) => a.rank - b.rank || a.spread - b.spread).slice(0, MAX_CANDIDATES).map((x) => x.c);
   }
 
   async function verify(req: VerifyRequest): Promise<Verdict> {

@@ -27,11 +27,14 @@ const ipArb = fc.option(
   { nil: undefined },
 );
 const hashArb = fc.constantFrom('SHA1' as const, 'SHA256' as const);
+// A start strictly before the expiry: a grant starting at or after its end is refused (see the test below).
+const startBefore = (expires: number) => fc.integer({ min: 1, max: 86400 * 30 }).map((d) => expires - d);
+const windowArb = epoch.chain((expires) => fc.tuple(fc.constant(expires), fc.option(startBefore(expires), { nil: undefined })));
 
 describe('byte-for-byte equality with @aws-sdk/cloudfront-signer', () => {
   it('custom-policy cookies, for random wildcard resources, times and IP ranges', async () => {
     await fc.assert(
-      fc.asyncProperty(urlArb, fc.constantFrom('', '*', '/*'), epoch, fc.option(epoch, { nil: undefined }), ipArb, hashArb, async (u, wildcard, expires, start, ip, hash) => {
+      fc.asyncProperty(urlArb, fc.constantFrom('', '*', '/*'), windowArb, ipArb, hashArb, async (u, wildcard, [expires, start], ip, hash) => {
         const resource = toUrl(u) + wildcard;
         const input = { resource, expires, ...(start ? { notBefore: start } : {}), ...(ip ? { ipAddress: ip } : {}) };
         const policy = buildCustomPolicy(input);
@@ -45,7 +48,7 @@ describe('byte-for-byte equality with @aws-sdk/cloudfront-signer', () => {
 
   it('policies the AWS signer builds itself (dateGreaterThan, ipAddress) equal ours', async () => {
     await fc.assert(
-      fc.asyncProperty(urlArb, epoch, epoch, ipArb, async (u, expires, start, ip) => {
+      fc.asyncProperty(urlArb, epoch.chain((e) => fc.tuple(fc.constant(e), startBefore(e))), ipArb, async (u, [expires, start], ip) => {
         const url = toUrl(u);
         const theirs = getSignedCookies({ url, keyPairId: KID, privateKey: privatePem, dateLessThan: new Date(expires * 1000), dateGreaterThan: new Date(start * 1000), ...(ip ? { ipAddress: ip } : {}) });
         const ours = await signCookies({ resource: url, expires, notBefore: start, ...(ip ? { ipAddress: ip } : {}) }, { keyPairId: KID, privateKey: key });
@@ -57,7 +60,7 @@ describe('byte-for-byte equality with @aws-sdk/cloudfront-signer', () => {
 
   it('signed URLs, canned and custom, SHA-1 and SHA-256', async () => {
     await fc.assert(
-      fc.asyncProperty(urlArb, epoch, fc.option(epoch, { nil: undefined }), ipArb, hashArb, async (u, expires, start, ip, hash) => {
+      fc.asyncProperty(urlArb, windowArb, ipArb, hashArb, async (u, [expires, start], ip, hash) => {
         const url = toUrl(u);
         const theirs = getSignedUrl({
           url, keyPairId: KID, privateKey: privatePem, dateLessThan: new Date(expires * 1000), algorithm: hash,
@@ -89,5 +92,15 @@ describe('documented vectors', () => {
     expect(buildCustomPolicy({ resource: 'https://d111111abcdef8.cloudfront.net/game_download.zip', expires: 1357034400, notBefore: 1357020000, ipAddress: '192.0.2.0/24' })).toBe(
       '{"Statement":[{"Resource":"https://d111111abcdef8.cloudfront.net/game_download.zip","Condition":{"DateLessThan":{"AWS:EpochTime":1357034400},"DateGreaterThan":{"AWS:EpochTime":1357020000},"IpAddress":{"AWS:SourceIp":"192.0.2.0/24"}}}]}',
     );
+  });
+
+  it('refuses a grant whose start is at or after its expiry, which AWS\'s JS signer would sign (aws-cli refuses it)', async () => {
+    const url = 'https://media.example.com/videos/abc/*';
+    for (const start of [1_800_000_000, 1_800_000_001]) {
+      expect(() => getSignedCookies({ url, keyPairId: KID, privateKey: privatePem, dateLessThan: new Date(1_800_000_000_000), dateGreaterThan: new Date(start * 1000) })).not.toThrow();
+      expect(() => buildCustomPolicy({ resource: url, expires: 1_800_000_000, notBefore: start })).toThrow(/must be before the expiry/);
+      await expect(signCookies({ resource: url, expires: 1_800_000_000, notBefore: start }, { keyPairId: KID, privateKey: key })).rejects.toThrow(/must be before the expiry/);
+      await expect(signUrl(url, { expires: 1_800_000_000, notBefore: start }, { keyPairId: KID, privateKey: key })).rejects.toThrow(/must be before the expiry/);
+    }
   });
 });

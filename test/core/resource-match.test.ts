@@ -29,6 +29,26 @@ const rows: [string, string, boolean][] = [
   ['https://media.example.com/a?b=1', 'https://media.example.com/a?b=1', true],
   ['https://media.example.com/videos/abc/*', 'http://media.example.com/videos/abc/a.ts', false],
   ['https://media.example.com:8443/videos/abc/*', 'https://media.example.com/videos/abc/a.ts', false],
+  // Patterns that write no scheme: one run over scheme, host and path (issue #10: these were refused before,
+  // while `*aes/seg_00?.ts` was granted by a second reading).
+  ['*.m4s', 'https://media.example.com/videos/cmaf/720p/seg_1.m4s', true],
+  ['*.m4s', 'https://media.example.com/videos/cmaf/720p/seg_1.m4s?v=1', false],
+  ['*.m4s', 'https://media.example.com/videos/cmaf/720p/seg_1.ts', false],
+  ['*cmaf*', 'https://media.example.com/videos/cmaf/master.m3u8?v=2', true],
+  ['*cmaf*', 'https://media.example.com/videos/aes/master.m3u8', false],
+  ['*aes/seg_00?.ts', 'https://media.example.com/videos/aes/seg_001.ts', true],
+  ['*aes/seg_00?.ts', 'https://media.example.com/videos/aes/seg_0011.ts', false],
+  ['d111111abcdef8.cloudfront.net/*', 'https://d111111abcdef8.cloudfront.net/a.ts', false],
+  // A wildcard in the path never swallows the query start and so never reaches another file.
+  ['https://media.example.com/videos/*/master.m3u8', 'https://media.example.com/videos/abc/master.m3u8', true],
+  ['https://media.example.com/videos/*/master.m3u8', 'https://media.example.com/videos/abc/aes.key?x=/master.m3u8', false],
+  // A plain `?` where the query starts (AWS's getSignedUrl writes custom-policy resources that way).
+  ['https://media.example.com/a.ts?quality=hd', 'https://media.example.com/a.ts?quality=hd', true],
+  ['https://media.example.com/a.ts?quality=*', 'https://media.example.com/a.ts?quality=sd', true],
+  // ...so a `?` can stand for the query start, but only where the sections before it match as written.
+  ['https://media.example.com/videos/abc/seg_00?.ts', 'https://media.example.com/videos/abc/seg_00?.ts', true],
+  ['https://media.example.com/videos/abc/seg_00?.ts', 'https://media.example.com/videos/abd/seg_00?.ts', false],
+  ['https://*.example.com/a?b=1', 'https://evil.test/x.example.com/a?b=1', false],
 ];
 
 describe('resource matching: documented examples', () => {
