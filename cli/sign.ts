@@ -13,6 +13,13 @@ const COMMON = {
   'private-key': { type: 'string' },
 } as const;
 
+/** A grant that is over before it is used is almost always a mistake in --expires; say so, but still sign it. */
+function warnIfExpired(expires: number, io: Io): void {
+  if (expires <= Math.floor(io.now() / 1000)) {
+    io.stderr(`hls-gate: warning: --expires is in the past (${new Date(expires * 1000).toISOString()}): this grant is already expired\n`);
+  }
+}
+
 function hashOf(text: string): HashAlgorithm {
   if (/^sha-?1$/i.test(text)) return 'SHA1';
   if (/^sha-?256$/i.test(text)) return 'SHA256';
@@ -29,6 +36,7 @@ export async function signCookiesCommand(argv: string[], io: Io): Promise<number
   if (!values.expires) throw new UsageError('--expires T is required');
   const now = io.now();
   const expires = parseTime(values.expires, now, '--expires');
+  warnIfExpired(expires, io);
   const signer = { ...(await signingKeyFrom(values, io)), hashAlgorithm: hashOf(values.hash) };
   let cookies;
   if (values.canned) {
@@ -61,10 +69,12 @@ export async function signUrlCommand(argv: string[], io: Io): Promise<number> {
   if (positionals.length !== 1) throw new UsageError('usage: hls-gate sign url URL --expires T [...]');
   if (!values.expires) throw new UsageError('--expires T is required');
   const now = io.now();
+  const expires = parseTime(values.expires, now, '--expires');
+  warnIfExpired(expires, io);
   const url = await signUrl(
     positionals[0]!,
     {
-      expires: parseTime(values.expires, now, '--expires'),
+      expires,
       ...(values['not-before'] ? { notBefore: parseTime(values['not-before'], now, '--not-before') } : {}),
       ...(values.ip ? { ipAddress: values.ip } : {}),
       ...(values.resource ? { resource: values.resource } : {}),

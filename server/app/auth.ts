@@ -53,9 +53,11 @@ export async function createViewerAuth(config: AuthConfig, demo: boolean): Promi
   }
   if (config.jwksUrl) verifiers.push({ key: createRemoteJWKSet(new URL(config.jwksUrl)) });
   if (demo) {
-    // Demo tokens are signed with AUTH_JWT_SECRET when set, else with a random secret of this process.
-    demoSecret = secretKey ?? (await hmacKey(crypto.getRandomValues(new Uint8Array(32))));
-    if (!secretKey) verifiers.push({ key: demoSecret, algorithms: ['HS256'] });
+    // Demo tokens are signed with a random secret of this process, never with a deployment's own token check
+    // (app/mode.ts refuses DEMO=true beside AUTH_*; this is the second line of defence).
+    if (verifiers.length > 0) throw new ConfigError('demo mode cannot be combined with AUTH_JWT_SECRET, AUTH_JWT_PUBLIC_KEY or AUTH_JWKS_URL');
+    demoSecret = await hmacKey(crypto.getRandomValues(new Uint8Array(32)));
+    verifiers.push({ key: demoSecret, algorithms: ['HS256'] });
   }
   const options = { ...(config.audience ? { audience: config.audience } : {}), ...(config.issuer ? { issuer: config.issuer } : {}) };
 

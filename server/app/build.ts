@@ -10,13 +10,18 @@ import { createApp, type AppDeps } from './create-app.ts';
 export async function buildGateway(
   config: GatewayConfig,
   storage: MediaStorage,
-  extras: Pick<AppDeps, 'log' | 'assets' | 'clientIp' | 'now'> & { nativeSigner?: (key: SigningKey, pem: string) => SigningKey } = {},
+  extras: Pick<AppDeps, 'log' | 'assets' | 'clientIp' | 'now'> & {
+    nativeSigner?: (key: SigningKey, pem: string) => SigningKey;
+    /** Receives start-up warnings (the gateway runs, but something will not work as the operator may expect). */
+    warn?: (message: string) => void;
+  } = {},
 ): Promise<Hono> {
   const imported = await importGatewayKeys(config);
+  for (const w of imported.warnings) extras.warn?.(w);
   const keyGroup = imported.keyGroup;
   const signingKey = extras.nativeSigner ? extras.nativeSigner(imported.signingKey, config.privateKeyPem) : imported.signingKey;
   const verifier = createVerifier({ keys: keyGroup });
   const auth = await createViewerAuth(config.auth, config.demo);
-  const { nativeSigner: _native, ...deps } = extras;
+  const { nativeSigner: _native, warn: _warn, ...deps } = extras;
   return createApp({ config, storage, signingKey, verifier, auth, ...deps });
 }

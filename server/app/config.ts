@@ -1,12 +1,11 @@
 // Gateway configuration from environment variables (Node's process.env or a Worker's env), validated once at
 // start-up. Every refusal says what to set. Web-standard only: files are read by the Node entry beforehand.
 
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConfigError';
-  }
-}
+import { ConfigError, type Env } from './config-error.ts';
+import { parseBool, resolveMode } from './mode.ts';
+import { checkCookieDomain, isPlainHost, parseMediaHosts } from './hosts.ts';
+
+export { ConfigError, type Env };
 
 export interface TrustedKeyConfig {
   keyPairId: string;
@@ -24,6 +23,8 @@ export interface AuthConfig {
 export interface GatewayConfig {
   /** Public origin of the media routes (no trailing slash); undefined = each request's own origin. */
   mediaBaseUrl?: string;
+  /** Without mediaBaseUrl: the hosts a request may name (entries without a port allow any); empty = any plain host (demo only). */
+  mediaHosts: string[];
   cookieDomain?: string;
   allowedOrigins: string[];
   /** Seconds a grant lasts at least. */
@@ -40,8 +41,6 @@ export interface GatewayConfig {
   trustProxy: boolean;
 }
 
-export type Env = Record<string, string | undefined>;
-
 const KEY_PAIR_ID = /^[A-Za-z0-9_-]{1,128}$/;
 
 function value(env: Env, name: string): string | undefined {
@@ -57,12 +56,6 @@ export function parseDuration(text: string, name: string): number {
   return n;
 }
 
-function parseBool(text: string | undefined, name: string): boolean {
-  if (text === undefined) return false;
-  if (/^(1|true|yes|on)$/i.test(text)) return true;
-  if (/^(0|false|no|off)$/i.test(text)) return false;
-  throw new ConfigError(`${name}="${text}" must be true or false`);
-}
 
 /** PEM from an env var: literal `\n` escapes are accepted, since many secret stores keep one line. */
 export function pemFromEnv(text: string): string {
@@ -80,21 +73,29 @@ function parseOrigin(text: string, name: string): string {
   if ((url.pathname !== '/' && url.pathname !== '') || url.search || url.hash || text.endsWith('/')) {
     throw new ConfigError(`${name}: "${text}" must be an origin only (scheme://host[:port], no path or trailing slash)`);
   }
+  if (!isPlainHost(url.host)) throw new ConfigError(`${name}: "${text}" must name one host: no wildcards (a policy for it would be valid on every matching host)`);
   return url.origin;
 }
 
-/** `K1=<pem>,K2=<pem>` (or one per line); on Node a value may be a file path, resolved before this is called. */
+const PUBLIC_KEYS_FORMAT = 'CLOUDFRONT_PUBLIC_KEYS must be KEY_PAIR_ID=PEM entries separated by commas or newlines (on Node, KEY_PAIR_ID=path/to/public_key.pem also works)';
+
+/**
+ * `K1=<pem>,K2=<pem>`, or one entry per line; a PEM may hold real newlines or literal `\n`. The one parser for every
+ * runtime: on Node a value that is not PEM is a file path, read afterwards by the Node entry.
+ */
 export function parsePublicKeys(text: string | undefined): TrustedKeyConfig[] {
   if (!text) return [];
-  const entries = text.split(/,(?=\s*[A-Za-z0-9_-]+=)|\n(?=\s*[A-Za-z0-9_-]+=)/).map((e) => e.trim()).filter(Boolean);
-  return entries.map((entry) => {
-    const eq = entry.indexOf('=');
-    const keyPairId = eq > 0 ? entry.slice(0, eq).trim() : '';
-    if (!KEY_PAIR_ID.test(keyPairId)) {
-      throw new ConfigError('CLOUDFRONT_PUBLIC_KEYS must be a comma-separated list of KEY_PAIR_ID=PEM (or, on Node, KEY_PAIR_ID=path/to/public_key.pem)');
-    }
-    return { keyPairId, pem: pemFromEnv(entry.slice(eq + 1).trim()) };
-  });
+  const normalised = pemFromEnv(text);
+  const entry = /\s*([A-Za-z0-9_-]+)\s*=\s*(-----BEGIN [A-Z ]+-----[\s\S]*?-----END [A-Z ]+-----|[^,\n]+?)\s*(?:[,\n]|$)/y;
+  const out: TrustedKeyConfig[] = [];
+  while (entry.lastIndex < normalised.length) {
+    if (/^[\s,]*$/.test(normalised.slice(entry.lastIndex))) break;
+    const m = entry.exec(normalised);
+    if (!m || !KEY_PAIR_ID.test(m[1]!)) throw new ConfigError(PUBLIC_KEYS_FORMAT);
+    if (out.some((k) => k.keyPairId === m[1])) throw new ConfigError(`CLOUDFRONT_PUBLIC_KEYS names ${m[1]} twice: one public key per key pair ID`);
+    out.push({ keyPairId: m[1]!, pem: m[2]!.trim() });
+  }
+  return out;
 }
 
 /** Is `host` the cookie domain itself or below it (RFC 6265 section 5.1.3 domain-match)? */
@@ -105,6 +106,7 @@ export function domainCovers(domain: string, host: string): boolean {
 }
 
 export function parseConfig(env: Env): GatewayConfig {
+  const { demo } = resolveMode(env);
   const mediaBase = value(env, 'MEDIA_BASE_URL');
   const mediaBaseUrl = mediaBase === undefined ? undefined : parseOrigin(mediaBase.replace(/\/$/, ''), 'MEDIA_BASE_URL');
 
@@ -113,6 +115,7 @@ export function parseConfig(env: Env): GatewayConfig {
     if (!/^[a-z0-9.-]+$/i.test(cookieDomain) || !cookieDomain.includes('.') && cookieDomain !== 'localhost') {
       throw new ConfigError(`COOKIE_DOMAIN="${cookieDomain}" is not a domain name; use the shared parent domain, e.g. example.com`);
     }
+    checkCookieDomain(cookieDomain.toLowerCase());
     if (!mediaBaseUrl) throw new ConfigError('COOKIE_DOMAIN needs MEDIA_BASE_URL (the public media origin it must cover)');
     const host = new URL(mediaBaseUrl).hostname;
     if (!domainCovers(cookieDomain, host)) {
@@ -156,23 +159,25 @@ export function parseConfig(env: Env): GatewayConfig {
   const issuer = value(env, 'AUTH_JWT_ISSUER');
   if (issuer !== undefined) auth.issuer = issuer;
 
-  const demo = parseBool(value(env, 'DEMO'), 'DEMO');
-  if (!demo && !auth.secret && !auth.publicKeyPem && !auth.jwksUrl) {
-    throw new ConfigError('no way to check viewer tokens: set AUTH_JWT_SECRET, AUTH_JWT_PUBLIC_KEY or AUTH_JWKS_URL (or DEMO=true for the demo)');
+  const mediaHosts = parseMediaHosts(value(env, 'MEDIA_HOSTS'));
+  if (mediaBaseUrl && mediaHosts.length > 0) throw new ConfigError('set MEDIA_BASE_URL or MEDIA_HOSTS, not both: with MEDIA_BASE_URL every grant names that origin');
+  if (!demo && !mediaBaseUrl && mediaHosts.length === 0) {
+    throw new ConfigError('set MEDIA_BASE_URL (the public media origin) or MEDIA_HOSTS (the host names the gateway answers for): grants must never name a host taken unchecked from a request');
   }
 
   return {
     ...(mediaBaseUrl ? { mediaBaseUrl } : {}),
+    mediaHosts,
     ...(cookieDomain ? { cookieDomain } : {}),
     allowedOrigins,
     accessTtl,
     grantWindow,
-    bindIp: parseBool(value(env, 'ACCESS_BIND_IP'), 'ACCESS_BIND_IP'),
+    bindIp: parseBool(value(env, 'ACCESS_BIND_IP'), 'ACCESS_BIND_IP') ?? false,
     keyPairId,
     privateKeyPem: pemFromEnv(privateKey),
     publicKeys: parsePublicKeys(value(env, 'CLOUDFRONT_PUBLIC_KEYS')),
     auth,
     demo,
-    trustProxy: parseBool(value(env, 'TRUST_PROXY'), 'TRUST_PROXY'),
+    trustProxy: parseBool(value(env, 'TRUST_PROXY'), 'TRUST_PROXY') ?? false,
   };
 }

@@ -4,6 +4,7 @@ import type { MediaStorage } from './storage.ts';
 import type { SigningKey, Verifier } from '../core/index.ts';
 import type { ViewerAuth } from './auth.ts';
 import { cors } from './cors.ts';
+import { createMediaOrigin } from './hosts.ts';
 import { problem } from './responses.ts';
 import { createGrantIssuer } from './grants.ts';
 import { accessRoutes } from './routes-access.ts';
@@ -29,19 +30,21 @@ export interface AppDeps {
 export interface AppContext {
   deps: AppDeps;
   now: () => number;
-  /** The public origin of the media routes for this request. */
-  mediaBase: (c: Context) => string;
+  /** The public origin of the media routes for this request; null when the request's host may not name one. */
+  mediaBase: (c: Context) => string | null;
   clientIp: (c: Context) => string | null;
 }
 
 export function createApp(deps: AppDeps): Hono {
   const { config } = deps;
   const now = deps.now ?? (() => Date.now());
+  const mediaOrigin = createMediaOrigin(config);
   const ctx: AppContext = {
     deps,
     now,
-    // Without MEDIA_BASE_URL the media is served from the origin the viewer used (single-origin deployments).
-    mediaBase: (c) => config.mediaBaseUrl ?? new URL(c.req.url).origin,
+    // Without MEDIA_BASE_URL the media is served from the origin the viewer used (single-origin deployments), when
+    // its host is a plain one on MEDIA_HOSTS (app/hosts.ts).
+    mediaBase: (c) => mediaOrigin(c.req.url),
     clientIp: (c) => {
       if (config.trustProxy) {
         // The address the proxy in front of us saw: the last X-Forwarded-For entry is the one it appended.

@@ -11,6 +11,11 @@ export function problem(status: number, code: string, detail: string, headers: H
   });
 }
 
+/** The request's Host may not name a media origin (app/hosts.ts): nothing is granted or checked for it. */
+export function badHost(): Response {
+  return problem(400, 'bad-host', 'The Host header does not name a media host this gateway serves (see MEDIA_BASE_URL and MEDIA_HOSTS).');
+}
+
 // CloudFront's messages for each code (see the Developer Guide's troubleshooting of signed URLs and cookies).
 const CLOUDFRONT_MESSAGES: Record<Denial['code'], string> = {
   MissingKey: 'Missing Key-Pair-Id query parameter or cookie value',

@@ -1,18 +1,17 @@
-import type { Context, Hono } from 'hono';
+import type { Hono } from 'hono';
 import type { AppContext } from './create-app.ts';
 import type { GrantIssuer } from './grants.ts';
 import { entitled } from './auth.ts';
 import { findVideo, readCatalog } from './catalog.ts';
 import { VIDEO_ID } from './media-path.ts';
-import { problem } from './responses.ts';
+import { badHost, problem } from './responses.ts';
 import { parseIPv4 } from '../core/cidr.ts';
 
 // The viewer-facing API: a host-issued JWT in, CloudFront signed cookies for one video's whole tree out.
 
 const COOKIE_NAMES = ['CloudFront-Policy', 'CloudFront-Signature', 'CloudFront-Key-Pair-Id', 'CloudFront-Hash-Algorithm'];
 
-function cookieAttributes(ctx: AppContext, c: Context, videoId: string, maxAge: number): string {
-  const base = ctx.mediaBase(c);
+function cookieAttributes(ctx: AppContext, base: string, videoId: string, maxAge: number): string {
   // Path scopes each video's cookies to its folder so grants for several videos coexist (aws-sdk-go #505).
   const parts = [`Path=/videos/${videoId}/`, `Max-Age=${maxAge}`, 'HttpOnly', 'SameSite=Lax'];
   if (ctx.deps.config.cookieDomain) parts.push(`Domain=${ctx.deps.config.cookieDomain}`);
@@ -26,6 +25,8 @@ export function accessRoutes(app: Hono, ctx: AppContext, issuer: GrantIssuer): v
   app.post('/api/videos/:videoId/access', async (c) => {
     const videoId = c.req.param('videoId');
     if (!VIDEO_ID.test(videoId)) return problem(400, 'bad-video-id', 'Video IDs are 1 to 64 letters, digits, "-" or "_".');
+    const mediaBase = ctx.mediaBase(c);
+    if (!mediaBase) return badHost();
     const auth = await deps.auth.authenticate(c.req.header('Authorization'), ctx.now());
     if (!auth.ok) return problem(auth.status, auth.code, auth.detail);
     if (!entitled(auth.viewer, videoId)) return problem(403, 'not-entitled', 'This viewer is not entitled to this video.');
@@ -42,10 +43,9 @@ export function accessRoutes(app: Hono, ctx: AppContext, issuer: GrantIssuer): v
       ip = clientIp;
     }
     const nowMs = ctx.now();
-    const mediaBase = ctx.mediaBase(c);
     const grant = await issuer.issue(mediaBase, videoId, nowMs, ip);
     const maxAge = Math.max(0, grant.expiresAt - Math.floor(nowMs / 1000));
-    const attrs = cookieAttributes(ctx, c, videoId, maxAge);
+    const attrs = cookieAttributes(ctx, mediaBase, videoId, maxAge);
     for (const [name, value] of Object.entries(grant.cookies)) c.header('Set-Cookie', `${name}=${value}; ${attrs}`, { append: true });
     c.header('Cache-Control', 'no-store');
     c.set('keyPairId' as never, deps.config.keyPairId as never);
@@ -60,7 +60,9 @@ export function accessRoutes(app: Hono, ctx: AppContext, issuer: GrantIssuer): v
   app.delete('/api/videos/:videoId/access', (c) => {
     const videoId = c.req.param('videoId');
     if (!VIDEO_ID.test(videoId)) return problem(400, 'bad-video-id', 'Video IDs are 1 to 64 letters, digits, "-" or "_".');
-    const attrs = cookieAttributes(ctx, c, videoId, 0);
+    const mediaBase = ctx.mediaBase(c);
+    if (!mediaBase) return badHost();
+    const attrs = cookieAttributes(ctx, mediaBase, videoId, 0);
     for (const name of COOKIE_NAMES) c.header('Set-Cookie', `${name}=; ${attrs}`, { append: true });
     return c.body(null, 204);
   });

@@ -1,7 +1,7 @@
 import type { Hono } from 'hono';
 import type { AppContext } from './create-app.ts';
 import { mediaKey } from './media-path.ts';
-import { cloudFrontDenial, problem } from './responses.ts';
+import { badHost, cloudFrontDenial, problem } from './responses.ts';
 import { serveObject } from './http-file.ts';
 
 // Gated media: every playlist, segment, init segment and key is checked as CloudFront would check it, then
@@ -18,7 +18,9 @@ export function mediaRoutes(app: Hono, ctx: AppContext): void {
     const key = mediaKey(c.req.param('videoId'), rawRest);
     if (!key) return problem(400, 'bad-path', 'The media path is not a plain path inside the video folder.');
 
-    const publicUrl = ctx.mediaBase(c) + url.pathname + url.search;
+    const mediaBase = ctx.mediaBase(c);
+    if (!mediaBase) return badHost();
+    const publicUrl = mediaBase + url.pathname + url.search;
     const verdict = await ctx.deps.verifier.verify({
       url: publicUrl,
       cookie: c.req.raw.headers.get('Cookie'),

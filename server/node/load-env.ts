@@ -1,16 +1,13 @@
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ConfigError, type Env } from '../app/config.ts';
+import { ConfigError, type Env, type GatewayConfig } from '../app/config.ts';
+import { DEV_KEY_PAIR_ID, resolveMode } from '../app/mode.ts';
 import { generateKeyPair } from '../core/index.ts';
 
 // The Node-only part of configuration: reading key files, the media folder, and the zero-configuration demo.
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-export const DEV_KEY_PAIR_ID = 'KDEVELOPMENTKEY';
-
-/** Variables whose presence means "this is a configured deployment", not the zero-config demo. */
-const CONFIG_VARS = ['MEDIA_BASE_URL', 'COOKIE_DOMAIN', 'ALLOWED_ORIGINS', 'CLOUDFRONT_KEY_PAIR_ID', 'CLOUDFRONT_PRIVATE_KEY', 'CLOUDFRONT_PRIVATE_KEY_FILE', 'CLOUDFRONT_PUBLIC_KEYS', 'AUTH_JWT_SECRET', 'AUTH_JWT_PUBLIC_KEY', 'AUTH_JWKS_URL', 'MEDIA_DIR', 'DEMO'];
 
 function readKeyFile(path: string, name: string): string {
   try {
@@ -40,28 +37,18 @@ export interface NodeEnv {
 /** Resolves files and defaults into a plain env for parseConfig, plus the media folder. */
 export async function loadNodeEnv(input: Env): Promise<NodeEnv> {
   const env: Env = { ...input };
-  const zeroConfig = CONFIG_VARS.every((v) => !env[v]);
+  const mode = resolveMode(env); // the one zero-config rule (app/mode.ts); refuses half-configured deployments
+  const zeroConfig = mode.zeroConfig;
   if (zeroConfig) env.DEMO = 'true';
 
   if (env.CLOUDFRONT_PRIVATE_KEY_FILE) {
     if (env.CLOUDFRONT_PRIVATE_KEY) throw new ConfigError('set CLOUDFRONT_PRIVATE_KEY or CLOUDFRONT_PRIVATE_KEY_FILE, not both');
     env.CLOUDFRONT_PRIVATE_KEY = readKeyFile(env.CLOUDFRONT_PRIVATE_KEY_FILE, 'CLOUDFRONT_PRIVATE_KEY_FILE');
   }
-  if (!env.CLOUDFRONT_PRIVATE_KEY && !env.CLOUDFRONT_KEY_PAIR_ID && /^(1|true|yes|on)$/i.test(env.DEMO ?? '')) {
+  if (!env.CLOUDFRONT_PRIVATE_KEY && !env.CLOUDFRONT_KEY_PAIR_ID && mode.demo) {
     // Demo only: a development key pair made on first start and kept (git-ignored) for the next.
     env.CLOUDFRONT_PRIVATE_KEY = (await devKeys(join(REPO_ROOT, '.dev-keys'))).privatePem;
     env.CLOUDFRONT_KEY_PAIR_ID = DEV_KEY_PAIR_ID;
-  }
-  if (env.CLOUDFRONT_PUBLIC_KEYS) {
-    // On Node a value may be a file path instead of PEM text.
-    env.CLOUDFRONT_PUBLIC_KEYS = env.CLOUDFRONT_PUBLIC_KEYS.split(',')
-      .map((entry) => {
-        const eq = entry.indexOf('=');
-        const value = eq > 0 ? entry.slice(eq + 1).trim() : '';
-        if (eq > 0 && value && !value.includes('-----BEGIN')) return `${entry.slice(0, eq).trim()}=${readKeyFile(value, 'CLOUDFRONT_PUBLIC_KEYS')}`;
-        return entry;
-      })
-      .join(',');
   }
   if (env.AUTH_JWT_PUBLIC_KEY && !env.AUTH_JWT_PUBLIC_KEY.includes('-----BEGIN') && existsSync(env.AUTH_JWT_PUBLIC_KEY)) {
     env.AUTH_JWT_PUBLIC_KEY = readKeyFile(env.AUTH_JWT_PUBLIC_KEY, 'AUTH_JWT_PUBLIC_KEY');
@@ -72,4 +59,10 @@ export async function loadNodeEnv(input: Env): Promise<NodeEnv> {
     throw new ConfigError(`MEDIA_DIR="${mediaDir}" is not a folder; point it at the folder holding <videoId>/master.m3u8`);
   }
   return { env, mediaDir, zeroConfig };
+}
+
+/** On Node a CLOUDFRONT_PUBLIC_KEYS value may be a file path instead of PEM text: read those files. */
+export function readPublicKeyFiles(config: GatewayConfig): GatewayConfig {
+  const publicKeys = config.publicKeys.map((k) => (k.pem.includes('-----BEGIN') ? k : { ...k, pem: readKeyFile(k.pem, `CLOUDFRONT_PUBLIC_KEYS (${k.keyPairId})`) }));
+  return { ...config, publicKeys };
 }

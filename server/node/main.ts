@@ -13,6 +13,7 @@ try {
     console.error(`\n  ⚠  DEMO MODE (${why}): anyone can get a viewer token from POST /api/demo/token.\n     Never run a real deployment like this: configure AUTH_JWT_SECRET (or a public key) and leave DEMO unset.\n`);
     line('warn', 'demo mode is on', { reason: why });
   }
+  for (const warning of gw.warnings) line('warn', warning);
   line('info', 'listening', { url: gw.url, mediaBaseUrl: gw.config.mediaBaseUrl ?? 'same origin as each request' });
   if (gw.zeroConfig) console.error(`  Open ${gw.url.replace('127.0.0.1', 'localhost')}/ to watch the demo.\n`);
   const stop = () => {

@@ -11,13 +11,15 @@ import type { LogEntry } from '../app/log.ts';
 import { createFsStorage } from './fs-storage.ts';
 import { createAssets } from './assets.ts';
 import { withNodeCrypto } from './native-key.ts';
-import { REPO_ROOT, loadNodeEnv } from './load-env.ts';
+import { REPO_ROOT, loadNodeEnv, readPublicKeyFiles } from './load-env.ts';
 
 export interface RunningGateway {
   url: string;
   config: GatewayConfig;
   app: Hono;
   zeroConfig: boolean;
+  /** Start-up warnings for the operator (printed by `npm start`). */
+  warnings: string[];
   close(): Promise<void>;
 }
 
@@ -30,7 +32,8 @@ export interface StartOptions {
 /** Starts the gateway on Node: validates config (throws ConfigError), imports keys, listens. */
 export async function startNodeGateway(input: Env, options: StartOptions = {}): Promise<RunningGateway> {
   const { env, mediaDir, zeroConfig } = await loadNodeEnv(input);
-  const config = parseConfig(env);
+  const config = readPublicKeyFiles(parseConfig(env));
+  const warnings: string[] = [];
   const port = env.PORT === undefined || env.PORT === '' ? 8787 : Number(env.PORT);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`PORT="${env.PORT}" must be a port number (0 picks a free one)`);
   const hostname = env.HOST || '127.0.0.1';
@@ -47,6 +50,7 @@ export async function startNodeGateway(input: Env, options: StartOptions = {}): 
     assets: createAssets(options.assetsDir ?? join(REPO_ROOT, 'player/dist')),
     clientIp: (c) => getConnInfo(c).remote.address ?? null,
     nativeSigner: withNodeCrypto,
+    warn: (message) => warnings.push(message),
     ...(options.log ? { log: options.log } : {}),
     ...(options.now ? { now: options.now } : {}),
   });
@@ -70,6 +74,7 @@ export async function startNodeGateway(input: Env, options: StartOptions = {}): 
     config,
     app,
     zeroConfig,
+    warnings,
     close: () =>
       new Promise<void>((done) => {
         (server as { closeAllConnections?: () => void }).closeAllConnections?.();

@@ -2,6 +2,7 @@ import type { Hono } from 'hono';
 import { ConfigError, parseConfig, type Env as ConfigEnv } from '../app/config.ts';
 import { buildGateway } from '../app/build.ts';
 import { generateKeyPair } from '../core/index.ts';
+import { DEV_KEY_PAIR_ID, resolveMode } from '../app/mode.ts';
 import { createR2Storage } from './r2-storage.ts';
 
 // The gateway on Cloudflare Workers: the same Hono app, media from R2, the player from Workers static assets.
@@ -13,7 +14,6 @@ export interface WorkerEnv {
   [name: string]: unknown;
 }
 
-const DEV_KEY_PAIR_ID = 'KDEVELOPMENTKEY';
 let app: Promise<Hono> | undefined;
 
 function stringVars(env: WorkerEnv): ConfigEnv {
@@ -26,18 +26,19 @@ async function gateway(env: WorkerEnv): Promise<Hono> {
   const vars = stringVars(env);
   // Zero configuration = the local demo: a development key made in memory by this isolate. Each isolate has its
   // own key, which is fine for `npm run dev:worker` (one isolate) and never meant for a deployment.
-  if (!vars.CLOUDFRONT_PRIVATE_KEY && !vars.CLOUDFRONT_KEY_PAIR_ID && !vars.AUTH_JWT_SECRET && !vars.AUTH_JWT_PUBLIC_KEY && !vars.AUTH_JWKS_URL) {
-    vars.DEMO = vars.DEMO ?? 'true';
-    if (/^(1|true|yes|on)$/i.test(vars.DEMO)) {
-      vars.CLOUDFRONT_PRIVATE_KEY = (await generateKeyPair('rsa')).privateKeyPem;
-      vars.CLOUDFRONT_KEY_PAIR_ID = DEV_KEY_PAIR_ID;
-    }
+  // The rule for what counts as configured is the same as on Node (app/mode.ts).
+  const mode = resolveMode(vars);
+  if (mode.zeroConfig) vars.DEMO = 'true';
+  if (mode.demo && !vars.CLOUDFRONT_PRIVATE_KEY && !vars.CLOUDFRONT_KEY_PAIR_ID) {
+    vars.CLOUDFRONT_PRIVATE_KEY = (await generateKeyPair('rsa')).privateKeyPem;
+    vars.CLOUDFRONT_KEY_PAIR_ID = DEV_KEY_PAIR_ID;
   }
   const config = parseConfig(vars);
   if (config.demo) console.log(JSON.stringify({ level: 'warn', msg: 'demo mode is on: anyone can get a viewer token from POST /api/demo/token' }));
   const assets = env.ASSETS;
   return buildGateway(config, createR2Storage(env.MEDIA), {
     clientIp: (c) => c.req.header('CF-Connecting-IP') ?? null,
+    warn: (message) => console.log(JSON.stringify({ level: 'warn', msg: message })),
     ...(assets ? { assets: async (_path: string, request: Request) => {
       const res = await assets.fetch(request);
       return res.status === 404 ? null : res;

@@ -30,6 +30,25 @@ const times = fc.tuple(fc.integer({ min: 1_800_000_100, max: 1_900_000_000 }), f
 const ipArb = fc.option(fc.tuple(fc.integer({ min: 1, max: 223 }), fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 32 })).map(([a, b, m]) => `${a}.${b}.0.0/${m}`), { nil: undefined });
 const hashArb = fc.constantFrom('SHA1' as const, 'SHA256' as const);
 
+describe('hls-gate sign: impossible and expired grants', () => {
+  const base = ['--key-pair-id', KID, '--private-key', KEY];
+  it.each([['cookies', '--resource', 'https://media.example.com/videos/abc/*'], ['url', 'https://media.example.com/videos/abc/a.ts']])('sign %s refuses a start at or after the expiry (exit 2, one line)', async (kind, ...rest) => {
+    for (const start of ['1800000600', '1800000601']) {
+      const out = await run(['sign', kind, ...rest, '--expires', '1800000600', '--not-before', start, ...base]);
+      expect(out.code).toBe(2);
+      expect(out.stderr).toBe('hls-gate: the start (notBefore) must be before the expiry: this grant would never be valid\n');
+      expect(out.stdout).toBe('');
+    }
+  });
+  it.each([['cookies', '--resource', 'https://media.example.com/videos/abc/*'], ['url', 'https://media.example.com/videos/abc/a.ts']])('sign %s warns about an already expired grant, and still signs it', async (kind, ...rest) => {
+    const out = await run(['sign', kind, ...rest, '--expires', String(NOW / 1000 - 5), ...base]);
+    expect(out.code).toBe(0);
+    expect(out.stderr).toMatch(/^hls-gate: warning: --expires is in the past \(.*\): this grant is already expired\n$/);
+    expect(out.stdout).not.toBe('');
+    expect((await run(['sign', kind, ...rest, '--expires', String(NOW / 1000 + 5), ...base])).stderr).toBe('');
+  });
+});
+
 describe('hls-gate sign: identical to @aws-sdk/cloudfront-signer', () => {
   it('sign cookies --json (custom policy), 150 random cases in-process', async () => {
     await fc.assert(

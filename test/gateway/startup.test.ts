@@ -1,10 +1,15 @@
 // Misconfiguration fails at start-up, through the real entry point, with one line that says what to fix.
 import { describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../../server/node/load-env.ts';
 import { testEnv } from '../helpers/targets.ts';
-import { fixtureKey } from '../helpers/fixtures.ts';
+import { startNodeGateway } from '../../server/node/start.ts';
+import { importPrivateKey, signCookies } from '../../server/core/index.ts';
+import { RSA2_KEY_PAIR_ID, RSA_KEY_PAIR_ID, fixtureKey } from '../helpers/fixtures.ts';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 
 const TSX = join(REPO_ROOT, 'node_modules/.bin/tsx');
 
@@ -27,6 +32,17 @@ describe('start-up refusals', () => {
     ['no way to check tokens', { AUTH_JWT_SECRET: undefined }, /set AUTH_JWT_SECRET, AUTH_JWT_PUBLIC_KEY or AUTH_JWKS_URL/],
     ['a bad ACCESS_TTL', { ACCESS_TTL: 'soon' }, /ACCESS_TTL="soon" is not a duration/],
     ['a bad public key list', { CLOUDFRONT_PUBLIC_KEYS: 'nonsense' }, /KEY_PAIR_ID=PEM/],
+    // Issue #10: the grant must never be wider than the operator meant.
+    ['DEMO=true beside a production AUTH_JWT_SECRET', { DEMO: 'true' }, /DEMO=true cannot be combined with AUTH_JWT_SECRET/],
+    ['a configured deployment without MEDIA_BASE_URL or MEDIA_HOSTS', { MEDIA_HOSTS: undefined }, /set MEDIA_BASE_URL .* or MEDIA_HOSTS/],
+    ['only MEDIA_BASE_URL and COOKIE_DOMAIN (demo mode on Workers before)', { CLOUDFRONT_KEY_PAIR_ID: undefined, CLOUDFRONT_PRIVATE_KEY: undefined, CLOUDFRONT_PUBLIC_KEYS: undefined, AUTH_JWT_SECRET: undefined, ALLOWED_ORIGINS: undefined, MEDIA_HOSTS: undefined, MEDIA_BASE_URL: 'https://media.example.com', COOKIE_DOMAIN: 'example.com' }, /MEDIA_BASE_URL, COOKIE_DOMAIN are set.*CLOUDFRONT_KEY_PAIR_ID.*AUTH_JWT_SECRET.*set DEMO=true instead/],
+    ['DEMO=false and nothing else', { CLOUDFRONT_KEY_PAIR_ID: undefined, CLOUDFRONT_PRIVATE_KEY: undefined, CLOUDFRONT_PUBLIC_KEYS: undefined, AUTH_JWT_SECRET: undefined, ALLOWED_ORIGINS: undefined, MEDIA_HOSTS: undefined, DEMO: 'false' }, /DEMO=false is set.*incomplete/],
+    ['the signing key ID reused for a different public key', { CLOUDFRONT_PUBLIC_KEYS: `${RSA_KEY_PAIR_ID}=${fixtureKey('rsa2-spki.pem')}` }, /gives K\w+, the ID of the signing key .* a different public key/],
+    ['a wildcard MEDIA_BASE_URL', { MEDIA_HOSTS: undefined, MEDIA_BASE_URL: 'https://*.example.com' }, /must name one host: no wildcards/],
+    ['a public-suffix COOKIE_DOMAIN', { MEDIA_HOSTS: undefined, MEDIA_BASE_URL: 'https://media.example.co.uk', COOKIE_DOMAIN: 'co.uk' }, /COOKIE_DOMAIN="co.uk" is a public suffix/],
+    ['a private public-suffix COOKIE_DOMAIN', { MEDIA_HOSTS: undefined, MEDIA_BASE_URL: 'https://me.github.io', COOKIE_DOMAIN: 'github.io' }, /is a public suffix/],
+    ['a wildcard in MEDIA_HOSTS', { MEDIA_HOSTS: '*.example.com' }, /MEDIA_HOSTS: "\*.example.com" is not a host name/],
+    ['both MEDIA_BASE_URL and MEDIA_HOSTS', { MEDIA_BASE_URL: 'https://media.example.com' }, /not both/],
   ])('refuses %s', (_name, over, message) => {
     const r = start({ ...testEnv(), ...over });
     expect(r.status).toBe(1);
@@ -36,5 +52,56 @@ describe('start-up refusals', () => {
     expect(lines[0]).toMatch(message);
     expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
     expect(r.stderr + r.stdout).not.toContain('MII'); // no key material
+  });
+});
+
+describe('start-up warnings and the one public-key parser', () => {
+  it('warns that an RSA-3072 signing key cannot be used with CloudFront in front, and still starts', async () => {
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 3072 });
+    const gw = await startNodeGateway(testEnv({ PORT: '0', CLOUDFRONT_PRIVATE_KEY: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), CLOUDFRONT_PUBLIC_KEYS: undefined }), { log: () => {} });
+    try {
+      expect(gw.warnings).toEqual([expect.stringMatching(/CLOUDFRONT_PRIVATE_KEY is RSA-3072: .*only RSA-2048 and ECDSA P-256.*cannot be used with CloudFront in front/)]);
+    } finally {
+      await gw.close();
+    }
+  });
+
+  it('the warning reaches the log of `npm start` as one JSON line', async () => {
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 3072 });
+    const dir = mkdtempSync(join(tmpdir(), 'hls-gate-key-'));
+    writeFileSync(join(dir, 'k.pem'), privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    const env = { ...testEnv(), CLOUDFRONT_PRIVATE_KEY: undefined, CLOUDFRONT_PUBLIC_KEYS: undefined, CLOUDFRONT_PRIVATE_KEY_FILE: join(dir, 'k.pem') };
+    const child = spawn(TSX, ['server/node/main.ts'], { cwd: REPO_ROOT, env: { PATH: process.env.PATH!, HOME: process.env.HOME ?? '/tmp', PORT: '0', ...Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined)) } });
+    let out = '';
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no listening line: ${out}`)), 20_000);
+        child.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+          if (out.includes('"listening"')) {
+            clearTimeout(timer);
+            resolve();
+          }
+        });
+      });
+    } finally {
+      child.kill();
+    }
+    expect(out.split('\n')[0]).toMatch(/^\{"level":"warn","msg":"CLOUDFRONT_PRIVATE_KEY is RSA-3072: /);
+  });
+
+  it('newline-separated CLOUDFRONT_PUBLIC_KEYS with a PEM and a file path work on Node', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hls-gate-pub-'));
+    writeFileSync(join(dir, 'rsa2.pem'), fixtureKey('rsa2-spki.pem'));
+    const ec = fixtureKey('ec-spki.pem');
+    const gw = await startNodeGateway(testEnv({ PORT: '0', CLOUDFRONT_PUBLIC_KEYS: `KECDSA=${ec}\n${RSA2_KEY_PAIR_ID}=${join(dir, 'rsa2.pem')}\n` }), { log: () => {} });
+    try {
+      const key = await importPrivateKey(fixtureKey('rsa2-pkcs8.pem'));
+      const cookies = await signCookies({ resource: `${gw.url}/videos/ladder/*`, expires: Math.floor(Date.now() / 1000) + 60 }, { keyPairId: RSA2_KEY_PAIR_ID, privateKey: key });
+      const res = await fetch(`${gw.url}/videos/ladder/master.m3u8`, { headers: { Cookie: Object.entries(cookies).map(([k, v]) => `${k}=${v}`).join('; ') } });
+      expect(res.status).toBe(200);
+    } finally {
+      await gw.close();
+    }
   });
 });

@@ -4,7 +4,7 @@ import { SignJWT } from 'jose';
 import { parseConfig, type Env } from '../../server/app/config.ts';
 import { buildGateway } from '../../server/app/build.ts';
 import { createFsStorage } from '../../server/node/fs-storage.ts';
-import { loadNodeEnv } from '../../server/node/load-env.ts';
+import { loadNodeEnv, readPublicKeyFiles } from '../../server/node/load-env.ts';
 import { startNodeGateway } from '../../server/node/start.ts';
 import { RSA2_KEY_PAIR_ID, RSA_KEY_PAIR_ID, fixtureKey } from './fixtures.ts';
 
@@ -29,13 +29,15 @@ export function testEnv(extra: Env = {}): Env {
     CLOUDFRONT_PUBLIC_KEYS: `${RSA2_KEY_PAIR_ID}=${fixtureKey('rsa2-spki.pem').replace(/\n/g, '\\n')}`,
     AUTH_JWT_SECRET: JWT_SECRET,
     ALLOWED_ORIGINS: ALLOWED_ORIGIN,
+    // The hosts the targets are reached on (the Node server listens on a random port).
+    MEDIA_HOSTS: 'localhost,127.0.0.1',
     ...extra,
   };
 }
 
 export const inProcess: StartTarget = async (extraEnv = {}) => {
   const { env, mediaDir } = await loadNodeEnv(testEnv(extraEnv));
-  const app = await buildGateway(parseConfig(env), createFsStorage(mediaDir), { log: () => {} });
+  const app = await buildGateway(readPublicKeyFiles(parseConfig(env)), createFsStorage(mediaDir), { log: () => {} });
   const baseUrl = 'http://localhost';
   return {
     baseUrl,
