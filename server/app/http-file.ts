@@ -40,6 +40,16 @@ function baseHeaders(key: string, meta: ObjectMeta, cacheControl: string): Heade
 }
 
 export async function serveObject(storage: MediaStorage, key: string, request: Request, cacheControl: string): Promise<Response | null> {
+  // The headers are computed from head(); if the object is replaced before get() opens it, they would describe the
+  // wrong bytes: start again once from the new version.
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const res = await serveOnce(storage, key, request, cacheControl);
+    if (res !== 'changed') return res;
+  }
+  return new Response(null, { status: 503, headers: { 'Retry-After': '1', 'Cache-Control': 'no-store' } }); // still being rewritten
+}
+
+async function serveOnce(storage: MediaStorage, key: string, request: Request, cacheControl: string): Promise<Response | null | 'changed'> {
   const meta = await storage.head(key);
   if (!meta) return null;
   const headers = baseHeaders(key, meta, cacheControl);
@@ -61,6 +71,10 @@ export async function serveObject(storage: MediaStorage, key: string, request: R
   if (request.method === 'HEAD') return new Response(null, { status, headers });
 
   const object = await storage.get(key, range ?? undefined);
-  if (!object) return null; // deleted between head and get
+  if (!object) return null; // deleted between head and get: 404, like any absent file
+  if (object.meta.etag !== meta.etag || object.meta.size !== meta.size) {
+    if (!(object.body instanceof Uint8Array)) await object.body.cancel();
+    return 'changed';
+  }
   return new Response(object.body as BodyInit, { status, headers });
 }

@@ -1,67 +1,111 @@
-import { open, readFile, stat } from 'node:fs/promises';
+import { constants, realpathSync } from 'node:fs';
+import { open, readlink, realpath, type FileHandle } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import type { ByteRange, MediaStorage, ObjectMeta, StoredObject } from '../app/storage.ts';
 
-// Local-disk storage: MEDIA_DIR/<videoId>/<path>. Keys arrive validated (see app/media-path.ts); the resolved
-// path is still checked to stay inside the root, as a second line of defence.
+// Local-disk storage: MEDIA_DIR/<videoId>/<path>. Keys arrive validated (see app/media-path.ts), but the text of a
+// path proves nothing on disk: a symlink can point anywhere. So containment is checked on the file actually
+// opened: its real path must lie inside the real MEDIA_DIR *and* inside that video's own folder. Symlinks are
+// therefore allowed only within one video's folder (e.g. a rendition sharing another's init segment); a symlink
+// to another video, to the rest of the host, or a video folder that is itself a symlink is answered 404.
+// FIFOs and devices are never opened for reading (O_NONBLOCK, then "regular file only").
 
 /** Objects up to this size are one stream chunk anyway: read them in one call (playlists, keys). */
 const SMALL = 64 * 1024;
 /** One read per pull: with 200 clients in flight, at most 200 chunks are held in memory. */
 const CHUNK = 32 * 1024;
-/** head() then get() for one request would stat twice; a stat is reused for this long. */
-const STAT_TTL_MS = 1000;
+/** Where Linux shows the path of an open descriptor: the check then holds for the very file being read. */
+const FD_PATHS = '/proc/self/fd';
+
+interface Opened {
+  handle: FileHandle;
+  meta: ObjectMeta;
+}
 
 export function createFsStorage(root: string): MediaStorage {
-  const base = resolve(root);
-  const stats = new Map<string, { at: number; meta: ObjectMeta }>();
+  const base = realpathSync(resolve(root));
+  let procFd: boolean | undefined;
 
-  function pathOf(key: string): string | null {
-    const full = resolve(join(base, key));
-    return full.startsWith(base + sep) ? full : null;
+  /** The real path of an open file: from the descriptor itself where the OS shows it, else resolved by name. */
+  async function realPathOf(handle: FileHandle, path: string): Promise<string> {
+    if (procFd !== false) {
+      try {
+        const p = await readlink(`${FD_PATHS}/${handle.fd}`);
+        procFd = true;
+        return p.endsWith(' (deleted)') ? p.slice(0, -' (deleted)'.length) : p;
+      } catch {
+        procFd = false;
+      }
+    }
+    return realpath(path);
+  }
+
+  async function openChecked(key: string): Promise<Opened | null> {
+    // Media keys are `<videoId>/...` and must stay in that folder; a top-level key (catalog.json) in MEDIA_DIR.
+    const slash = key.indexOf('/');
+    if (slash === 0) return null;
+    const videoDir = slash < 0 ? base + sep : join(base, key.slice(0, slash)) + sep;
+    const path = join(base, key);
+    if (!path.startsWith(videoDir)) return null;
+    let handle: FileHandle;
+    try {
+      handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    } catch {
+      return null; // absent (or deleted since), unreadable, a symlink loop: not found
+    }
+    try {
+      const real = await realPathOf(handle, path);
+      const s = await handle.stat();
+      if (real.startsWith(videoDir) && s.isFile()) {
+        return { handle, meta: { size: s.size, etag: `"${s.size.toString(16)}-${Math.floor(s.mtimeMs).toString(16)}"`, lastModified: s.mtime } };
+      }
+    } catch {
+      // fall through: refused
+    }
+    await handle.close();
+    return null;
   }
 
   async function head(key: string): Promise<ObjectMeta | null> {
-    const path = pathOf(key);
-    if (!path) return null;
-    const now = Date.now();
-    const hit = stats.get(key);
-    if (hit && now - hit.at < STAT_TTL_MS) return hit.meta;
-    try {
-      const s = await stat(path);
-      if (!s.isFile()) return null;
-      const meta = { size: s.size, etag: `"${s.size.toString(16)}-${Math.floor(s.mtimeMs).toString(16)}"`, lastModified: s.mtime };
-      if (stats.size > 10_000) stats.clear();
-      stats.set(key, { at: now, meta });
-      return meta;
-    } catch {
-      return null;
-    }
+    const opened = await openChecked(key);
+    if (!opened) return null;
+    await opened.handle.close();
+    return opened.meta;
   }
 
   async function get(key: string, range?: ByteRange): Promise<StoredObject | null> {
-    const meta = await head(key);
-    const path = pathOf(key);
-    if (!meta || !path) return null;
+    const opened = await openChecked(key);
+    if (!opened) return null;
+    const { handle, meta } = opened;
     if (!range && meta.size <= SMALL) {
       try {
-        return { meta, body: new Uint8Array(await readFile(path)) };
+        const bytes = new Uint8Array(meta.size);
+        let got = 0;
+        while (got < meta.size) {
+          const { bytesRead } = await handle.read(bytes, got, meta.size - got, got);
+          if (bytesRead === 0) return null; // shrank since its size was read: never send a short body
+          got += bytesRead;
+        }
+        return { meta, body: bytes };
       } catch {
         return null;
+      } finally {
+        await handle.close();
       }
     }
-    return { meta, body: await fileStream(path, range ? range.offset : 0, range ? range.length : meta.size) };
+    return { meta, body: fileStream(handle, range ? range.offset : 0, range ? range.length : meta.size) };
   }
 
   return { head, get };
 }
 
 /**
- * A pull-based stream over a byte span of a file: a chunk is read only when the consumer asks for one, so a slow
- * viewer holds one chunk, never the file. (stream.Readable.toWeb would buffer ahead without bound here.)
+ * A pull-based stream over a byte span of an open file: a chunk is read only when the consumer asks for one, so a
+ * slow viewer holds one chunk, never the file. (stream.Readable.toWeb would buffer ahead without bound here.)
+ * If the file ends early (truncated while being sent) the stream errors, and the HTTP layer aborts the connection:
+ * the client sees a failed download at once instead of waiting for bytes that will never come.
  */
-async function fileStream(path: string, offset: number, length: number): Promise<ReadableStream<Uint8Array>> {
-  const file = await open(path, 'r');
+function fileStream(file: FileHandle, offset: number, length: number): ReadableStream<Uint8Array> {
   let position = offset;
   const end = offset + length;
   let closed = false;
@@ -76,13 +120,14 @@ async function fileStream(path: string, offset: number, length: number): Promise
       async pull(controller) {
         try {
           const size = Math.min(CHUNK, end - position);
-          const chunk = size > 0 ? new Uint8Array(size) : null;
-          const { bytesRead } = chunk ? await file.read(chunk, 0, size, position) : { bytesRead: 0 };
-          if (!chunk || bytesRead === 0) {
+          if (size <= 0) {
             await close();
             controller.close();
             return;
           }
+          const chunk = new Uint8Array(size);
+          const { bytesRead } = await file.read(chunk, 0, size, position);
+          if (bytesRead === 0) throw new Error('the file became shorter while it was being sent');
           position += bytesRead;
           controller.enqueue(bytesRead === size ? chunk : chunk.subarray(0, bytesRead));
           if (position >= end) {
