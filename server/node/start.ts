@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Hono } from 'hono';
-import { ConfigError, parseConfig, type Env, type GatewayConfig } from '../app/config.ts';
+import { ConfigError, parseConfig, parseDuration, type Env, type GatewayConfig } from '../app/config.ts';
 import { buildGateway } from '../app/build.ts';
 import type { LogEntry } from '../app/log.ts';
 import { createFsStorage } from './fs-storage.ts';
@@ -27,6 +27,21 @@ export interface StartOptions {
   log?: (entry: LogEntry) => void;
   now?: () => number;
   assetsDir?: string;
+}
+
+/**
+ * Every connection has a deadline (seconds; see the README): HEADERS_TIMEOUT for the request head (slowloris),
+ * REQUEST_TIMEOUT for the whole request, IDLE_TIMEOUT between keep-alive requests, STALL_TIMEOUT without any progress.
+ */
+export function connectionLimits(env: Env): { headers: number; request: number; idle: number; stall: number } {
+  const read = (name: string, fallback: string, max: number): number => {
+    const seconds = parseDuration(env[name]?.trim() || fallback, name);
+    if (seconds < 1 || seconds > max) throw new ConfigError(`${name} must be between 1 second and ${max} seconds`);
+    return seconds;
+  };
+  const limits = { headers: read('HEADERS_TIMEOUT', '10', 300), request: read('REQUEST_TIMEOUT', '30', 3600), idle: read('IDLE_TIMEOUT', '5', 600), stall: read('STALL_TIMEOUT', '30', 3600) };
+  if (limits.request < limits.headers) throw new ConfigError('REQUEST_TIMEOUT must be at least HEADERS_TIMEOUT');
+  return limits;
 }
 
 /** Starts the gateway on Node: validates config (throws ConfigError), imports keys, listens. */
@@ -55,18 +70,31 @@ export async function startNodeGateway(input: Env, options: StartOptions = {}): 
     ...(options.now ? { now: options.now } : {}),
   });
 
+  const limits = connectionLimits(env);
+  const serverOptions = {
+    headersTimeout: limits.headers * 1000,
+    requestTimeout: limits.request * 1000,
+    keepAliveTimeout: limits.idle * 1000,
+    // How often Node looks for requests over headersTimeout/requestTimeout (default 30 s, far coarser than them).
+    connectionsCheckingInterval: Math.min(1000, limits.headers * 500),
+  };
   const server: ServerType = await new Promise((resolveServer, reject) => {
     const s = serve(
       {
         fetch: app.fetch,
         port,
         hostname,
-        ...(tls ? { createServer: createHttpsServer, serverOptions: tls } : {}),
+        serverOptions: { ...serverOptions, ...(tls ?? {}) },
+        ...(tls ? { createServer: createHttpsServer } : {}),
       },
       () => resolveServer(s),
     );
     s.once('error', reject);
   });
+  // A connection with no progress either way for this long (a viewer that stopped reading, a stalled upload) is
+  // destroyed: with no 'timeout' listener, Node closes the socket.
+  server.setTimeout(limits.stall * 1000);
+  if ('keepAliveTimeout' in server) server.keepAliveTimeout = limits.idle * 1000;
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return {
