@@ -1,7 +1,11 @@
 import type { MediaStorage } from './storage.ts';
 import { VIDEO_ID } from './media-path.ts';
+import { JsonError, parseStrictJson } from '../core/json.ts';
 
-// The catalog lives beside the media as catalog.json: { "videos": [{ id, title, durationSeconds?, playlist? }] }.
+// The catalog lives beside the media as catalog.json:
+//   { "videos": [{ "id", "title", "description"?, "durationSeconds"?, "playlist"?, "poster"? }] }
+// It is validated whole when read, and an error names the line to fix. A catalog that breaks while the gateway
+// runs (a bad edit) is reported in the log and the last good one stays in use; at start-up it is refused.
 
 export interface CatalogEntry {
   id: string;
@@ -9,50 +13,115 @@ export interface CatalogEntry {
   description?: string;
   durationSeconds?: number;
   playlist: string;
+  poster?: string;
+}
+
+export class CatalogError extends Error {
+  constructor(message: string) {
+    super(`catalog.json: ${message}`);
+    this.name = 'CatalogError';
+  }
+}
+
+const KNOWN = ['id', 'title', 'description', 'durationSeconds', 'playlist', 'poster'];
+/** A path inside the video's folder: plain segments, no `..`, no leading `/`, no backslash or `%`. */
+const RELATIVE_PATH = /^(?!.*(?:^|\/)\.{1,2}(?:\/|$))[A-Za-z0-9._-]+(?:\/[A-Za-z0-9._-]+)*$/;
+
+/** Parses and validates catalog.json text; throws CatalogError naming the line of the first problem. */
+export function parseCatalog(text: string): CatalogEntry[] {
+  const lines = new WeakMap<object, number>();
+  let doc: unknown;
+  try {
+    doc = parseStrictJson(text, { lines, maxDepth: 8 });
+  } catch (err) {
+    throw new CatalogError(err instanceof JsonError ? `not valid JSON: ${err.message}` : 'not valid JSON');
+  }
+  const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (!isObject(doc) || !Array.isArray(doc.videos)) throw new CatalogError('must be an object { "videos": [ ... ] } at line 1');
+  const seen = new Set<string>();
+  return doc.videos.map((v: unknown, i: number) => {
+    const at = (isObject(v) && lines.get(v)) || lines.get(doc.videos as object) || 1;
+    const fail = (why: string): never => {
+      throw new CatalogError(`videos[${i}] at line ${at}: ${why}`);
+    };
+    if (!isObject(v)) return fail('each video must be an object');
+    for (const key of Object.keys(v)) if (!KNOWN.includes(key)) fail(`unknown field "${key}" (known: ${KNOWN.join(', ')})`);
+    if (typeof v.id !== 'string' || !VIDEO_ID.test(v.id)) fail('"id" must be 1 to 64 letters, digits, "-" or "_"');
+    const id = v.id as string;
+    if (seen.has(id)) fail(`"id" "${id}" appears twice`);
+    seen.add(id);
+    if (v.title !== undefined && typeof v.title !== 'string') fail('"title" must be a string');
+    if (v.description !== undefined && typeof v.description !== 'string') fail('"description" must be a string');
+    if (v.durationSeconds !== undefined && !(typeof v.durationSeconds === 'number' && v.durationSeconds >= 0)) fail('"durationSeconds" must be a number of seconds');
+    for (const field of ['playlist', 'poster'] as const) {
+      const p = v[field];
+      if (p !== undefined && !(typeof p === 'string' && RELATIVE_PATH.test(p))) fail(`"${field}" must be a path inside the video's folder, like master.m3u8`);
+    }
+    const entry: CatalogEntry = { id, title: (v.title as string | undefined) ?? id, playlist: (v.playlist as string | undefined) ?? 'master.m3u8' };
+    if (v.description !== undefined) entry.description = v.description as string;
+    if (v.durationSeconds !== undefined) entry.durationSeconds = v.durationSeconds as number;
+    if (v.poster !== undefined) entry.poster = v.poster as string;
+    return entry;
+  });
 }
 
 async function readAll(body: ReadableStream<Uint8Array> | Uint8Array): Promise<string> {
   return body instanceof Uint8Array ? new TextDecoder().decode(body) : new Response(body).text();
 }
 
-// Read at most every few seconds: the access endpoint consults it on every grant.
-const CACHE_MS = 5000;
-const cached = new WeakMap<MediaStorage, { at: number; entries: Promise<CatalogEntry[]> }>();
-
-export function readCatalog(storage: MediaStorage, nowMs = Date.now()): Promise<CatalogEntry[]> {
-  const hit = cached.get(storage);
-  if (hit && nowMs - hit.at < CACHE_MS) return hit.entries;
-  const entries = loadCatalog(storage);
-  cached.set(storage, { at: nowMs, entries });
-  entries.catch(() => cached.delete(storage));
-  return entries;
-}
-
 async function loadCatalog(storage: MediaStorage): Promise<CatalogEntry[]> {
   const object = await storage.get('catalog.json');
-  if (!object) return [];
-  let doc: unknown;
-  try {
-    doc = JSON.parse(await readAll(object.body));
-  } catch {
-    throw new Error('catalog.json is not valid JSON');
-  }
-  const videos = (doc as { videos?: unknown }).videos;
-  if (!Array.isArray(videos)) throw new Error('catalog.json must be { "videos": [...] }');
-  return videos
-    .filter((v): v is Record<string, unknown> => typeof v === 'object' && v !== null && typeof v.id === 'string' && VIDEO_ID.test(v.id))
-    .map((v) => ({
-      id: v.id as string,
-      title: typeof v.title === 'string' ? v.title : (v.id as string),
-      ...(typeof v.description === 'string' ? { description: v.description } : {}),
-      ...(typeof v.durationSeconds === 'number' ? { durationSeconds: v.durationSeconds } : {}),
-      playlist: typeof v.playlist === 'string' && !v.playlist.includes('..') ? v.playlist : 'master.m3u8',
-    }));
+  return object ? parseCatalog(await readAll(object.body)) : [];
+}
+
+// Read at most every few seconds: the access endpoint consults it on every grant.
+const CACHE_MS = 5000;
+interface CatalogState {
+  at: number;
+  entries: Promise<CatalogEntry[]>;
+  lastGood?: CatalogEntry[];
+  reported?: string;
+}
+const cached = new WeakMap<MediaStorage, CatalogState>();
+
+/**
+ * The catalog, re-read every few seconds. When a re-read fails, the last good catalog is kept and `onError` hears
+ * about it once per distinct error; with no good catalog yet, the error is thrown.
+ */
+export function readCatalog(storage: MediaStorage, nowMs = Date.now(), onError?: (err: Error) => void): Promise<CatalogEntry[]> {
+  const state = cached.get(storage);
+  if (state && nowMs - state.at < CACHE_MS) return state.entries;
+  const next: CatalogState = { at: nowMs, entries: Promise.resolve([]), ...(state?.lastGood ? { lastGood: state.lastGood } : {}), ...(state?.reported ? { reported: state.reported } : {}) };
+  next.entries = loadCatalog(storage).then(
+    (entries) => {
+      next.lastGood = entries;
+      delete next.reported;
+      return entries;
+    },
+    (err: unknown) => {
+      const error = err instanceof Error ? err : new Error(String(err));
+      if (next.reported !== error.message) {
+        next.reported = error.message;
+        onError?.(error);
+      }
+      if (next.lastGood) return next.lastGood;
+      cached.delete(storage); // nothing good to fall back on: try again on the next request
+      throw error;
+    },
+  );
+  cached.set(storage, next);
+  return next.entries;
+}
+
+/** Reads and validates the catalog once, at start-up: a broken one stops the gateway with the line to fix. */
+export async function checkCatalog(storage: MediaStorage): Promise<void> {
+  cached.delete(storage);
+  await readCatalog(storage);
 }
 
 /** A video exists when the catalog lists it, or when it has a master playlist. */
-export async function findVideo(storage: MediaStorage, videoId: string): Promise<CatalogEntry | null> {
-  const entry = (await readCatalog(storage)).find((v) => v.id === videoId);
+export async function findVideo(storage: MediaStorage, videoId: string, nowMs = Date.now(), onError?: (err: Error) => void): Promise<CatalogEntry | null> {
+  const entry = (await readCatalog(storage, nowMs, onError)).find((v) => v.id === videoId);
   if (entry) return entry;
   return (await storage.head(`${videoId}/master.m3u8`)) ? { id: videoId, title: videoId, playlist: 'master.m3u8' } : null;
 }

@@ -9,7 +9,8 @@ import { problem } from './responses.ts';
 import { createGrantIssuer } from './grants.ts';
 import { accessRoutes } from './routes-access.ts';
 import { mediaRoutes } from './routes-media.ts';
-import { requestLog, type LogEntry } from './log.ts';
+import { defaultEventLog, loggableError, requestLog, type EventLog, type LogEntry } from './log.ts';
+import { CatalogError } from './catalog.ts';
 
 export interface AppDeps {
   config: GatewayConfig;
@@ -19,6 +20,8 @@ export interface AppDeps {
   auth: ViewerAuth;
   /** One structured entry per request; default: a JSON line on the console. */
   log?: (entry: LogEntry) => void;
+  /** Lines about the gateway itself (a catalog that broke while running); default: a JSON line on the console. */
+  events?: EventLog;
   /** Static player assets; null when the path is not an asset. */
   assets?: (path: string, request: Request) => Promise<Response | null>;
   /** The viewer's address as the runtime knows it (socket address on Node, CF-Connecting-IP on Workers). */
@@ -33,6 +36,8 @@ export interface AppContext {
   /** The public origin of the media routes for this request; null when the request's host may not name one. */
   mediaBase: (c: Context) => string | null;
   clientIp: (c: Context) => string | null;
+  /** Told when catalog.json cannot be used (the last good catalog stays in use). */
+  catalogError: (err: Error) => void;
 }
 
 export function createApp(deps: AppDeps): Hono {
@@ -53,7 +58,10 @@ export function createApp(deps: AppDeps): Hono {
       }
       return deps.clientIp?.(c) ?? null;
     },
+    catalogError: () => {},
   };
+  const events = deps.events ?? defaultEventLog;
+  ctx.catalogError = (err) => events('error', 'catalog.json cannot be used; the last good catalog stays in use', { error: loggableError(err) });
   const issuer = createGrantIssuer({ keyPairId: config.keyPairId, signingKey: deps.signingKey, ttl: config.accessTtl, window: config.grantWindow });
 
   const app = new Hono();
@@ -71,9 +79,10 @@ export function createApp(deps: AppDeps): Hono {
     return asset ?? problem(404, 'not-found', 'Nothing here.');
   });
   app.notFound(() => problem(404, 'not-found', 'Nothing here.'));
-  app.onError((err, c) => {
-    // Never echo the error: it could carry a token or key material. The log gets its class and message only.
-    c.set('errorName' as never, (err instanceof Error ? err.name : 'Error') as never);
+  app.onError((err) => {
+    // Never echo the error: it could carry a token or key material. The request log gets its class and a cleaned
+    // message (log.ts).
+    if (err instanceof CatalogError) return problem(500, 'catalog-invalid', 'The video catalog (catalog.json) is invalid; the gateway log says which line.');
     return problem(500, 'internal', 'The gateway failed to answer this request.');
   });
   return app;

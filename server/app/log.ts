@@ -12,6 +12,25 @@ export interface LogEntry {
   ms: number;
   reason?: string;
   keyPairId?: string;
+  /** Why a request failed with a 5xx: the error's class and a message cleared of anything token-like. */
+  error?: { name: string; message: string };
+}
+
+/** A line about the gateway itself rather than one request (a catalog that broke while running, ...). */
+export type EventLog = (level: 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
+
+export const defaultEventLog: EventLog = (level, msg, fields = {}) => console.log(JSON.stringify({ level, msg, ...fields }));
+
+/**
+ * An error as it may be logged: the class name, and the message with every long token-like run (a JWT, a
+ * signature, a policy, a key) replaced, on one line, bounded in length. Messages of our own error classes never
+ * carry secrets, but an error from a library may quote its input.
+ */
+export function loggableError(err: unknown): { name: string; message: string } {
+  const name = err instanceof Error ? err.name : typeof err;
+  const raw = err instanceof Error ? err.message : String(err);
+  const message = raw.replace(/[A-Za-z0-9+/=_~.-]{24,}/g, '[redacted]').replace(/\s+/g, ' ').slice(0, 300);
+  return { name, message };
 }
 
 export const defaultLog = (entry: LogEntry): void => console.log(JSON.stringify({ level: 'info', msg: 'request', ...entry }));
@@ -34,6 +53,7 @@ export function requestLog(log: ((e: LogEntry) => void) | undefined, now: () => 
     if (reason) entry.reason = reason;
     const kid = c.get('keyPairId' as never) as string | undefined;
     if (kid) entry.keyPairId = kid;
+    if (c.error && c.res.status >= 500) entry.error = loggableError(c.error);
     write(entry);
   };
 }

@@ -30,7 +30,7 @@ export function accessRoutes(app: Hono, ctx: AppContext, issuer: GrantIssuer): v
     const auth = await deps.auth.authenticate(c.req.header('Authorization'), ctx.now());
     if (!auth.ok) return problem(auth.status, auth.code, auth.detail);
     if (!entitled(auth.viewer, videoId)) return problem(403, 'not-entitled', 'This viewer is not entitled to this video.');
-    const video = await findVideo(deps.storage, videoId);
+    const video = await findVideo(deps.storage, videoId, ctx.now(), ctx.catalogError);
     if (!video) return problem(404, 'unknown-video', 'There is no such video.');
 
     let ip: string | undefined;
@@ -70,7 +70,7 @@ export function accessRoutes(app: Hono, ctx: AppContext, issuer: GrantIssuer): v
   app.get('/api/videos', async (c) => {
     const auth = await deps.auth.authenticate(c.req.header('Authorization'), ctx.now());
     if (!auth.ok) return problem(auth.status, auth.code, auth.detail);
-    const videos = (await readCatalog(deps.storage)).filter((v) => entitled(auth.viewer, v.id));
+    const videos = (await readCatalog(deps.storage, ctx.now(), ctx.catalogError)).filter((v) => entitled(auth.viewer, v.id));
     c.header('Cache-Control', 'no-store');
     return c.json({ videos });
   });
