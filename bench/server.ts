@@ -14,7 +14,7 @@ import { REPO_ROOT } from '../server/node/load-env.ts';
 
 const [mediaDir, flag] = process.argv.slice(2);
 const pem = readFileSync(join(REPO_ROOT, 'test/fixtures/keys/rsa-pkcs8.pem'), 'utf8');
-const config = parseConfig({ CLOUDFRONT_KEY_PAIR_ID: 'K2JCJMDEHXQW5F', CLOUDFRONT_PRIVATE_KEY: pem, AUTH_JWT_SECRET: 'bench-secret-that-is-long-enough-for-hs256' });
+const config = parseConfig({ CLOUDFRONT_KEY_PAIR_ID: 'K2JCJMDEHXQW5F', CLOUDFRONT_PRIVATE_KEY: pem, AUTH_JWT_SECRET: 'bench-secret-that-is-long-enough-for-hs256', MEDIA_HOSTS: '127.0.0.1' });
 const storage = createFsStorage(mediaDir!);
 const log = () => {};
 const grantAll: Verifier = {
