@@ -4,6 +4,7 @@
 import { ConfigError, type Env } from './config-error.ts';
 import { parseBool, resolveMode } from './mode.ts';
 import { checkCookieDomain, isPlainHost, parseMediaHosts } from './hosts.ts';
+import { KEY_PAIR_ID } from '../core/cookies.ts';
 
 export { ConfigError, type Env };
 
@@ -41,7 +42,6 @@ export interface GatewayConfig {
   trustProxy: boolean;
 }
 
-const KEY_PAIR_ID = /^[A-Za-z0-9_-]{1,128}$/;
 
 function value(env: Env, name: string): string | undefined {
   const v = env[name]?.trim();

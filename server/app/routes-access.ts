@@ -6,10 +6,12 @@ import { findVideo, readCatalog } from './catalog.ts';
 import { VIDEO_ID } from './media-path.ts';
 import { badHost, problem } from './responses.ts';
 import { parseIPv4 } from '../core/cidr.ts';
+import { COOKIE } from '../core/cookies.ts';
 
 // The viewer-facing API: a host-issued JWT in, CloudFront signed cookies for one video's whole tree out.
 
-const COOKIE_NAMES = ['CloudFront-Policy', 'CloudFront-Signature', 'CloudFront-Key-Pair-Id', 'CloudFront-Hash-Algorithm'];
+/** The cookies a grant may set (custom policy), cleared together by DELETE. Names live in core/cookies.ts. */
+const COOKIE_NAMES = [COOKIE.policy, COOKIE.signature, COOKIE.keyPairId, COOKIE.hash];
 
 function cookieAttributes(ctx: AppContext, base: string, videoId: string, maxAge: number): string {
   // Path scopes each video's cookies to its folder so grants for several videos coexist (aws-sdk-go #505).

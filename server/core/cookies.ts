@@ -9,6 +9,9 @@ export const COOKIE = {
   hash: 'CloudFront-Hash-Algorithm',
 } as const;
 
+/** A CloudFront public key ID (e.g. K2JCJMDEHXQW5F): what signing, verifying and configuration accept. */
+export const KEY_PAIR_ID = /^[A-Za-z0-9_-]{1,128}$/;
+
 const NAMES = new Set<string>(Object.values(COOKIE));
 /**
  * Values read per name; more are ignored. This bounds the work per request, not the choice: the verifier then

@@ -1,5 +1,6 @@
 import type { HashAlgorithm, PolicyInput, SignedCookies, SignerOptions, SigningKey, TimeInput } from './types.ts';
 import { CoreError } from './errors.ts';
+import { KEY_PAIR_ID } from './cookies.ts';
 import { buildCannedPolicy, buildCustomPolicy } from './policy.ts';
 import { encodeCloudFrontBase64 } from './base64.ts';
 import { p1363ToDer } from './ecdsa-der.ts';
@@ -27,7 +28,7 @@ export async function signPolicy(policy: string, key: SigningKey, hash: HashAlgo
 function checkKeyPairId(id: string): void {
   // Key pair IDs are short upper-case alphanumerics (K2JCJMDEHXQW5F; legacy APKA...). Refusing other
   // characters keeps them safe to put into cookies and query strings unencoded.
-  if (!/^[A-Za-z0-9_-]{1,128}$/.test(id)) throw new CoreError('ERR_POLICY_INPUT', 'the key pair ID must be letters and digits, e.g. K2JCJMDEHXQW5F');
+  if (!KEY_PAIR_ID.test(id)) throw new CoreError('ERR_POLICY_INPUT', 'the key pair ID must be letters and digits, e.g. K2JCJMDEHXQW5F');
 }
 
 function withHash(cookies: SignedCookies, hash: HashAlgorithm): SignedCookies {

@@ -7,7 +7,7 @@ import { resourceMatches } from './resource-match.ts';
 import { cidrContains, parseCidr } from './cidr.ts';
 import { derToP1363 } from './ecdsa-der.ts';
 import { webCryptoHash } from './keys.ts';
-import { COOKIE, readCloudFrontCookies } from './cookies.ts';
+import { COOKIE, KEY_PAIR_ID, readCloudFrontCookies } from './cookies.ts';
 import { Lru } from './lru.ts';
 
 // Checks a request exactly as CloudFront checks signed URLs and signed cookies.
@@ -106,7 +106,6 @@ const MAX_SIGNATURE_CHARS = 1024;
 /** Values kept per cookie name after junk is dropped, and candidates judged per request: the search is bounded. */
 const KEEP_PER_NAME = 8;
 const MAX_CANDIDATES = 16;
-const KEY_PAIR_ID = /^[A-Za-z0-9_-]{1,128}$/;
 
 function policyText(b64: string): string | undefined {
   if (b64.length > MAX_POLICY_CHARS) return undefined;
