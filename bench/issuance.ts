@@ -65,7 +65,7 @@ export async function issuance(rounds: number, ms: number): Promise<Record<strin
       libEcdsa: (i) => signCookies({ resource: `${BASE}/videos/v${i}/*`, expires: exp }, { keyPairId: KID, privateKey: ecNode }),
       libEcdsaWebCrypto: (i) => signCookies({ resource: `${BASE}/videos/v${i}/*`, expires: exp }, { keyPairId: KID, privateKey: ec }),
       endpointEcdsa: access(ecApp),
-      popularVideo: () => popular.issue(BASE, 'popular', Date.now()),
+      popularVideo: () => popular.issue(`${BASE}/videos/popular/*`, Date.now()),
     },
     rounds,
     ms,

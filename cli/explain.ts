@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
-import { createVerifier, decodeCloudFrontBase64, type DenialReason } from '../server/core/index.ts';
+import { createVerifier, decodeCloudFrontBase64 } from '../server/core/index.ts';
+import { CHECKS, checkIndex } from '../server/core/denials.ts';
 import { readCloudFrontCookies } from '../server/core/cookies.ts';
 import { UsageError, type Io } from './io.ts';
 import { parseTime } from './time.ts';
@@ -7,19 +8,6 @@ import { keyGroupFrom } from './key-files.ts';
 
 // Says in plain words whether a request would be let through, and which check fails. The checks are listed in
 // the order CloudFront (and our verifier) runs them.
-
-const CHECKS: { name: string; reasons: DenialReason[] }[] = [
-  { name: 'credentials present (signed-URL parameters or CloudFront cookies)', reasons: ['no-credentials'] },
-  { name: 'key pair ID present', reasons: ['missing-key-pair-id'] },
-  { name: 'key pair ID is a trusted public key', reasons: ['unknown-key'] },
-  { name: 'policy decodes and is a valid CloudFront policy', reasons: ['malformed-policy', 'malformed-expires', 'malformed-url'] },
-  { name: 'hash algorithm is SHA1 or SHA256', reasons: ['malformed-hash-algorithm'] },
-  { name: 'signature matches the policy and key', reasons: ['malformed-signature', 'bad-signature'] },
-  { name: 'not expired (now < DateLessThan)', reasons: ['expired'] },
-  { name: 'already valid (now > DateGreaterThan)', reasons: ['not-yet-valid'] },
-  { name: 'Resource covers the URL', reasons: ['resource-mismatch'] },
-  { name: 'viewer IP inside IpAddress', reasons: ['ip-mismatch'] },
-];
 
 function decodedPolicy(url: string, cookie: string | undefined): string | undefined {
   const fromUrl = /[?&]Policy=([^&]+)/.exec(url)?.[1];
@@ -43,7 +31,7 @@ export async function explainCommand(argv: string[], io: Io): Promise<number> {
   const at = values.at ? parseTime(values.at, io.now(), '--at') : Math.floor(io.now() / 1000);
   const verifier = createVerifier({ keys: await keyGroupFrom(values['public-key']), cacheSize: 0 });
   const verdict = await verifier.verify({ url: values.url, cookie: values.cookie ?? null, clientIp: values['client-ip'] ?? null, now: at });
-  const failedAt = verdict.ok ? CHECKS.length : CHECKS.findIndex((c) => c.reasons.includes(verdict.denial.reason));
+  const failedAt = verdict.ok ? CHECKS.length : checkIndex(verdict.denial.reason);
 
   if (values.json) {
     io.stdout(`${JSON.stringify({ granted: verdict.ok, ...(verdict.ok ? { grant: verdict.grant } : { denial: verdict.denial }), at })}\n`);

@@ -2,22 +2,21 @@ import type { Hono } from 'hono';
 import { createVerifier, type SigningKey } from '../core/index.ts';
 import type { GatewayConfig } from './config.ts';
 import type { MediaStorage } from './storage.ts';
+import type { AppDeps, GatewayEnv } from './context.ts';
 import { importGatewayKeys } from './keys.ts';
 import { createViewerAuth } from './auth.ts';
-import { createApp, type AppDeps } from './create-app.ts';
+import { createApp, createStandaloneApp } from './create-app.ts';
 import { CatalogError, checkCatalog } from './catalog.ts';
 import { ConfigError } from './config-error.ts';
 
-/** Everything a runtime entry needs, from a validated config: keys imported once, verifier, auth, the app. */
-export async function buildGateway(
-  config: GatewayConfig,
-  storage: MediaStorage,
-  extras: Pick<AppDeps, 'log' | 'events' | 'assets' | 'clientIp' | 'now'> & {
-    nativeSigner?: (key: SigningKey, pem: string) => SigningKey;
-    /** Receives start-up warnings (the gateway runs, but something will not work as the operator may expect). */
-    warn?: (message: string) => void;
-  } = {},
-): Promise<Hono> {
+export type BuildExtras = Pick<AppDeps, 'log' | 'events' | 'assets' | 'clientIp' | 'now'> & {
+  nativeSigner?: (key: SigningKey, pem: string) => SigningKey;
+  /** Receives start-up warnings (the gateway runs, but something will not work as the operator may expect). */
+  warn?: (message: string) => void;
+};
+
+/** From a validated config: keys imported once, the catalog checked, verifier and viewer auth made. */
+export async function buildDeps(config: GatewayConfig, storage: MediaStorage, extras: BuildExtras = {}): Promise<AppDeps> {
   const imported = await importGatewayKeys(config);
   try {
     await checkCatalog(storage);
@@ -25,10 +24,19 @@ export async function buildGateway(
     throw err instanceof CatalogError ? new ConfigError(err.message) : err;
   }
   for (const w of imported.warnings) extras.warn?.(w);
-  const keyGroup = imported.keyGroup;
   const signingKey = extras.nativeSigner ? extras.nativeSigner(imported.signingKey, config.privateKeyPem) : imported.signingKey;
-  const verifier = createVerifier({ keys: keyGroup });
+  const verifier = createVerifier({ keys: imported.keyGroup });
   const auth = await createViewerAuth(config.auth, config.demo);
   const { nativeSigner: _native, warn: _warn, ...deps } = extras;
-  return createApp({ config, storage, signingKey, verifier, auth, ...deps });
+  return { config, storage, signingKey, verifier, auth, ...deps };
+}
+
+/** The whole server for a runtime entry (Node, Workers, tests): the gateway at `/`, JSON 404 elsewhere. */
+export async function buildGateway(config: GatewayConfig, storage: MediaStorage, extras: BuildExtras = {}): Promise<Hono> {
+  return createStandaloneApp(await buildDeps(config, storage, extras));
+}
+
+/** The gateway alone, to mount inside a host app at any prefix. */
+export async function buildGatewayApp(config: GatewayConfig, storage: MediaStorage, extras: BuildExtras = {}): Promise<Hono<GatewayEnv>> {
+  return createApp(await buildDeps(config, storage, extras));
 }

@@ -1,5 +1,5 @@
 import type { MediaStorage } from './storage.ts';
-import { VIDEO_ID } from './media-path.ts';
+import { VIDEO_ID } from './layout.ts';
 import { JsonError, parseStrictJson } from '../core/json.ts';
 
 // The catalog lives beside the media as catalog.json:

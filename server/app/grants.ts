@@ -1,4 +1,7 @@
-import { buildCustomPolicy, signPolicyCookies, type SignedCookies, type SigningKey } from '../core/index.ts';
+import type { Context } from 'hono';
+import { setCookie } from 'hono/cookie';
+import { buildCustomPolicy, signPolicyCookies, type HashAlgorithm, type SignedCookies, type SigningKey } from '../core/index.ts';
+import { COOKIE } from '../core/cookies.ts';
 import { Lru } from '../core/lru.ts';
 
 // Issues the CloudFront cookies of one video. Expiries are rounded up to a multiple of the grant window, so every
@@ -7,7 +10,6 @@ import { Lru } from '../core/lru.ts';
 // IP-bound grants differ per viewer and are never shared.
 
 export interface Grant {
-  videoId: string;
   resource: string;
   cookies: SignedCookies;
   /** epoch seconds */
@@ -20,24 +22,26 @@ export interface GrantIssuerOptions {
   signingKey: SigningKey;
   ttl: number;
   window: number;
+  hashAlgorithm?: HashAlgorithm;
   cacheSize?: number;
 }
 
 export function createGrantIssuer(opts: GrantIssuerOptions) {
   const cache = new Lru<Promise<SignedCookies>>(opts.cacheSize ?? 1000);
   const counters = { signatures: 0, reused: 0 };
+  const signer = { keyPairId: opts.keyPairId, privateKey: opts.signingKey, ...(opts.hashAlgorithm ? { hashAlgorithm: opts.hashAlgorithm } : {}) };
 
-  async function issue(mediaBase: string, videoId: string, nowMs: number, ip?: string): Promise<Grant> {
+  /** A grant for `resource` (a folder pattern such as `https://media.example.com/videos/abc/*`). */
+  async function issue(resource: string, nowMs: number, ip?: string): Promise<Grant> {
     const now = Math.floor(nowMs / 1000);
     const minEnd = now + opts.ttl;
     const expiresAt = opts.window > 0 ? Math.ceil(minEnd / opts.window) * opts.window : minEnd;
-    const resource = `${mediaBase}/videos/${videoId}/*`;
     const policy = buildCustomPolicy({ resource, expires: expiresAt, ...(ip ? { ipAddress: ip } : {}) });
     let cookies: Promise<SignedCookies> | undefined = ip ? undefined : cache.get(policy);
     if (cookies) counters.reused++;
     else {
       counters.signatures++;
-      cookies = signPolicyCookies(policy, { keyPairId: opts.keyPairId, privateKey: opts.signingKey });
+      cookies = signPolicyCookies(policy, signer);
       if (!ip) {
         cache.set(policy, cookies);
         cookies.catch(() => cache.set(policy, Promise.reject(new Error('signing failed'))));
@@ -46,10 +50,35 @@ export function createGrantIssuer(opts: GrantIssuerOptions) {
     // Renew well before the end: 20% of the grant (at least 5 s), but never more than half of it.
     const life = expiresAt - now;
     const margin = Math.min(Math.max(Math.ceil(opts.ttl * 0.2), 5), Math.floor(life / 2));
-    return { videoId, resource, cookies: await cookies, expiresAt, refreshAt: expiresAt - margin };
+    return { resource, cookies: await cookies, expiresAt, refreshAt: expiresAt - margin };
   }
 
   return { issue, stats: () => ({ ...counters }) };
 }
 
 export type GrantIssuer = ReturnType<typeof createGrantIssuer>;
+
+export interface GrantCookieScope {
+  /** The folder the grant covers: the cookies' Path, so grants for several videos coexist (aws-sdk-go #505). */
+  path: string;
+  domain?: string;
+  secure: boolean;
+}
+
+/** The cookies a grant may set (custom policy), cleared together. */
+const GRANT_COOKIES = [COOKIE.policy, COOKIE.signature, COOKIE.keyPairId, COOKIE.hash];
+
+/** Sets a grant's cookies: HttpOnly, SameSite=Lax, Secure for https media, Max-Age matching the grant. */
+export function setGrantCookies(c: Context, grant: Grant, scope: GrantCookieScope, nowMs: number): void {
+  const maxAge = Math.max(0, grant.expiresAt - Math.floor(nowMs / 1000));
+  for (const [name, value] of Object.entries(grant.cookies)) {
+    setCookie(c, name, String(value), { path: scope.path, maxAge, httpOnly: true, sameSite: 'Lax', secure: scope.secure, ...(scope.domain ? { domain: scope.domain } : {}) });
+  }
+}
+
+/** Clears every grant cookie of one folder (same Path and Domain as when set). */
+export function clearGrantCookies(c: Context, scope: GrantCookieScope): void {
+  for (const name of GRANT_COOKIES) {
+    setCookie(c, name, '', { path: scope.path, maxAge: 0, httpOnly: true, sameSite: 'Lax', secure: scope.secure, ...(scope.domain ? { domain: scope.domain } : {}) });
+  }
+}

@@ -1,4 +1,5 @@
 import type { MiddlewareHandler } from 'hono';
+import type { GatewayEnv } from './context.ts';
 
 // One structured line per request. Paths only: never the query string (it may hold a signed URL's Signature or
 // Policy), never a cookie, token or policy.
@@ -35,7 +36,7 @@ export function loggableError(err: unknown): { name: string; message: string } {
 
 export const defaultLog = (entry: LogEntry): void => console.log(JSON.stringify({ level: 'info', msg: 'request', ...entry }));
 
-export function requestLog(log: ((e: LogEntry) => void) | undefined, now: () => number): MiddlewareHandler {
+export function requestLog(log: ((e: LogEntry) => void) | undefined, now: () => number): MiddlewareHandler<GatewayEnv> {
   const write = log ?? defaultLog;
   return async function logRequest(c, next) {
     const start = now();
@@ -51,7 +52,7 @@ export function requestLog(log: ((e: LogEntry) => void) | undefined, now: () => 
     };
     const reason = c.res.headers.get('X-Hls-Gate-Reason');
     if (reason) entry.reason = reason;
-    const kid = c.get('keyPairId' as never) as string | undefined;
+    const kid = c.get('keyPairId');
     if (kid) entry.keyPairId = kid;
     if (c.error && c.res.status >= 500) entry.error = loggableError(c.error);
     write(entry);

@@ -1,32 +1,27 @@
 import type { Hono } from 'hono';
-import type { AppContext } from './create-app.ts';
-import type { GrantIssuer } from './grants.ts';
+import type { AppContext, GatewayEnv } from './context.ts';
+import { clearGrantCookies, setGrantCookies, type GrantIssuer } from './grants.ts';
 import { entitled } from './auth.ts';
 import { findVideo, readCatalog } from './catalog.ts';
-import { VIDEO_ID } from './media-path.ts';
+import { ROUTES, VIDEO_ID, mountPrefix, videoFolder } from './layout.ts';
 import { badHost, problem } from './responses.ts';
 import { parseIPv4 } from '../core/cidr.ts';
-import { COOKIE } from '../core/cookies.ts';
 
 // The viewer-facing API: a host-issued JWT in, CloudFront signed cookies for one video's whole tree out.
 
-/** The cookies a grant may set (custom policy), cleared together by DELETE. Names live in core/cookies.ts. */
-const COOKIE_NAMES = [COOKIE.policy, COOKIE.signature, COOKIE.keyPairId, COOKIE.hash];
+const BAD_ID = 'Video IDs are 1 to 64 letters, digits, "-" or "_".';
 
-function cookieAttributes(ctx: AppContext, base: string, videoId: string, maxAge: number): string {
-  // Path scopes each video's cookies to its folder so grants for several videos coexist (aws-sdk-go #505).
-  const parts = [`Path=/videos/${videoId}/`, `Max-Age=${maxAge}`, 'HttpOnly', 'SameSite=Lax'];
-  if (ctx.deps.config.cookieDomain) parts.push(`Domain=${ctx.deps.config.cookieDomain}`);
-  if (base.startsWith('https:')) parts.push('Secure');
-  return parts.join('; ');
-}
-
-export function accessRoutes(app: Hono, ctx: AppContext, issuer: GrantIssuer): void {
+export function accessRoutes(app: Hono<GatewayEnv>, ctx: AppContext, issuer: GrantIssuer): void {
   const { deps } = ctx;
+  const scope = (mediaBase: string, prefix: string, videoId: string) => ({
+    path: videoFolder(prefix, videoId),
+    secure: mediaBase.startsWith('https:'),
+    ...(deps.config.cookieDomain ? { domain: deps.config.cookieDomain } : {}),
+  });
 
-  app.post('/api/videos/:videoId/access', async (c) => {
+  app.post(ROUTES.access, async (c) => {
     const videoId = c.req.param('videoId');
-    if (!VIDEO_ID.test(videoId)) return problem(400, 'bad-video-id', 'Video IDs are 1 to 64 letters, digits, "-" or "_".');
+    if (!VIDEO_ID.test(videoId)) return problem(400, 'bad-video-id', BAD_ID);
     const mediaBase = ctx.mediaBase(c);
     if (!mediaBase) return badHost();
     const auth = await deps.auth.authenticate(c.req.header('Authorization'), ctx.now());
@@ -45,31 +40,30 @@ export function accessRoutes(app: Hono, ctx: AppContext, issuer: GrantIssuer): v
       ip = clientIp;
     }
     const nowMs = ctx.now();
-    const grant = await issuer.issue(mediaBase, videoId, nowMs, ip);
-    const maxAge = Math.max(0, grant.expiresAt - Math.floor(nowMs / 1000));
-    const attrs = cookieAttributes(ctx, mediaBase, videoId, maxAge);
-    for (const [name, value] of Object.entries(grant.cookies)) c.header('Set-Cookie', `${name}=${value}; ${attrs}`, { append: true });
+    const prefix = mountPrefix(c, ROUTES.access);
+    const folder = videoFolder(prefix, videoId);
+    const grant = await issuer.issue(`${mediaBase}${folder}*`, nowMs, ip);
+    setGrantCookies(c, grant, scope(mediaBase, prefix, videoId), nowMs);
     c.header('Cache-Control', 'no-store');
-    c.set('keyPairId' as never, deps.config.keyPairId as never);
+    c.set('keyPairId', deps.config.keyPairId);
     return c.json({
       videoId,
-      playlistUrl: `${mediaBase}/videos/${videoId}/${video.playlist}`,
+      playlistUrl: `${mediaBase}${folder}${video.playlist}`,
       expiresAt: new Date(grant.expiresAt * 1000).toISOString(),
       refreshAt: new Date(grant.refreshAt * 1000).toISOString(),
     });
   });
 
-  app.delete('/api/videos/:videoId/access', (c) => {
+  app.delete(ROUTES.access, (c) => {
     const videoId = c.req.param('videoId');
-    if (!VIDEO_ID.test(videoId)) return problem(400, 'bad-video-id', 'Video IDs are 1 to 64 letters, digits, "-" or "_".');
+    if (!VIDEO_ID.test(videoId)) return problem(400, 'bad-video-id', BAD_ID);
     const mediaBase = ctx.mediaBase(c);
     if (!mediaBase) return badHost();
-    const attrs = cookieAttributes(ctx, mediaBase, videoId, 0);
-    for (const name of COOKIE_NAMES) c.header('Set-Cookie', `${name}=; ${attrs}`, { append: true });
+    clearGrantCookies(c, scope(mediaBase, mountPrefix(c, ROUTES.access), videoId));
     return c.body(null, 204);
   });
 
-  app.get('/api/videos', async (c) => {
+  app.get(ROUTES.catalog, async (c) => {
     const auth = await deps.auth.authenticate(c.req.header('Authorization'), ctx.now());
     if (!auth.ok) return problem(auth.status, auth.code, auth.detail);
     const videos = (await readCatalog(deps.storage, ctx.now(), ctx.catalogError)).filter((v) => entitled(auth.viewer, v.id));
@@ -77,8 +71,8 @@ export function accessRoutes(app: Hono, ctx: AppContext, issuer: GrantIssuer): v
     return c.json({ videos });
   });
 
-  app.post('/api/demo/token', async (c) => {
-    if (!deps.auth.issueDemoToken) return problem(404, 'demo-off', 'Demo mode is off (set DEMO=true to enable it).');
+  app.post(ROUTES.demoToken, async (c) => {
+    if (!deps.auth.issueDemoToken) return problem(404, 'demo-off', 'Demo mode is off: the host application issues viewer tokens.');
     let body: { videos?: unknown; ttl?: unknown } = {};
     if ((c.req.header('Content-Type') ?? '').includes('json')) {
       try {

@@ -1,6 +1,6 @@
 import type { Hono } from 'hono';
-import type { AppContext } from './create-app.ts';
-import { mediaKey } from './media-path.ts';
+import type { AppContext, GatewayEnv } from './context.ts';
+import { ROUTES, mediaKey, mountPrefix, videoFolder } from './layout.ts';
 import { badHost, cloudFrontDenial, problem } from './responses.ts';
 import { serveObject } from './http-file.ts';
 
@@ -10,28 +10,28 @@ import { serveObject } from './http-file.ts';
 
 const MAX_CACHE_SECONDS = 86400;
 
-export function mediaRoutes(app: Hono, ctx: AppContext): void {
-  app.on(['GET', 'HEAD'], '/videos/:videoId/*', async (c) => {
+export function mediaRoutes(app: Hono<GatewayEnv>, ctx: AppContext): void {
+  app.on(['GET', 'HEAD'], ROUTES.media, async (c) => {
     const url = new URL(c.req.url);
-    const prefix = `/videos/${c.req.param('videoId')}/`;
-    const rawRest = url.pathname.startsWith(prefix) ? url.pathname.slice(prefix.length) : '';
-    const key = mediaKey(c.req.param('videoId'), rawRest);
+    const videoId = c.req.param('videoId');
+    const folder = videoFolder(mountPrefix(c, ROUTES.media), videoId);
+    const rawRest = url.pathname.startsWith(folder) ? url.pathname.slice(folder.length) : '';
+    const key = mediaKey(videoId, rawRest);
     if (!key) return problem(400, 'bad-path', 'The media path is not a plain path inside the video folder.');
 
     const mediaBase = ctx.mediaBase(c);
     if (!mediaBase) return badHost();
-    const publicUrl = mediaBase + url.pathname + url.search;
     const verdict = await ctx.deps.verifier.verify({
-      url: publicUrl,
+      url: mediaBase + url.pathname + url.search,
       cookie: c.req.raw.headers.get('Cookie'),
       clientIp: ctx.clientIp(c),
       now: ctx.now() / 1000,
     });
     if (!verdict.ok) {
-      if (verdict.denial.keyPairId && verdict.denial.reason !== 'unknown-key') c.set('keyPairId' as never, verdict.denial.keyPairId as never);
+      if (verdict.denial.keyPairId && verdict.denial.reason !== 'unknown-key') c.set('keyPairId', verdict.denial.keyPairId);
       return cloudFrontDenial(verdict.denial);
     }
-    c.set('keyPairId' as never, verdict.grant.keyPairId as never);
+    c.set('keyPairId', verdict.grant.keyPairId);
     // A cached copy must never outlive the grant that allowed it.
     const secondsLeft = Math.max(0, Math.floor(verdict.grant.expiresAt - ctx.now() / 1000));
     const cacheControl = `private, max-age=${Math.min(secondsLeft, MAX_CACHE_SECONDS)}`;

@@ -9,6 +9,7 @@ import { derToP1363 } from './ecdsa-der.ts';
 import { webCryptoHash } from './keys.ts';
 import { COOKIE, KEY_PAIR_ID, readCloudFrontCookies } from './cookies.ts';
 import { Lru } from './lru.ts';
+import { DENIALS } from './denials.ts';
 
 // Checks a request exactly as CloudFront checks signed URLs and signed cookies.
 // https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/private-content-choosing-signed-urls-cookies.html
@@ -31,40 +32,8 @@ interface Credentials {
 /** How far a candidate got: the denial of the candidate that got furthest is the most useful answer. */
 type Judged = { verdict: Verdict; stage: number };
 
-const MESSAGES: Record<DenialReason, string> = {
-  'no-credentials': 'The request carries no CloudFront signed cookies or signed-URL parameters.',
-  'missing-key-pair-id': 'The Key-Pair-Id query parameter or CloudFront-Key-Pair-Id cookie is missing.',
-  'unknown-key': 'The key pair ID is not one of the trusted public keys.',
-  'malformed-policy': 'The policy cannot be decoded or is not a valid CloudFront policy.',
-  'malformed-expires': 'Expires is not a whole number of epoch seconds.',
-  'malformed-signature': 'The signature is missing or cannot be decoded.',
-  'malformed-hash-algorithm': 'The hash algorithm is neither SHA1 nor SHA256.',
-  'malformed-url': 'The URL cannot be checked against a canned policy.',
-  'bad-signature': 'The signature does not match the policy and key.',
-  expired: 'The grant has expired (DateLessThan is in the past).',
-  'not-yet-valid': 'The grant is not valid yet (DateGreaterThan is in the future).',
-  'resource-mismatch': "The policy's Resource does not cover this URL.",
-  'ip-mismatch': "The viewer's IP address is outside the policy's IpAddress range.",
-};
-
-const CODES: Record<DenialReason, Denial['code']> = {
-  'no-credentials': 'MissingKey',
-  'missing-key-pair-id': 'MissingKey',
-  'unknown-key': 'InvalidKey',
-  'malformed-policy': 'MalformedPolicy',
-  'malformed-expires': 'MalformedPolicy',
-  'malformed-signature': 'AccessDenied',
-  'malformed-hash-algorithm': 'AccessDenied',
-  'malformed-url': 'AccessDenied',
-  'bad-signature': 'AccessDenied',
-  expired: 'AccessDenied',
-  'not-yet-valid': 'AccessDenied',
-  'resource-mismatch': 'AccessDenied',
-  'ip-mismatch': 'AccessDenied',
-};
-
 function deny(reason: DenialReason, stage: number, cred?: Credentials): Judged {
-  const denial: Denial = { code: CODES[reason], reason, detail: MESSAGES[reason] };
+  const denial: Denial = { code: DENIALS[reason].code, reason, detail: DENIALS[reason].detail };
   if (cred) denial.source = cred.source;
   // The key pair ID reaches the request log: only a well-formed one, never an attacker's arbitrary string.
   if (cred?.keyPairId !== undefined && KEY_PAIR_ID.test(cred.keyPairId)) denial.keyPairId = cred.keyPairId;

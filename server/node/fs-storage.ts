@@ -3,7 +3,7 @@ import { open, readlink, realpath, type FileHandle } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import type { ByteRange, MediaStorage, ObjectMeta, StoredObject } from '../app/storage.ts';
 
-// Local-disk storage: MEDIA_DIR/<videoId>/<path>. Keys arrive validated (see app/media-path.ts), but the text of a
+// Local-disk storage: MEDIA_DIR/<videoId>/<path>. Keys arrive validated (see app/layout.ts), but the text of a
 // path proves nothing on disk: a symlink can point anywhere. So containment is checked on the file actually
 // opened: its real path must lie inside the real MEDIA_DIR *and* inside that video's own folder. Symlinks are
 // therefore allowed only within one video's folder (e.g. a rendition sharing another's init segment); a symlink

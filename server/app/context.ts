@@ -1,0 +1,44 @@
+import type { Context } from 'hono';
+import type { GatewayConfig } from './config.ts';
+import type { MediaStorage } from './storage.ts';
+import type { SigningKey, Verifier } from '../core/index.ts';
+import type { ViewerAuth } from './auth.ts';
+import type { EventLog, LogEntry } from './log.ts';
+
+// What the gateway's routes share: its dependencies, and the typed Hono context variables they set.
+
+/** Hono environment of the gateway: the context variables its handlers set (read by the request log). */
+export interface GatewayEnv {
+  Variables: {
+    /** The key pair ID that signed the grant judged (or issued) for this request, when one was well-formed. */
+    keyPairId: string | undefined;
+  };
+}
+
+export interface AppDeps {
+  config: GatewayConfig;
+  storage: MediaStorage;
+  signingKey: SigningKey;
+  verifier: Verifier;
+  auth: ViewerAuth;
+  /** One structured entry per request; default: a JSON line on the console. */
+  log?: (entry: LogEntry) => void;
+  /** Lines about the gateway itself (a catalog that broke while running); default: a JSON line on the console. */
+  events?: EventLog;
+  /** Static player assets; null when the path is not an asset. Without it, no player page is served. */
+  assets?: (path: string, request: Request) => Promise<Response | null>;
+  /** The viewer's address as the runtime knows it (socket address on Node, CF-Connecting-IP on Workers). */
+  clientIp?: (c: Context) => string | null;
+  /** Milliseconds since the epoch; injectable for tests. */
+  now?: () => number;
+}
+
+export interface AppContext {
+  deps: AppDeps;
+  now: () => number;
+  /** The public origin of the media routes for this request; null when the request's host may not name one. */
+  mediaBase: (c: Context) => string | null;
+  clientIp: (c: Context) => string | null;
+  /** Told when catalog.json cannot be used (the last good catalog stays in use). */
+  catalogError: (err: Error) => void;
+}
