@@ -1,7 +1,3 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI through tsx's loader, so `npx hls-gate` works from a checkout without a build step.
-import { register } from 'tsx/esm/api';
-
-register();
-const { main } = await import('../cli/main.ts');
-process.exitCode = await main(process.argv.slice(2));
+// The CLI, compiled (dist/, made by `npm run build`, which `npm test` and `npm pack` run): no TypeScript at run time.
+await import('../dist/cli/run.js');

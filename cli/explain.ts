@@ -30,14 +30,15 @@ export async function explainCommand(argv: string[], io: Io): Promise<number> {
   if (!values['public-key']?.length) throw new UsageError('--public-key ID=FILE is required (repeat it for every key of the key group)');
   const at = values.at ? parseTime(values.at, io.now(), '--at') : Math.floor(io.now() / 1000);
   const verifier = createVerifier({ keys: await keyGroupFrom(values['public-key']), cacheSize: 0 });
-  const verdict = await verifier.verify({ url: values.url, cookie: values.cookie ?? null, clientIp: values['client-ip'] ?? null, now: at });
+  const cookie = values.cookie?.replace(/^\s*Cookie:\s*/i, ''); // `sign cookies --header` prints "Cookie: ..."
+  const verdict = await verifier.verify({ url: values.url, cookie: cookie ?? null, clientIp: values['client-ip'] ?? null, now: at });
   const failedAt = verdict.ok ? CHECKS.length : checkIndex(verdict.denial.reason);
 
   if (values.json) {
     io.stdout(`${JSON.stringify({ granted: verdict.ok, ...(verdict.ok ? { grant: verdict.grant } : { denial: verdict.denial }), at })}\n`);
     return verdict.ok ? 0 : 1;
   }
-  const policy = decodedPolicy(values.url, values.cookie);
+  const policy = decodedPolicy(values.url, cookie);
   if (policy) io.stdout(`Policy:\n${policy}\n\n`);
   CHECKS.forEach((check, i) => {
     const mark = i < failedAt ? 'ok  ' : i === failedAt ? 'FAIL' : '--  ';

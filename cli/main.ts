@@ -1,26 +1,33 @@
 import { CoreError } from '../server/core/index.ts';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { UsageError, processIo, type Io } from './io.ts';
+import { HELP, USAGE } from './help.ts';
+import { REPO_ROOT } from '../server/node/load-env.ts';
 
-const HELP = `hls-gate: CloudFront-compatible signed cookies and URLs for private HLS
-
-Usage:
-  hls-gate keys generate [--type rsa|ecdsa] [--out DIR]
-  hls-gate sign cookies --resource URL --expires T [--not-before T] [--ip CIDR] [--hash sha1|sha256]
-                        [--canned] [--key-pair-id ID] [--private-key FILE] [--json] [--domain D] [--path P]
-  hls-gate sign url URL --expires T [--not-before T] [--ip CIDR] [--resource PATTERN] [--hash sha1|sha256]
-                        [--key-pair-id ID] [--private-key FILE]
-  hls-gate explain [--url URL] [--cookie HEADER] [--client-ip IP] [--at T] --public-key ID=FILE [...] [--json]
-  hls-gate fetch-segments <playlist-url> [options]   (hls-gate fetch-segments --help)
-
-T is epoch seconds, ISO 8601, or relative: +30m, +2h, +1d.
---key-pair-id and --private-key default to $CLOUDFRONT_KEY_PAIR_ID and $CLOUDFRONT_PRIVATE_KEY_FILE.
-Exit codes: 0 success (explain: granted), 1 denied / failed expectation, 2 bad usage.
-`;
+function version(): string {
+  return (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+}
 
 export async function main(argv: string[], io: Io = processIo): Promise<number> {
   const [command, sub, ...rest] = argv;
   try {
+    // `hls-gate <command> --help`: that command's options (fetch-segments prints its own, longer help).
+    if (command !== undefined && command !== 'fetch-segments' && USAGE[command] && argv.slice(1).some((a) => a === '--help' || a === '-h')) {
+      io.stdout(USAGE[command]!);
+      return 0;
+    }
     switch (command) {
+      case '--version':
+      case '-v':
+      case 'version':
+        io.stdout(`${version()}\n`);
+        return 0;
+      case 'serve':
+        await import('../server/node/main.ts');
+        return await new Promise<number>(() => {}); // runs until a signal stops it
+      case 'token':
+        return await (await import('./token.ts')).tokenCommand(argv.slice(1), io);
       case 'keys':
         if (sub !== 'generate') throw new UsageError('usage: hls-gate keys generate [--type rsa|ecdsa] [--out DIR]');
         return await (await import('./keys.ts')).keysGenerate(rest, io);

@@ -29,7 +29,7 @@ function hashOf(text: string): HashAlgorithm {
 export async function signCookiesCommand(argv: string[], io: Io): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: { ...COMMON, resource: { type: 'string' }, canned: { type: 'boolean', default: false }, json: { type: 'boolean', default: false }, domain: { type: 'string' }, path: { type: 'string', default: '/' } },
+    options: { ...COMMON, resource: { type: 'string' }, canned: { type: 'boolean', default: false }, json: { type: 'boolean', default: false }, header: { type: 'boolean', default: false }, domain: { type: 'string' }, path: { type: 'string', default: '/' } },
     strict: true,
   });
   if (!values.resource) throw new UsageError('--resource URL is required (e.g. https://media.example.com/videos/abc/*)');
@@ -54,8 +54,13 @@ export async function signCookiesCommand(argv: string[], io: Io): Promise<number
       signer,
     );
   }
+  if (values.json && values.header) throw new UsageError('--json and --header are two ways to print: choose one');
   if (values.json) {
     io.stdout(`${JSON.stringify(cookies)}\n`);
+    return 0;
+  }
+  if (values.header) {
+    io.stdout(`Cookie: ${Object.entries(cookies).map(([name, value]) => `${name}=${value}`).join('; ')}\n`);
     return 0;
   }
   const maxAge = Math.max(0, expires - Math.floor(now / 1000));

@@ -109,6 +109,8 @@ export async function runFetchSegments(argv: string[], io: Io): Promise<number> 
     throw new UsageError(`"${playlistUrl}" is not a URL`);
   }
 
+  // With `--json -` stdout carries the JSON report alone; everything meant for people goes to stderr.
+  const human = values.json === '-' ? io.stderr : io.stdout;
   const cookieFor = (url: string) => fixedCookie ?? jar.header(url);
   const propagate = values['propagate-query'] ? new URL(playlistUrl).searchParams : undefined;
   const bar = progressBar(io.stderr, io.stderrTty === true);
@@ -119,14 +121,14 @@ export async function runFetchSegments(argv: string[], io: Io): Promise<number> 
     bar.done();
     const phase: Phase = { name, expect: ex, results, seconds: (performance.now() - t0) / 1000 };
     phases.push(phase);
-    io.stdout(`${renderPhase(phase)}\n\n`);
+    human(`${renderPhase(phase)}\n\n`);
     return phase;
   };
   const headers = (cookie: string | undefined): Record<string, string> => (cookie ? { Cookie: cookie } : {});
 
   const main = await run(`walk ${playlistUrl.replace(/([?&](?:Signature|Policy)=)[^&]*/g, '$1…')}`, [{ url: playlistUrl, kind: 'playlist' }], expect, true, (u) => headers(cookieFor(u)));
   if (expect === 'denied' && main.results.length === 1) {
-    io.stdout('note: a refused playlist hides its children; to prove every segment is refused, walk with a grant and --check-denials.\n\n');
+    human('note: a refused playlist hides its children; to prove every segment is refused, walk with a grant and --check-denials.\n\n');
   }
 
   if (values['check-denials']) {
@@ -138,7 +140,7 @@ export async function runFetchSegments(argv: string[], io: Io): Promise<number> 
       ...(values['key-pair-id'] ? { keyPairId: values['key-pair-id'] } : {}),
       nowMs: io.now(),
     });
-    for (const note of notes) io.stdout(`note: ${note}\n`);
+    for (const note of notes) human(`note: ${note}\n`);
     for (const v of variants) {
       await run(`same ${known.length} URLs ${v.name}`, known.map((r) => ({ ...r, url: v.url(r.url) })), 'denied', false, (u) => headers(v.cookie(cookieFor(u))));
     }
@@ -150,6 +152,6 @@ export async function runFetchSegments(argv: string[], io: Io): Promise<number> 
     if (values.json === '-') io.stdout(`${report}\n`);
     else writeFileSync(values.json, report);
   }
-  io.stdout(ok ? 'RESULT: PASS\n' : 'RESULT: FAIL\n');
+  human(ok ? 'RESULT: PASS\n' : 'RESULT: FAIL\n');
   return ok ? 0 : 1;
 }

@@ -34,8 +34,8 @@ async function publicKeyOf(pem: string): Promise<{ key: CryptoKey; alg: string }
   throw new ConfigError('AUTH_JWT_PUBLIC_KEY is not an SPKI PEM public key (RSA, EC P-256 or Ed25519): "-----BEGIN PUBLIC KEY-----"');
 }
 
-function videosClaim(payload: JWTPayload): '*' | string[] | null {
-  const v = payload.videos;
+function videosClaim(payload: JWTPayload, claim: string): '*' | string[] | null {
+  const v = payload[claim];
   if (v === '*') return '*';
   if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v as string[];
   return null;
@@ -59,6 +59,8 @@ export async function createViewerAuth(config: AuthConfig, demo: boolean): Promi
     demoSecret = await hmacKey(crypto.getRandomValues(new Uint8Array(32)));
     verifiers.push({ key: demoSecret, algorithms: ['HS256'] });
   }
+  const claim = config.videosClaim ?? 'videos';
+  const requireExp = config.requireExp ?? true;
   const options = { ...(config.audience ? { audience: config.audience } : {}), ...(config.issuer ? { issuer: config.issuer } : {}) };
 
   async function authenticate(authorization: string | null | undefined, nowMs: number): Promise<AuthResult> {
@@ -71,10 +73,10 @@ export async function createViewerAuth(config: AuthConfig, demo: boolean): Promi
           ...options,
           ...(v.algorithms ? { algorithms: v.algorithms } : {}),
           currentDate: new Date(nowMs),
-          requiredClaims: ['exp'],
+          ...(requireExp ? { requiredClaims: ['exp'] } : {}),
         });
-        const videos = videosClaim(payload);
-        if (!videos) return { ok: false, status: 403, code: 'no-entitlement', detail: 'The token has no "videos" claim (a list of video IDs, or "*").' };
+        const videos = videosClaim(payload, claim);
+        if (!videos) return { ok: false, status: 403, code: 'no-entitlement', detail: `The token has no "${claim}" claim (a list of video IDs, or "*").` };
         return { ok: true, viewer: { videos, ...(payload.sub ? { subject: payload.sub } : {}) } };
       } catch (err) {
         const code = (err as { code?: string }).code;

@@ -14,6 +14,10 @@ export interface TrustedKeyConfig {
 }
 
 export interface AuthConfig {
+  /** The claim listing the viewer's videos (an array of IDs, or "*"). Default `videos`. */
+  videosClaim?: string;
+  /** Refuse tokens without `exp`. Default true: a token that never expires is a grant that cannot end. */
+  requireExp?: boolean;
   secret?: string;
   publicKeyPem?: string;
   jwksUrl?: string;

@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, type Env, type GatewayConfig } from '../app/config.ts';
 import { DEV_KEY_PAIR_ID, resolveMode } from '../app/mode.ts';
@@ -7,7 +7,14 @@ import { generateKeyPair } from '../core/index.ts';
 
 // The Node-only part of configuration: reading key files, the media folder, and the zero-configuration demo.
 
-export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+/** The package's own folder (the checkout, or node_modules/hls-gate), found from this file in source or in dist/. */
+function packageRoot(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    if (dirname(dir) === dir) return from;
+  }
+}
+export const REPO_ROOT = packageRoot(dirname(fileURLToPath(import.meta.url)));
 
 function readKeyFile(path: string, name: string): string {
   try {
@@ -28,10 +35,21 @@ async function devKeys(dir: string): Promise<{ privatePem: string }> {
   return { privatePem: readFileSync(privatePath, 'utf8') };
 }
 
+/** Where the demo's development key pair is kept (git-ignored), relative to where the gateway is started. */
+export const DEV_KEYS_DIR = resolve('.dev-keys');
+
+export interface DevKey {
+  keyPairId: string;
+  privateKeyFile: string;
+  publicKeyFile: string;
+}
+
 export interface NodeEnv {
   env: Env;
   mediaDir: string;
   zeroConfig: boolean;
+  /** Set when the demo's development key is in use: where it is, so the CLI can be pointed at it. */
+  devKey?: DevKey;
 }
 
 /** Resolves files and defaults into a plain env for parseConfig, plus the media folder. */
@@ -39,6 +57,7 @@ export async function loadNodeEnv(input: Env): Promise<NodeEnv> {
   const env: Env = { ...input };
   const mode = resolveMode(env); // the one zero-config rule (app/mode.ts); refuses half-configured deployments
   const zeroConfig = mode.zeroConfig;
+  let devKey: DevKey | undefined;
   if (zeroConfig) env.DEMO = 'true';
 
   if (env.CLOUDFRONT_PRIVATE_KEY_FILE) {
@@ -47,18 +66,21 @@ export async function loadNodeEnv(input: Env): Promise<NodeEnv> {
   }
   if (!env.CLOUDFRONT_PRIVATE_KEY && !env.CLOUDFRONT_KEY_PAIR_ID && mode.demo) {
     // Demo only: a development key pair made on first start and kept (git-ignored) for the next.
-    env.CLOUDFRONT_PRIVATE_KEY = (await devKeys(join(REPO_ROOT, '.dev-keys'))).privatePem;
+    env.CLOUDFRONT_PRIVATE_KEY = (await devKeys(DEV_KEYS_DIR)).privatePem;
     env.CLOUDFRONT_KEY_PAIR_ID = DEV_KEY_PAIR_ID;
+    devKey = { keyPairId: DEV_KEY_PAIR_ID, privateKeyFile: join(DEV_KEYS_DIR, 'private_key.pem'), publicKeyFile: join(DEV_KEYS_DIR, 'public_key.pem') };
   }
   if (env.AUTH_JWT_PUBLIC_KEY && !env.AUTH_JWT_PUBLIC_KEY.includes('-----BEGIN') && existsSync(env.AUTH_JWT_PUBLIC_KEY)) {
     env.AUTH_JWT_PUBLIC_KEY = readKeyFile(env.AUTH_JWT_PUBLIC_KEY, 'AUTH_JWT_PUBLIC_KEY');
   }
 
-  const mediaDir = env.MEDIA_DIR ? (isAbsolute(env.MEDIA_DIR) ? env.MEDIA_DIR : resolve(env.MEDIA_DIR)) : join(REPO_ROOT, 'media');
+  // Relative to where the gateway is started: `npm start` in a checkout finds the demo media; an installed package
+  // finds the caller's own ./media.
+  const mediaDir = resolve(env.MEDIA_DIR || 'media');
   if (!existsSync(mediaDir) || !statSync(mediaDir).isDirectory()) {
     throw new ConfigError(`MEDIA_DIR="${mediaDir}" is not a folder; point it at the folder holding <videoId>/master.m3u8`);
   }
-  return { env, mediaDir, zeroConfig };
+  return { env, mediaDir, zeroConfig, ...(devKey ? { devKey } : {}) };
 }
 
 /** On Node a CLOUDFRONT_PUBLIC_KEYS value may be a file path instead of PEM text: read those files. */

@@ -11,7 +11,7 @@ import type { LogEntry } from '../app/log.ts';
 import { createFsStorage } from './fs-storage.ts';
 import { createAssets } from './assets.ts';
 import { withNodeCrypto } from './native-key.ts';
-import { REPO_ROOT, loadNodeEnv, readPublicKeyFiles } from './load-env.ts';
+import { REPO_ROOT, loadNodeEnv, readPublicKeyFiles, type DevKey } from './load-env.ts';
 
 export interface RunningGateway {
   url: string;
@@ -20,6 +20,8 @@ export interface RunningGateway {
   zeroConfig: boolean;
   /** Start-up warnings for the operator (printed by `npm start`). */
   warnings: string[];
+  /** The demo's development key, when it is in use. */
+  devKey?: DevKey;
   close(): Promise<void>;
 }
 
@@ -46,7 +48,7 @@ export function connectionLimits(env: Env): { headers: number; request: number; 
 
 /** Starts the gateway on Node: validates config (throws ConfigError), imports keys, listens. */
 export async function startNodeGateway(input: Env, options: StartOptions = {}): Promise<RunningGateway> {
-  const { env, mediaDir, zeroConfig } = await loadNodeEnv(input);
+  const { env, mediaDir, zeroConfig, devKey } = await loadNodeEnv(input);
   const config = readPublicKeyFiles(parseConfig(env));
   const warnings: string[] = [];
   const port = env.PORT === undefined || env.PORT === '' ? 8787 : Number(env.PORT);
@@ -103,6 +105,7 @@ export async function startNodeGateway(input: Env, options: StartOptions = {}): 
     app,
     zeroConfig,
     warnings,
+    ...(devKey ? { devKey } : {}),
     close: () =>
       new Promise<void>((done) => {
         (server as { closeAllConnections?: () => void }).closeAllConnections?.();

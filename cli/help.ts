@@ -1,0 +1,57 @@
+// The usage text of every command, printed by `hls-gate <command> --help` (and on a usage error's hint).
+
+export const USAGE: Record<string, string> = {
+  keys: `hls-gate keys generate [--type rsa|ecdsa] [--out DIR]
+  Makes a key pair: private_key.pem (PKCS#8, keep it secret) and public_key.pem (SPKI, for a CloudFront key group).
+`,
+  sign: `hls-gate sign cookies --resource URL --expires T [options]
+hls-gate sign url URL --expires T [options]
+  --expires T            when the grant ends (required)
+  --not-before T         when it starts (must be before --expires)
+  --ip CIDR              bind it to one IPv4 address or range
+  --hash sha1|sha256     the signature's hash (default sha1, as CloudFront)
+  --key-pair-id ID       default $CLOUDFRONT_KEY_PAIR_ID
+  --private-key FILE     default $CLOUDFRONT_PRIVATE_KEY_FILE
+ cookies only:
+  --resource URL         the policy's Resource, e.g. 'https://media.example.com/videos/abc/*' (required)
+  --canned               a canned policy (one exact URL, no wildcards)
+  --json                 the cookies as JSON (the shape of @aws-sdk/cloudfront-signer's getSignedCookies)
+  --header               one "Cookie: ..." line, for curl -H or hls-gate explain --cookie
+  --domain D, --path P   attributes of the printed Set-Cookie lines
+ url only:
+  --resource PATTERN     a custom policy for PATTERN instead of exactly URL
+T is epoch seconds, ISO 8601, or relative: +30m, +2h, +1d.
+`,
+  explain: `hls-gate explain --url URL [--cookie HEADER] [--client-ip IP] [--at T] --public-key ID=FILE [...] [--json]
+  Lists every check in CloudFront's order and names the one that fails. Exit 0 granted, 1 denied.
+`,
+  token: `hls-gate token [--videos ID,ID|*] [--ttl T] [--sub NAME]
+  Mints a viewer JWT (HS256) with the configured $AUTH_JWT_SECRET (and $AUTH_JWT_AUDIENCE / $AUTH_JWT_ISSUER when
+  set), for local testing: curl -X POST -H "Authorization: Bearer $(hls-gate token --videos abc)" .../api/videos/abc/access
+  --videos  the "videos" claim (default *)   --ttl  lifetime (default 1h)   --sub  the subject (default local-tester)
+`,
+  serve: `hls-gate serve
+  Runs the gateway on Node with the configuration in the environment (the README's table). With none at all it runs
+  the demo: a development key in ./.dev-keys and the videos in ./media.
+`,
+  'fetch-segments': `hls-gate fetch-segments <playlist-url> [options]   (details: hls-gate fetch-segments --help)
+`,
+};
+
+export const HELP = `hls-gate: CloudFront-compatible signed cookies and URLs for private HLS
+
+Usage:
+  hls-gate serve                          run the gateway (configuration from the environment)
+  hls-gate keys generate [--type rsa|ecdsa] [--out DIR]
+  hls-gate sign cookies --resource URL --expires T [...] [--json | --header]
+  hls-gate sign url URL --expires T [...]
+  hls-gate explain --url URL [--cookie HEADER] --public-key ID=FILE [...]
+  hls-gate token [--videos ID,ID|*] [--ttl T]
+  hls-gate fetch-segments <playlist-url> [options]
+  hls-gate --version
+  hls-gate <command> --help               the options of one command
+
+T is epoch seconds, ISO 8601, or relative: +30m, +2h, +1d.
+--key-pair-id and --private-key default to $CLOUDFRONT_KEY_PAIR_ID and $CLOUDFRONT_PRIVATE_KEY_FILE.
+Exit codes: 0 success (explain: granted), 1 denied / failed expectation, 2 bad usage.
+`;
