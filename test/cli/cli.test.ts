@@ -170,3 +170,34 @@ describe('hls-gate keys generate, and bad usage', () => {
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 });
+
+describe('hls-gate: version, help, token, --header, JSON-only stdout', () => {
+  it('--version prints the package version (the compiled executable, no tsx)', () => {
+    const version = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+    expect(execFileSync(process.execPath, [BIN, '--version'], { encoding: 'utf8' })).toBe(`${version}\n`);
+  });
+
+  it.each(['keys', 'sign', 'explain', 'token', 'serve', 'fetch-segments'])('%s --help prints its usage and exits 0', async (command) => {
+    const out = await run([command, ...(command === 'keys' ? ['generate'] : []), '--help']);
+    expect(out.code).toBe(0);
+    expect(out.stdout).toContain(`hls-gate ${command}`);
+  });
+
+  it('token mints a viewer JWT with the configured secret, audience and issuer, which the gateway accepts', async () => {
+    const secret = 'test-secret-that-is-long-enough-for-hs256!';
+    const out = await run(['token', '--videos', 'ladder,cmaf', '--ttl', '30m'], { AUTH_JWT_SECRET: secret, AUTH_JWT_AUDIENCE: 'media', AUTH_JWT_ISSUER: 'https://app.example.com' });
+    expect(out.code).toBe(0);
+    const { jwtVerify } = await import('jose');
+    const { payload } = await jwtVerify(out.stdout.trim(), new TextEncoder().encode(secret), { audience: 'media', issuer: 'https://app.example.com', currentDate: new Date(NOW) });
+    expect(payload).toMatchObject({ videos: ['ladder', 'cmaf'], sub: 'local-tester', exp: NOW / 1000 + 1800 });
+    expect((await run(['token'])).stderr).toMatch(/AUTH_JWT_SECRET is not set/);
+    expect((await run(['token', '--videos', '../x'], { AUTH_JWT_SECRET: secret })).code).toBe(2);
+  });
+
+  it('sign cookies --header prints a Cookie line that explain and the verifier accept', async () => {
+    const out = await run(['sign', 'cookies', '--resource', 'https://media.example.com/videos/abc/*', '--expires', String(NOW / 1000 + 60), '--key-pair-id', KID, '--private-key', KEY, '--header']);
+    expect(out.stdout).toMatch(/^Cookie: (CloudFront-(Policy|Signature|Key-Pair-Id)=[A-Za-z0-9~_-]+(; |\n$)){3}/);
+    const explained = await run(['explain', '--url', 'https://media.example.com/videos/abc/a.ts', '--cookie', out.stdout.trim(), '--public-key', `${KID}=${PUB}`, '--at', String(NOW / 1000)]);
+    expect(explained.code).toBe(0);
+  });
+});

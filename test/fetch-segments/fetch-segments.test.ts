@@ -45,11 +45,11 @@ describe('fetch-segments against the Node gateway', () => {
 
   it.each(['ladder', 'cmaf', 'aes'])('walks every request of %s with a grant from the access call (exit 0)', async (id) => {
     const out = await run(['--token', await viewerToken('*'), '--access-url', `${gw.url}/api/videos/${id}/access`, '--json', '-']);
-    expect(out.code, out.stdout).toBe(0);
-    const report = JSON.parse(out.stdout.slice(out.stdout.indexOf('{\n'), out.stdout.lastIndexOf('}') + 1)) as Report;
+    expect(out.code, out.stderr).toBe(0);
+    const report = JSON.parse(out.stdout) as Report; // with --json -, stdout is the JSON report alone
     expect(report.phases[0]!.requests).toBe(filesOf(join(MEDIA, id)));
     expect(report.phases[0]!.results.every((r) => r.status === 200)).toBe(true);
-    expect(out.stdout).toContain('RESULT: PASS');
+    expect(out.stderr).toContain('RESULT: PASS');
   });
 
   it('--expect denied without credentials: exit 0 and nothing served', async () => {
@@ -67,8 +67,8 @@ describe('fetch-segments against the Node gateway', () => {
 
   it('--check-denials proves every URL is refused without, with tampered and with forged credentials', async () => {
     const out = await run(['--token', await viewerToken(['cmaf']), '--access-url', `${gw.url}/api/videos/cmaf/access`, '--check-denials', '--private-key', KEY, '--key-pair-id', RSA_KEY_PAIR_ID, '--json', '-']);
-    expect(out.code, out.stdout).toBe(0);
-    const report = JSON.parse(out.stdout.slice(out.stdout.indexOf('{\n'), out.stdout.lastIndexOf('}') + 1)) as Report;
+    expect(out.code, out.stderr).toBe(0);
+    const report = JSON.parse(out.stdout) as Report;
     expect(report.phases.map((p) => p.name.replace(/^same \d+ URLs /, ''))).toEqual([
       expect.stringMatching(/^walk /),
       'without credentials',
@@ -174,5 +174,13 @@ describe('fetch-segments against a plain static HLS server', () => {
     const out = await run(['http://127.0.0.1:9/nothing/master.m3u8', '--timeout', '2']);
     expect(out.code).toBe(1);
     expect(out.stdout).toMatch(/ERR\s+playlist/);
+  });
+});
+
+describe('fetch-segments as users run it', () => {
+  it('`npm run fetch-segments -- <url>` behaves like `npx hls-gate fetch-segments`: a dead server fails with exit 1', () => {
+    const r = spawnSync('npm', ['run', '-s', 'fetch-segments', '--', 'http://127.0.0.1:9/master.m3u8'], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 30_000 });
+    expect(r.status).toBe(1);
+    expect(r.stdout).toContain('RESULT: FAIL');
   });
 });
