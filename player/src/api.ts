@@ -70,14 +70,20 @@ async function call<T>(method: string, path: string, token?: string, body?: unkn
 }
 
 let demoToken: Promise<string> | undefined;
+let demoAnswered = false;
+/** The viewer token: from the host page's `getToken()`, or, only when the gateway runs the demo, a demo token. */
 export function getToken(): Promise<string> {
   const hook = window.hlsGate?.getToken;
   if (hook) return hook();
-  demoToken ??= call<{ token: string }>('POST', '/api/demo/token').then((r) => r.token);
+  demoToken ??= call<{ token: string }>('POST', '/api/demo/token').then((r) => {
+    demoAnswered = true;
+    return r.token;
+  });
   return demoToken;
 }
 
-export const isDemo = () => !window.hlsGate?.getToken;
+/** True once the gateway has handed out a demo token (it is in demo mode). */
+export const demoActive = () => demoAnswered;
 
 export async function listVideos(): Promise<CatalogVideo[]> {
   return (await call<{ videos: CatalogVideo[] }>('GET', '/api/videos', await getToken())).videos;

@@ -1,11 +1,13 @@
 import Hls, { type ErrorData, type HlsConfig, type LoadPolicy } from 'hls.js';
-import { ApiError, isDemo, listVideos, type CatalogVideo } from './api.ts';
+import { ApiError, demoActive, listVideos, type CatalogVideo } from './api.ts';
+import { mountMarkup } from './markup.ts';
 import { GrantKeeper, type GrantState } from './grants.ts';
 import { accessMessage, mediaMessage, type Message } from './messages.ts';
 
 // The player page: catalog, hls.js with credentials on every request, a grant kept fresh while playing, and
 // refusals explained. See player/README.md for embedding it in a host application.
 
+mountMarkup();
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const video = $<HTMLVideoElement>('video');
 const quality = $<HTMLSelectElement>('quality');
@@ -198,10 +200,11 @@ $('notice-retry').addEventListener('click', () => {
 });
 
 async function start(): Promise<void> {
-  if (isDemo()) $('mode').textContent = 'demo mode';
   let videos: CatalogVideo[];
   try {
     videos = await listVideos();
+    // The badge says what the server said: only a gateway in demo mode hands out demo tokens.
+    if (demoActive()) $('mode').textContent = 'demo mode';
   } catch (err) {
     const p = err instanceof ApiError ? err.problem : { status: 0, code: 'network', detail: '' };
     showMessage(accessMessage(p.status, p.code));

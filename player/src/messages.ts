@@ -1,3 +1,6 @@
+import { DENIALS } from '../../server/core/denials.ts';
+import type { DenialReason } from '../../server/core/types.ts';
+
 // Refusals in words a person understands. API problems carry a `code`; media refusals carry the gateway's
 // X-Hls-Gate-Reason header (or CloudFront's XML code when CloudFront itself answered).
 
@@ -17,6 +20,12 @@ export function accessMessage(status: number, code: string): Message {
     case 'token-invalid':
     case 'token-claims':
       return { title: 'Please sign in again', text: 'Your session is no longer valid, so the video server could not check who you are.', retry: true };
+    case 'demo-off':
+      return {
+        title: 'This page needs a viewer token from the site',
+        text: 'This gateway is not in demo mode: the host application provides the viewer token. Set window.hlsGate = { getToken: () => yourApp.viewerJwt() } before the player script (see the README, "Use it in your app").',
+        retry: false,
+      };
     case 'unknown-video':
       return { title: 'Video not found', text: 'This video does not exist (any more).', retry: false };
     case 'network':
@@ -41,7 +50,9 @@ export function mediaMessage(status: number, reason: string | null): Message {
       return { title: 'Your network address changed', text: 'This access was bound to the address you had when it was granted. Reload to get a new grant.', retry: true };
     case 'resource-mismatch':
       return { title: 'This grant is for another video', text: 'The access cookie covers a different video. Reload the video to get the right grant.', retry: true };
-    default:
-      return { title: 'The media server refused the request', text: `Refused with status ${status}${reason ? ` (${reason})` : ''}.`, retry: true };
+    default: {
+      const known = reason && reason in DENIALS ? DENIALS[reason as DenialReason].detail : '';
+      return { title: 'The media server refused the request', text: `${known ? `${known} ` : ''}Refused with status ${status}${reason ? ` (${reason})` : ''}.`, retry: true };
+    }
   }
 }

@@ -1,0 +1,46 @@
+// The player's markup, in one place: the page (player/index.html) and a host page that embeds the script both get
+// it from here. Static text only; everything dynamic is set with textContent.
+
+export const PLAYER_MARKUP = `
+  <header class="top">
+    <span class="brand"><span class="logo" aria-hidden="true">▶</span> hls-gate</span>
+    <span class="mode" id="mode"></span>
+  </header>
+  <main class="layout">
+    <section class="stage">
+      <div class="screen">
+        <!-- use-credentials: Safari/iOS native HLS sends the cookies cross-origin only with this. -->
+        <video id="video" controls playsinline muted crossorigin="use-credentials"></video>
+        <div class="notice" id="notice" hidden>
+          <strong id="notice-title"></strong>
+          <p id="notice-text"></p>
+          <button type="button" id="notice-retry">Try again</button>
+        </div>
+      </div>
+      <div class="bar">
+        <div class="title">
+          <h1 id="title">Loading…</h1>
+          <p id="description"></p>
+        </div>
+        <label class="quality">Quality
+          <select id="quality" disabled><option value="-1">Auto</option></select>
+        </label>
+      </div>
+      <dl class="grant" id="grant">
+        <div><dt>Access</dt><dd id="grant-state">none yet</dd></div>
+        <div><dt>Expires</dt><dd id="grant-expires">—</dd></div>
+        <div><dt>Refreshed</dt><dd id="grant-refreshed">—</dd></div>
+      </dl>
+    </section>
+    <aside class="catalog">
+      <h2>Videos</h2>
+      <ul id="catalog"></ul>
+    </aside>
+  </main>`;
+
+/** Puts the player into `#hls-gate-player` (or the body) unless the page already holds its markup. */
+export function mountMarkup(): void {
+  if (document.getElementById('video')) return;
+  const host = document.getElementById('hls-gate-player') ?? document.body;
+  host.insertAdjacentHTML('beforeend', PLAYER_MARKUP);
+}
