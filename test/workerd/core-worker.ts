@@ -1,6 +1,7 @@
 // Runs INSIDE workerd: exercises the signing core with the runtime's own WebCrypto and reports the results to
 // the Node-side test (test/workerd/core-workerd.test.ts), which compares them with node:crypto and AWS's signer.
-import { buildCustomPolicy, createVerifier, encodeCloudFrontBase64, importPrivateKey, importPublicKey, signPolicy, signUrl } from '../../server/core/index.ts';
+// The library entry point as published (`hls-gate`, dist/ built by `npm run build`), not the TypeScript source.
+import { buildCustomPolicy, createVerifier, encodeCloudFrontBase64, importPrivateKey, importPublicKey, signPolicy, signUrl } from '../../dist/server/index.js';
 import { derToP1363, p1363ToDer } from '../../server/core/ecdsa-der.ts';
 
 interface Input {

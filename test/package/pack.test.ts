@@ -1,0 +1,167 @@
+// The published package, as a user gets it: `npm pack`, then installed from the tarball into an empty project,
+// laid out as npm lays it out (node_modules/hls-gate from the tarball; its dependencies linked from this checkout's
+// node_modules, since tests never reach the registry), then used with plain `node` (no tsx, no TypeScript):
+// the library signs what AWS's signer signs and verifies it; a host Hono app with its own routes mounts the
+// gateway at /media and a viewer walks a whole video under it; and a TypeScript consumer type-checks against
+// the shipped declarations.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { getSignedCookies } from '@aws-sdk/cloudfront-signer';
+import { REPO_ROOT } from '../../server/node/load-env.ts';
+import { cookieHeader, cookiesFrom, viewerToken, JWT_SECRET } from '../helpers/targets.ts';
+import { walkStream } from '../helpers/walk.ts';
+import { RSA_KEY_PAIR_ID, fixtureKey } from '../helpers/fixtures.ts';
+
+interface PackInfo {
+  filename: string;
+  size: number;
+  unpackedSize: number;
+  files: { path: string }[];
+}
+
+const npm = (args: string[], cwd: string) => execFileSync('npm', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, npm_config_update_notifier: 'false' } });
+
+describe('the npm package', () => {
+  let dir: string;
+  let pack: PackInfo;
+  const node = (script: string, env: Record<string, string> = {}) => execFileSync(process.execPath, [script], { cwd: dir, encoding: 'utf8', env: { PATH: process.env.PATH!, ...env } });
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'hls-gate-consumer-'));
+    // dist/ is fresh: `npm test` builds before it runs the suites.
+    pack = (JSON.parse(npm(['pack', '--ignore-scripts', '--json', '--pack-destination', dir], REPO_ROOT)) as PackInfo[])[0]!;
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
+    const installed = join(dir, 'node_modules/hls-gate');
+    mkdirSync(installed, { recursive: true });
+    execFileSync('tar', ['-xzf', join(dir, pack.filename), '-C', installed, '--strip-components=1']);
+    const manifest = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+    for (const dep of Object.keys(manifest.dependencies)) {
+      mkdirSync(dirname(join(dir, 'node_modules', dep)), { recursive: true });
+      symlinkSync(join(REPO_ROOT, 'node_modules', dep), join(dir, 'node_modules', dep));
+    }
+  }, 120_000);
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('holds only what users run: no tests, benchmarks, fixtures, keys or TypeScript sources', () => {
+    const paths = pack.files.map((f) => f.path);
+    expect(paths).toContain('LICENSE');
+    expect(paths).toContain('dist/server/index.js');
+    expect(paths).toContain('dist/server/index.d.ts');
+    expect(paths).toContain('player/dist/app.js');
+    expect(paths.filter((p) => /^(test|bench|media|scripts)\/|\.pem$|\.dev-keys|(?<!\.d)\.ts$/.test(p))).toEqual([]);
+    expect(pack.size).toBeLessThan(400 * 1024);
+    console.log(`npm pack: ${pack.filename} ${(pack.size / 1024).toFixed(0)} KB packed, ${(pack.unpackedSize / 1024).toFixed(0)} KB unpacked, ${paths.length} files`);
+  });
+
+  it('`hls-gate`: signs cookies equal to @aws-sdk/cloudfront-signer\'s and verifies them, with plain node', () => {
+    writeFileSync(join(dir, 'lib.mjs'), `
+import { buildCustomPolicy, signPolicyCookies, importPrivateKey, importPublicKey, createVerifier, DENIALS } from 'hls-gate';
+const pem = process.env.PEM;
+const policy = buildCustomPolicy({ resource: 'https://media.example.com/videos/abc/*', expires: 1900000000 });
+const cookies = await signPolicyCookies(policy, { keyPairId: 'K2JCJMDEHXQW5F', privateKey: await importPrivateKey(pem) });
+const verifier = createVerifier({ keys: new Map([['K2JCJMDEHXQW5F', await importPublicKey(process.env.PUB)]]) });
+const cookie = Object.entries(cookies).map(([k, v]) => k + '=' + v).join('; ');
+const ok = await verifier.verify({ url: 'https://media.example.com/videos/abc/seg.ts', cookie, now: 1800000000 });
+const no = await verifier.verify({ url: 'https://media.example.com/videos/xyz/seg.ts', cookie, now: 1800000000 });
+console.log(JSON.stringify({ policy, cookies, ok: ok.ok, denial: no.ok ? null : no.denial, table: DENIALS['resource-mismatch'].code }));
+`);
+    const out = JSON.parse(node('lib.mjs', { PEM: fixtureKey('rsa-pkcs8.pem'), PUB: fixtureKey('rsa-spki.pem') })) as { policy: string; cookies: Record<string, string>; ok: boolean; denial: { reason: string }; table: string };
+    expect(out.cookies).toEqual(getSignedCookies({ policy: out.policy, keyPairId: RSA_KEY_PAIR_ID, privateKey: fixtureKey('rsa-pkcs8.pem') }));
+    expect(out.ok).toBe(true);
+    expect(out.denial.reason).toBe('resource-mismatch');
+    expect(out.table).toBe('AccessDenied');
+  });
+
+  describe('`hls-gate/hono` in a host app, mounted at /media', () => {
+    let child: ChildProcess;
+    let base: string;
+    beforeAll(async () => {
+      writeFileSync(join(dir, 'host.mjs'), `
+import { Hono } from 'hono';
+import { serve } from '@hono/node-server';
+import { createGateway } from 'hls-gate/hono';
+import { createFsStorage, withNodeCrypto } from 'hls-gate/node';
+
+const app = new Hono();
+app.get('/', (c) => c.text('host home'));
+const gateway = await createGateway({
+  settings: { CLOUDFRONT_KEY_PAIR_ID: 'K2JCJMDEHXQW5F', CLOUDFRONT_PRIVATE_KEY: process.env.PEM, AUTH_JWT_SECRET: process.env.SECRET, MEDIA_HOSTS: '127.0.0.1' },
+  storage: createFsStorage(process.env.MEDIA),
+  signer: withNodeCrypto,
+  log: () => {},
+});
+app.route('/media', gateway);
+// Registered after the gateway: must still answer.
+app.get('/about', (c) => c.text('host about'));
+app.get('/api/me', (c) => c.json({ me: 'host api' }));
+serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info) => console.log('http://127.0.0.1:' + info.port));
+`);
+      child = spawn(process.execPath, ['host.mjs'], { cwd: dir, env: { PATH: process.env.PATH!, PEM: fixtureKey('rsa-pkcs8.pem'), SECRET: JWT_SECRET, MEDIA: join(REPO_ROOT, 'media') }, stdio: ['ignore', 'pipe', 'inherit'] });
+      base = await new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('the host app did not start')), 20_000);
+        child.stdout!.on('data', (d: Buffer) => {
+          clearTimeout(timer);
+          resolve(d.toString().trim());
+        });
+      });
+    });
+    afterAll(() => {
+      child?.kill();
+    });
+
+    it('grants under the prefix, serves every playlist and segment there, and the host\'s routes still answer', async () => {
+      const res = await fetch(`${base}/media/api/videos/ladder/access`, { method: 'POST', headers: { Authorization: `Bearer ${await viewerToken('*')}` } });
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as { playlistUrl: string };
+      expect(body.playlistUrl).toBe(`${base}/media/videos/ladder/master.m3u8`);
+      for (const c of res.headers.getSetCookie()) expect(c).toContain('Path=/media/videos/ladder/');
+      const cookie = cookieHeader(cookiesFrom(res));
+      const walked = await walkStream((url, req) => fetch(url, { headers: { Cookie: cookie, ...(req.range ? { Range: req.range } : {}) } }), body.playlistUrl);
+      expect(walked.length).toBeGreaterThan(10);
+      expect(walked.filter((r) => !r.res.ok).map((r) => `${r.res.status} ${r.req.url}`)).toEqual([]);
+      expect((await fetch(`${base}/media/videos/ladder/master.m3u8`)).status).toBe(403);
+      expect(await (await fetch(`${base}/`)).text()).toBe('host home');
+      expect(await (await fetch(`${base}/about`)).text()).toBe('host about');
+      expect(await (await fetch(`${base}/api/me`)).json()).toEqual({ me: 'host api' });
+      expect((await fetch(`${base}/nothing`)).status).toBe(404);
+    });
+  });
+
+  it('a TypeScript consumer type-checks against the shipped declarations', () => {
+    writeFileSync(join(dir, 'consumer.ts'), `
+import { Hono } from 'hono';
+import { signCookies, createVerifier, type Verdict, type SignedCookies } from 'hls-gate';
+import { createGateway, cloudFrontGate, accessGrants, type CloudFrontGateEnv } from 'hls-gate/hono';
+import { createFsStorage, startNodeGateway } from 'hls-gate/node';
+
+const app = new Hono<CloudFrontGateEnv>();
+app.use('/private/*', cloudFrontGate({ publicKeys: { K2JCJMDEHXQW5F: '-----BEGIN PUBLIC KEY-----' }, mediaBaseUrl: 'https://example.com' }));
+app.get('/private/file', (c) => c.text(c.var.cloudFrontGrant.resource));
+const grants = accessGrants({ keyPairId: 'K2JCJMDEHXQW5F', privateKey: 'pem', mediaBaseUrl: 'https://example.com/media' });
+app.post('/watch/:id', async (c) => c.json(await grants.grant(c, c.req.param('id'))));
+export async function f(): Promise<Verdict> {
+  const cookies: SignedCookies = await signCookies({ resource: 'https://m/*', expires: new Date() }, { keyPairId: 'K', privateKey: null as never });
+  void cookies;
+  app.route('/media', await createGateway({ settings: {}, storage: createFsStorage('media') }));
+  void startNodeGateway;
+  return createVerifier({ keys: new Map() }).verify({ url: 'https://m/a' });
+}
+`);
+    writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions: { strict: true, module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', lib: ['ES2022', 'DOM'], types: [], skipLibCheck: false, noEmit: true }, files: ['consumer.ts'] }));
+    const tsc = join(REPO_ROOT, 'node_modules/typescript/bin/tsc');
+    expect(() => execFileSync(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: dir, encoding: 'utf8' })).not.toThrow();
+    // ...and a wrong use is caught by the same declarations.
+    writeFileSync(join(dir, 'wrong.ts'), `import { cloudFrontGate } from 'hls-gate/hono';\ncloudFrontGate({ publicKeys: 'K=pem' });\n`);
+    writeFileSync(join(dir, 'tsconfig.wrong.json'), JSON.stringify({ extends: './tsconfig.json', files: ['wrong.ts'] }));
+    let wrong = '';
+    try {
+      execFileSync(process.execPath, [tsc, '-p', 'tsconfig.wrong.json'], { cwd: dir, encoding: 'utf8' });
+    } catch (err) {
+      wrong = String((err as { stdout?: string }).stdout);
+    }
+    expect(wrong).toMatch(/wrong\.ts\(2,\d+\): error TS2322: Type 'string' is not assignable to type 'Record<string, string>'/);
+  }, 60_000);
+});
