@@ -1,5 +1,4 @@
 import type { MiddlewareHandler } from 'hono';
-import type { GatewayEnv } from './context.ts';
 
 // One structured line per request. Paths only: never the query string (it may hold a signed URL's Signature or
 // Policy), never a cookie, token or policy.
@@ -36,7 +35,10 @@ export function loggableError(err: unknown): { name: string; message: string } {
 
 export const defaultLog = (entry: LogEntry): void => console.log(JSON.stringify({ level: 'info', msg: 'request', ...entry }));
 
-export function requestLog(log: ((e: LogEntry) => void) | undefined, now: () => number): MiddlewareHandler<GatewayEnv> {
+/** The context variable the log reads (declared by the gateway's environment, app/context.ts). */
+type LogVariables = { Variables: { keyPairId: string | undefined } };
+
+export function requestLog(log: ((e: LogEntry) => void) | undefined, now: () => number): MiddlewareHandler<LogVariables> {
   const write = log ?? defaultLog;
   return async function logRequest(c, next) {
     const start = now();

@@ -21,6 +21,7 @@ export function base64ToBytes(text: string): Uint8Array {
   return out;
 }
 
+/** CloudFront's URL-safe base64 of bytes or of a UTF-8 string. */
 export function encodeCloudFrontBase64(input: Uint8Array | string): string {
   const bytes = typeof input === 'string' ? encoder.encode(input) : input;
   return bytesToBase64(bytes).replace(/[+=/]/g, (c) => (c === '+' ? '-' : c === '=' ? '_' : '~'));

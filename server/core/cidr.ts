@@ -15,6 +15,7 @@ export interface Cidr {
   prefix: number;
 }
 
+/** Parses one IPv4 address or CIDR range (CloudFront policies take IPv4 only); null when it is not one. */
 export function parseCidr(text: string): Cidr | null {
   const [ip, prefixText, extra] = text.split('/');
   if (extra !== undefined || ip === undefined || prefixText === undefined || !/^(3[0-2]|[12]?\d)$/.test(prefixText)) return null;
@@ -29,6 +30,7 @@ export function normaliseSourceIp(text: string): string | null {
   return parseCidr(withMask) ? withMask : null;
 }
 
+/** Is this client IP (IPv4, or IPv4-mapped IPv6 from a dual-stack socket) inside the range? */
 export function cidrContains(cidr: Cidr, ip: string): boolean {
   // Accept the IPv4-mapped IPv6 form Node reports for IPv4 clients on dual-stack sockets.
   const v4 = ip.startsWith('::ffff:') ? ip.slice(7) : ip;

@@ -13,6 +13,7 @@ export type CoreErrorCode =
   | 'ERR_BASE64'
   | 'ERR_URL';
 
+/** The error every core function throws for bad input: `code` says which kind, the message how to fix it. */
 export class CoreError extends Error {
   readonly code: CoreErrorCode;
   constructor(code: CoreErrorCode, message: string) {

@@ -21,6 +21,10 @@ function checkResource(resource: string): void {
   }
 }
 
+/**
+ * A custom policy's JSON exactly as AWS's signers write it. Refuses a missing Resource, a Resource with a quote,
+ * backslash or control character, an IPv6 or malformed IP, and a start at or after the expiry.
+ */
 export function buildCustomPolicy(input: PolicyInput): string {
   checkResource(input.resource);
   const expires = toEpochSeconds(input.expires, 'expires');
@@ -42,6 +46,7 @@ export function buildCustomPolicy(input: PolicyInput): string {
   return JSON.stringify({ Statement: [{ Resource: input.resource, Condition: condition }] });
 }
 
+/** A canned policy's JSON for one exact URL (what CloudFront rebuilds from a URL and its Expires). */
 export function buildCannedPolicy(url: string, expires: TimeInput): string {
   checkResource(url);
   const epoch = toEpochSeconds(expires, 'expires');

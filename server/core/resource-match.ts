@@ -55,6 +55,7 @@ function baseMatches(pattern: string, base: string): boolean {
   return globMatch(pRest.slice(0, pSlash), uHost) && globMatch(pRest.slice(pSlash), uPath);
 }
 
+/** Does a policy's Resource (with `*` and `?` wildcards) cover this URL, as CloudFront reads it (see above)? */
 export function resourceMatches(pattern: string, url: string): boolean {
   if (pattern === '*') return true;
   const q = url.indexOf('?');

@@ -90,6 +90,11 @@ function toSeconds(now: VerifyRequest['now']): number {
   return now instanceof Date ? now.getTime() / 1000 : now;
 }
 
+/**
+ * A verifier that judges a request exactly as CloudFront would: signed-URL parameters, else every CloudFront
+ * cookie in the Cookie header(s), against the trusted keys. `verify()` answers a Grant or a Denial with CloudFront's
+ * code and a reason (see DENIALS); it never throws for bad input.
+ */
 export function createVerifier(options: VerifierOptions): Verifier {
   const keys = options.keys;
   const size = options.cacheSize ?? 10_000;

@@ -119,7 +119,7 @@ serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info) => console.lo
       expect(body.playlistUrl).toBe(`${base}/media/videos/ladder/master.m3u8`);
       for (const c of res.headers.getSetCookie()) expect(c).toContain('Path=/media/videos/ladder/');
       const cookie = cookieHeader(cookiesFrom(res));
-      const walked = await walkStream((url, req) => fetch(url, { headers: { Cookie: cookie, ...(req.range ? { Range: req.range } : {}) } }), body.playlistUrl);
+      const walked = await walkStream((url, req) => fetch(url, { headers: { Cookie: cookie, ...(req.range ? { Range: `bytes=${req.range.offset}-${req.range.offset + req.range.length - 1}` } : {}) } }), body.playlistUrl);
       expect(walked.length).toBeGreaterThan(10);
       expect(walked.filter((r) => !r.res.ok).map((r) => `${r.res.status} ${r.req.url}`)).toEqual([]);
       expect((await fetch(`${base}/media/videos/ladder/master.m3u8`)).status).toBe(403);
