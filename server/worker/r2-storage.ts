@@ -8,6 +8,7 @@ function metaOf(object: R2Object): ObjectMeta {
   return { size: object.size, etag: object.httpEtag, lastModified: object.uploaded };
 }
 
+/** Media storage over an R2 bucket (keys `<videoId>/<path>`), for `createGateway` on Workers. */
 export function createR2Storage(bucket: R2Bucket): MediaStorage {
   return {
     async head(key: string): Promise<ObjectMeta | null> {
