@@ -105,3 +105,26 @@ describe('start-up warnings and the one public-key parser', () => {
     }
   });
 });
+
+describe('the demo\'s development key', () => {
+  it('the start-up log names its key pair ID and files, so the CLI can be pointed at it', async () => {
+    const child = spawn(TSX, ['server/node/main.ts'], { cwd: REPO_ROOT, env: { PATH: process.env.PATH!, HOME: process.env.HOME ?? '/tmp', PORT: '0' } });
+    let out = '';
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no listening line: ${out}`)), 20_000);
+        child.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+          if (out.includes('"listening"')) {
+            clearTimeout(timer);
+            resolve();
+          }
+        });
+      });
+    } finally {
+      child.kill();
+    }
+    const line = out.split('\n').find((l) => l.includes('"development key"'));
+    expect(JSON.parse(line!)).toEqual({ level: 'info', msg: 'development key', keyPairId: 'KDEVELOPMENTKEY', privateKeyFile: join(REPO_ROOT, '.dev-keys/private_key.pem'), publicKeyFile: join(REPO_ROOT, '.dev-keys/public_key.pem') });
+  });
+});
