@@ -30,6 +30,23 @@ T is epoch seconds, ISO 8601, or relative: +30m, +2h, +1d.
   set), for local testing: curl -X POST -H "Authorization: Bearer $(hls-gate token --videos abc)" .../api/videos/abc/access
   --videos  the "videos" claim (default *)   --ttl  lifetime (default 1h)   --sub  the subject (default local-tester)
 `,
+  package: `hls-gate package <input> --id <videoId> [options]
+  An adaptive HLS ladder from any video ffmpeg reads, checked like a player walks it, moved into the media folder
+  in one rename, and added to catalog.json. Ctrl-C or a failure changes nothing.
+  --title T, --description D   the catalog entry (title defaults to the ID)
+  --ladder 1080,720,480,360    rendition heights (the default), each capped at the source's: never upscaled
+  --format ts|cmaf             MPEG-TS segments (default) or fMP4/CMAF with EXT-X-MAP
+  --segment-seconds N          segment length (default 4); keyframes aligned on it in every rendition
+  --encrypt                    AES-128 with a fresh random key stored beside the segments (gated like them)
+  --preset P                   x264 preset (default veryfast)
+  --media-dir DIR              where videos live (default $MEDIA_DIR or ./media)
+  --replace                    replace an existing video of that ID
+  --json                       a machine-readable report on stdout
+  ffmpeg and ffprobe come from FFMPEG_PATH (FFPROBE_PATH) or the PATH.
+`,
+  catalog: `hls-gate catalog list [--json] | add <videoId> [--title T] [--description D] [--duration S] | remove <videoId>
+  Edits catalog.json in the media folder (--media-dir or $MEDIA_DIR, default ./media): validated, written atomically.
+`,
   serve: `hls-gate serve
   Runs the gateway on Node with the configuration in the environment (the README's table). With none at all it runs
   the demo: a development key in ./.dev-keys and the videos in ./media.
@@ -42,6 +59,8 @@ export const HELP = `hls-gate: CloudFront-compatible signed cookies and URLs for
 
 Usage:
   hls-gate serve                          run the gateway (configuration from the environment)
+  hls-gate package <input> --id ID [...]  an mp4 into a gated HLS ladder in the media folder, catalog included
+  hls-gate catalog list|add|remove        edit catalog.json safely
   hls-gate keys generate [--type rsa|ecdsa] [--out DIR]
   hls-gate sign cookies --resource URL --expires T [...] [--json | --header]
   hls-gate sign url URL --expires T [...]

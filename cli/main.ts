@@ -26,6 +26,10 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       case 'serve':
         await import('../server/node/main.ts');
         return await new Promise<number>(() => {}); // runs until a signal stops it
+      case 'package':
+        return await (await import('./package/index.ts')).packageCommand(argv.slice(1), io);
+      case 'catalog':
+        return await (await import('./catalog.ts')).catalogCommand(argv.slice(1), io);
       case 'token':
         return await (await import('./token.ts')).tokenCommand(argv.slice(1), io);
       case 'keys':

@@ -1,0 +1,81 @@
+import type { Probe } from './ffmpeg.ts';
+
+// Which renditions to make, and the one ffmpeg run that makes them all: one decode, a scaler and an x264 encoder
+// per rendition, keyframes forced at every segment boundary in every rendition (so a player switches on any
+// segment), the HLS muxer writing `<name>/index.m3u8` and its segments.
+
+export const DEFAULT_LADDER = [1080, 720, 480, 360];
+/** H.264 video bit rates (kbit/s) by height, for ~30 fps; other heights scale with the pixel count. */
+const KBPS: Record<number, number> = { 1080: 5000, 720: 2800, 480: 1400, 360: 800, 240: 400 };
+const AUDIO_KBPS = 128;
+
+export interface Rendition {
+  name: string;
+  height: number;
+  videoKbps: number;
+}
+
+export interface PackageFormat {
+  format: 'ts' | 'cmaf';
+  segmentSeconds: number;
+  preset: string;
+}
+
+/** Heights asked for, capped at the source's (never upscaled); a source smaller than all of them keeps its own. */
+export function chooseLadder(source: Probe, wanted: number[] = DEFAULT_LADDER): { renditions: Rendition[]; dropped: number[] } {
+  if (!source.video) return { renditions: [], dropped: [] };
+  const srcHeight = source.video.height - (source.video.height % 2);
+  const unique = [...new Set(wanted)].sort((a, b) => b - a);
+  const kept = unique.filter((h) => h <= srcHeight);
+  const dropped = unique.filter((h) => h > srcHeight);
+  const heights = kept.length > 0 ? kept : [srcHeight];
+  const fpsFactor = Math.min(2, Math.max(0.5, source.video.fps / 30));
+  return {
+    renditions: heights.map((h) => ({ name: `${h}p`, height: h, videoKbps: Math.round((KBPS[h] ?? Math.max(200, (2800 * h * h) / (720 * 720))) * fpsFactor) })),
+    dropped,
+  };
+}
+
+export function parseLadder(text: string): number[] {
+  const heights = text.split(',').map((h) => h.trim().replace(/p$/, ''));
+  if (heights.length === 0 || heights.some((h) => !/^\d{3,4}$/.test(h) || Number(h) < 144 || Number(h) > 4320)) {
+    throw new Error('--ladder takes heights such as 1080,720,480 (144 to 4320)');
+  }
+  return heights.map(Number);
+}
+
+/** The ffmpeg arguments that write every rendition into `outDir/<name>/`. */
+export function ffmpegArgs(input: string, outDir: string, source: Probe, renditions: Rendition[], opts: PackageFormat): string[] {
+  const ext = opts.format === 'cmaf' ? 'm4s' : 'ts';
+  const args = ['-y', '-i', input];
+  const audio = Boolean(source.audio);
+  const streams: string[] = [];
+  if (renditions.length > 0) {
+    const n = renditions.length;
+    const labels = renditions.map((_, i) => `[s${i}]`).join('');
+    const scales = renditions.map((r, i) => `[s${i}]scale=-2:${r.height}[v${i}]`).join(';');
+    args.push('-filter_complex', `[0:v:0]split=${n}${labels};${scales}`);
+    renditions.forEach((_r, i) => {
+      args.push('-map', `[v${i}]`);
+      if (audio) args.push('-map', '0:a:0');
+    });
+    args.push('-c:v', 'libx264', '-preset', opts.preset, '-pix_fmt', 'yuv420p', '-sc_threshold', '0', '-force_key_frames', `expr:gte(t,n_forced*${opts.segmentSeconds})`);
+    renditions.forEach((r, i) => {
+      args.push(`-b:v:${i}`, `${r.videoKbps}k`, `-maxrate:v:${i}`, `${Math.round(r.videoKbps * 1.1)}k`, `-bufsize:v:${i}`, `${r.videoKbps * 2}k`, `-profile:v:${i}`, r.height >= 720 ? 'high' : 'main');
+      streams.push(audio ? `v:${i},a:${i},name:${r.name}` : `v:${i},name:${r.name}`);
+    });
+  } else {
+    args.push('-map', '0:a:0', '-vn');
+    streams.push('a:0,name:audio');
+  }
+  if (audio) args.push('-c:a', 'aac', '-b:a', `${AUDIO_KBPS}k`, '-ac', '2', '-ar', '48000');
+  args.push(
+    '-f', 'hls', '-hls_time', String(opts.segmentSeconds), '-hls_playlist_type', 'vod', '-hls_flags', 'independent_segments',
+    '-hls_segment_type', opts.format === 'cmaf' ? 'fmp4' : 'mpegts',
+    ...(opts.format === 'cmaf' ? ['-hls_fmp4_init_filename', 'init.mp4'] : []),
+    '-hls_segment_filename', `${outDir}/%v/seg_%04d.${ext}`,
+    '-var_stream_map', streams.join(' '),
+    `${outDir}/%v/index.m3u8`,
+  );
+  return args;
+}
