@@ -1,6 +1,6 @@
 import { closeSync, existsSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseCatalog, type CatalogEntry } from '../server/app/catalog.ts';
+import { parseCatalog, serialiseCatalog, type CatalogEntry } from '../server/app/catalog.ts';
 
 // catalog.json edited safely: read and validated with the gateway's own rules, changed, validated again, and
 // replaced atomically (a temporary file renamed over it), under a lock file so two edits do not lose each other.
@@ -17,9 +17,6 @@ export function readCatalogFile(mediaDir: string): CatalogEntry[] {
   return existsSync(path) ? parseCatalog(readFileSync(path, 'utf8')) : [];
 }
 
-function serialise(entries: CatalogEntry[]): string {
-  return `{\n  "videos": [\n${entries.map((e) => `    ${JSON.stringify(e)}`).join(',\n')}\n  ]\n}\n`;
-}
 
 function lock(mediaDir: string): () => void {
   const path = join(mediaDir, '.catalog.lock');
@@ -41,7 +38,7 @@ export function updateCatalog(mediaDir: string, change: (entries: CatalogEntry[]
   const release = lock(mediaDir);
   try {
     const next = change(readCatalogFile(mediaDir));
-    const text = serialise(next);
+    const text = serialiseCatalog(next);
     parseCatalog(text); // never write what the gateway would refuse
     const tmp = join(mediaDir, `.catalog.json.${process.pid}.tmp`);
     writeFileSync(tmp, text);

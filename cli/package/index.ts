@@ -1,6 +1,8 @@
 import { parseArgs } from 'node:util';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { tmpdir } from 'node:os';
+import { publishR2, publishS3 } from './publish.ts';
 import { UsageError, type Io } from '../io.ts';
 import { findTools, probe, runFfmpeg, type Tools } from './ffmpeg.ts';
 import { chooseLadder, ffmpegArgs, parseLadder, DEFAULT_LADDER } from './ladder.ts';
@@ -55,6 +57,7 @@ export async function packageCommand(argv: string[], io: Io): Promise<number> {
       id: { type: 'string' }, title: { type: 'string' }, description: { type: 'string' }, ladder: { type: 'string' },
       format: { type: 'string', default: 'ts' }, 'segment-seconds': { type: 'string', default: '4' }, encrypt: { type: 'boolean', default: false },
       preset: { type: 'string', default: 'veryfast' }, 'media-dir': { type: 'string' }, replace: { type: 'boolean', default: false }, json: { type: 'boolean', default: false },
+      s3: { type: 'string' }, 's3-endpoint': { type: 'string' }, r2: { type: 'string' }, 'r2-remote': { type: 'boolean', default: false }, 'r2-persist': { type: 'string', default: '.wrangler/state' },
     },
     allowPositionals: true,
     strict: true,
@@ -76,10 +79,14 @@ export async function packageCommand(argv: string[], io: Io): Promise<number> {
       throw new UsageError((err as Error).message);
     }
   }
+  if (values.s3 && values.r2) throw new UsageError('publish to one place: --s3 or --r2 (or neither, for the media folder)');
+  const publishTo: 'local' | 's3' | 'r2' = values.s3 ? 's3' : values.r2 ? 'r2' : 'local';
+  if (values.r2 && !/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/.test(values.r2)) throw new UsageError('--r2 takes a bucket name, like hls-gate-media');
   const mediaDir = resolve(values['media-dir'] ?? io.env.MEDIA_DIR ?? 'media');
-  if (!existsSync(mediaDir) || !statSync(mediaDir).isDirectory()) throw new UsageError(`the media folder ${mediaDir} does not exist (--media-dir or MEDIA_DIR)`);
+  const hasMediaDir = existsSync(mediaDir) && statSync(mediaDir).isDirectory();
+  if (publishTo === 'local' && !hasMediaDir) throw new UsageError(`the media folder ${mediaDir} does not exist (--media-dir or MEDIA_DIR)`);
   const target = join(mediaDir, id);
-  if (existsSync(target) && !values.replace) throw new UsageError(`${target} already exists: choose another --id, or --replace it`);
+  if (publishTo === 'local' && existsSync(target) && !values.replace) throw new UsageError(`${target} already exists: choose another --id, or --replace it`);
 
   const tools = findTools(io.env);
   const started = Date.now();
@@ -88,7 +95,8 @@ export async function packageCommand(argv: string[], io: Io): Promise<number> {
   const { renditions, dropped } = chooseLadder(source, wanted);
   if (dropped.length > 0 && !values.json) io.stderr(`note: ${dropped.map((h) => `${h}p`).join(', ')} skipped: the source is ${source.video?.height}p and is never upscaled\n`);
 
-  const tmp = mkdtempSync(join(mediaDir, `.package-${id}-`));
+  // Built beside its destination when that is the media folder (so the final move is one rename), else in /tmp.
+  const tmp = mkdtempSync(join(publishTo === 'local' ? mediaDir : tmpdir(), `.package-${id}-`));
   chmodSync(tmp, 0o755); // mkdtemp makes it private; the gateway may run as another user
   let interrupted = false;
   let stop: (() => void) | undefined;
@@ -123,26 +131,42 @@ export async function packageCommand(argv: string[], io: Io): Promise<number> {
     const check = checkPackage(tmp, values.encrypt);
     if (check.problems.length > 0) throw new Error(`the packaged stream does not walk cleanly:\n  ${check.problems.join('\n  ')}`);
 
-    // Into place with renames only; the old version (with --replace) is removed after the new one is live.
-    const old = existsSync(target) ? `${tmp}-old` : undefined;
-    if (old) renameSync(target, old);
-    renameSync(tmp, target);
     const durationSeconds = Math.round(Math.max(...measured.map((m) => m.durationSeconds)) * 100) / 100;
     const entry: CatalogEntry = { id, title: values.title ?? id, playlist: 'master.m3u8', durationSeconds };
     if (values.description) entry.description = values.description;
     if (source.video) entry.poster = 'poster.jpg';
-    try {
-      upsertEntry(mediaDir, entry);
-    } catch (err) {
-      renameSync(target, tmp);
-      if (old) renameSync(old, target);
-      throw err;
+    const uploaded = (key: string) => {
+      if (!values.json) io.stderr(`uploaded ${key}\n`);
+    };
+    let where = target;
+    if (publishTo === 'local') {
+      // Into place with renames only; the old version (with --replace) is removed after the new one is live.
+      const old = existsSync(target) ? `${tmp}-old` : undefined;
+      if (old) renameSync(target, old);
+      renameSync(tmp, target);
+      try {
+        upsertEntry(mediaDir, entry);
+      } catch (err) {
+        renameSync(target, tmp);
+        if (old) renameSync(old, target);
+        throw err;
+      }
+      if (old) rmSync(old, { recursive: true, force: true });
+    } else if (publishTo === 's3') {
+      await publishS3(tmp, id, { url: values.s3!, ...(values['s3-endpoint'] ? { endpoint: values['s3-endpoint'] } : {}), env: io.env }, values.replace, uploaded);
+      where = `${values.s3!.replace(/\/$/, '')}/videos/${id}/`;
+      // The gateway that issues the grants lists the video from its own catalog.
+      if (hasMediaDir) upsertEntry(mediaDir, entry);
+      rmSync(tmp, { recursive: true, force: true });
+    } else {
+      await publishR2(tmp, id, { bucket: values.r2!, remote: values['r2-remote'], persistTo: values['r2-persist'] }, entry, values.replace, io.env, uploaded);
+      where = `r2://${values.r2}/${id}/ (${values['r2-remote'] ? 'remote' : `local, ${values['r2-persist']}`})`;
+      rmSync(tmp, { recursive: true, force: true });
     }
-    if (old) rmSync(old, { recursive: true, force: true });
 
     const report = {
       id,
-      folder: target,
+      folder: where,
       format: values.format,
       encrypted: values.encrypt,
       segmentSeconds,
@@ -154,9 +178,9 @@ export async function packageCommand(argv: string[], io: Io): Promise<number> {
     };
     if (values.json) io.stdout(`${JSON.stringify(report)}\n`);
     else {
-      io.stdout(`packaged ${id} into ${target} in ${report.seconds} s (ffmpeg ${report.ffmpegSeconds} s): ${values.format}${values.encrypt ? ', AES-128' : ''}, ${durationSeconds} s\n`);
+      io.stdout(`packaged ${id} into ${where} in ${report.seconds} s (ffmpeg ${report.ffmpegSeconds} s): ${values.format}${values.encrypt ? ', AES-128' : ''}, ${durationSeconds} s\n`);
       for (const m of measured) io.stdout(`  ${m.name.padEnd(6)} ${(m.resolution ?? 'audio').padEnd(10)} ${String(Math.round(m.averageBandwidth / 1000)).padStart(6)} kbit/s avg, ${String(Math.round(m.bandwidth / 1000)).padStart(6)} peak  ${m.codecs}\n`);
-      io.stdout(`  checked: ${check.files} files walk cleanly; catalog.json updated. Play it at /?video=${id}\n`);
+      io.stdout(`  checked: ${check.files} files walk cleanly; ${publishTo === 's3' && !hasMediaDir ? `no media folder, so add it to the gateway's catalog: hls-gate catalog add ${id}` : 'catalog.json updated'}. Play it at /?video=${id}\n`);
     }
     return 0;
   } catch (err) {

@@ -65,6 +65,11 @@ export function parseCatalog(text: string): CatalogEntry[] {
   });
 }
 
+/** catalog.json text for these entries, one video per line (what `hls-gate catalog` and `package` write). */
+export function serialiseCatalog(entries: readonly CatalogEntry[]): string {
+  return `{\n  "videos": [\n${entries.map((e) => `    ${JSON.stringify(e)}`).join(',\n')}\n  ]\n}\n`;
+}
+
 async function readAll(body: ReadableStream<Uint8Array> | Uint8Array): Promise<string> {
   return body instanceof Uint8Array ? new TextDecoder().decode(body) : new Response(body).text();
 }

@@ -1,0 +1,136 @@
+import { spawnSync } from 'node:child_process';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { join, relative, resolve, sep } from 'node:path';
+import { AwsClient } from 'aws4fetch';
+import { contentTypeFor } from '../../server/app/mime.ts';
+import { parseCatalog, serialiseCatalog, type CatalogEntry } from '../../server/app/catalog.ts';
+import { UsageError } from '../io.ts';
+
+// Where a packaged folder goes besides MEDIA_DIR:
+// - S3 (or any S3-compatible service) for the "CloudFront in front" deployment: objects under `videos/<id>/`, the
+//   path CloudFront serves, each with its Content-Type. Signed with aws4fetch: SigV4 over fetch, no dependencies,
+//   the same code on Node and Workers (the whole @aws-sdk/client-s3 tree would be dozens of packages for a PUT).
+// - R2 for the Workers deployment: keys `<id>/...` as the Worker's R2 adapter reads them, and the catalog entry in
+//   the bucket's catalog.json. Local (the bucket `npm run dev:worker` serves, through Miniflare's storage) or
+//   remote (through `wrangler r2 object put --remote`, after `wrangler login`).
+// In both, the master playlist is written last: a player can never find a half-uploaded video.
+
+export function filesOf(dir: string): string[] {
+  return readdirSync(dir).flatMap((f) => (statSync(join(dir, f)).isDirectory() ? filesOf(join(dir, f)) : [join(dir, f)]));
+}
+
+/** The folder's files as relative keys, the master playlist last. */
+function ordered(dir: string): string[] {
+  const rel = filesOf(dir).map((f) => relative(dir, f).split(sep).join('/'));
+  return [...rel.filter((k) => k !== 'master.m3u8'), ...rel.filter((k) => k === 'master.m3u8')];
+}
+
+export interface S3Target {
+  /** `s3://bucket[/prefix]` */
+  url: string;
+  /** e.g. http://127.0.0.1:9000 for an S3-compatible server; default https://s3.<region>.amazonaws.com */
+  endpoint?: string;
+  env: Record<string, string | undefined>;
+}
+
+function s3Client(target: S3Target): { client: AwsClient; base: string } {
+  const m = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(\/.*)?$/.exec(target.url);
+  if (!m) throw new UsageError('--s3 takes s3://bucket[/prefix]');
+  const accessKeyId = target.env.AWS_ACCESS_KEY_ID;
+  const secretAccessKey = target.env.AWS_SECRET_ACCESS_KEY;
+  if (!accessKeyId || !secretAccessKey) throw new UsageError('--s3 needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment (and AWS_REGION, default us-east-1)');
+  const region = target.env.AWS_REGION || target.env.AWS_DEFAULT_REGION || 'us-east-1';
+  const endpoint = (target.endpoint || target.env.AWS_ENDPOINT_URL_S3 || target.env.AWS_ENDPOINT_URL || `https://s3.${region}.amazonaws.com`).replace(/\/$/, '');
+  const prefix = (m[2] ?? '').replace(/^\/+|\/+$/g, '');
+  const client = new AwsClient({ accessKeyId, secretAccessKey, ...(target.env.AWS_SESSION_TOKEN ? { sessionToken: target.env.AWS_SESSION_TOKEN } : {}), service: 's3', region });
+  // Path-style addressing works with AWS and with every S3-compatible server.
+  return { client, base: `${endpoint}/${m[1]}${prefix ? `/${prefix}` : ''}` };
+}
+
+/** Uploads `dir` to `<bucket>/<prefix>/videos/<id>/`. Refuses to overwrite a published video unless `replace`. */
+export async function publishS3(dir: string, id: string, target: S3Target, replace: boolean, onFile: (key: string) => void): Promise<number> {
+  const { client, base } = s3Client(target);
+  const folder = `${base}/videos/${id}`;
+  const head = await client.fetch(`${folder}/master.m3u8`, { method: 'HEAD' });
+  if (head.ok && !replace) throw new UsageError(`${target.url} already has videos/${id}/master.m3u8: choose another --id, or --replace it`);
+  if (!head.ok && head.status !== 404 && head.status !== 403) throw new Error(`S3 answered ${head.status} when checking videos/${id}/master.m3u8`);
+  const keys = ordered(dir);
+  for (const key of keys) {
+    const body = readFileSync(join(dir, key));
+    const res = await client.fetch(`${folder}/${key}`, { method: 'PUT', body, headers: { 'Content-Type': contentTypeFor(key), 'Content-Length': String(body.length) } });
+    if (!res.ok) throw new Error(`S3 refused videos/${id}/${key}: ${res.status} ${(await res.text()).slice(0, 200)}`);
+    onFile(`videos/${id}/${key}`);
+  }
+  return keys.length;
+}
+
+export interface R2Target {
+  bucket: string;
+  remote: boolean;
+  /** Local mode: the state folder `wrangler dev --persist-to` uses. */
+  persistTo: string;
+}
+
+interface Bucket {
+  get(key: string): Promise<string | null>;
+  put(key: string, body: Uint8Array, contentType: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+async function localBucket(target: R2Target): Promise<Bucket> {
+  let Miniflare: typeof import('miniflare').Miniflare;
+  try {
+    ({ Miniflare } = await import('miniflare'));
+  } catch {
+    throw new UsageError('local R2 needs miniflare (it comes with wrangler: npm i -D wrangler), or use --r2-remote');
+  }
+  const mf = new Miniflare({ modules: true, script: 'export default { fetch() { return new Response(null) } }', r2Buckets: { MEDIA: target.bucket }, r2Persist: join(resolve(target.persistTo), 'v3/r2') });
+  const r2 = await mf.getR2Bucket('MEDIA');
+  return {
+    get: async (key) => (await (await r2.get(key))?.text()) ?? null,
+    put: async (key, body, contentType) => {
+      await r2.put(key, body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength) as ArrayBuffer, { httpMetadata: { contentType } });
+    },
+    close: () => mf.dispose(),
+  };
+}
+
+function remoteBucket(target: R2Target, env: Record<string, string | undefined>): Bucket {
+  const wrangler = (args: string[], input?: Uint8Array) => {
+    const r = spawnSync('npx', ['--no-install', 'wrangler', 'r2', 'object', ...args, '--remote'], { input, env: { ...process.env, ...env, WRANGLER_SEND_METRICS: 'false' }, maxBuffer: 64 * 1024 * 1024 });
+    return r;
+  };
+  return {
+    get: async (key) => {
+      const r = wrangler(['get', `${target.bucket}/${key}`, '--pipe']);
+      return r.status === 0 ? r.stdout.toString('utf8') : null;
+    },
+    put: async (key, body, contentType) => {
+      const r = wrangler(['put', `${target.bucket}/${key}`, '--pipe', '--content-type', contentType], body);
+      if (r.status !== 0) throw new Error(`wrangler could not upload ${key} (run npx wrangler login first): ${r.stderr.toString().trim().split('\n').pop() ?? ''}`);
+    },
+    close: async () => {},
+  };
+}
+
+/** Uploads `dir` to R2 under `<id>/` and adds `entry` to the bucket's catalog.json. */
+export async function publishR2(dir: string, id: string, target: R2Target, entry: CatalogEntry, replace: boolean, env: Record<string, string | undefined>, onFile: (key: string) => void): Promise<number> {
+  const bucket = target.remote ? remoteBucket(target, env) : await localBucket(target);
+  try {
+    if ((await bucket.get(`${id}/master.m3u8`)) !== null && !replace) throw new UsageError(`R2 bucket ${target.bucket} already has ${id}/master.m3u8: choose another --id, or --replace it`);
+    const keys = ordered(dir);
+    for (const key of keys) {
+      await bucket.put(`${id}/${key}`, readFileSync(join(dir, key)), contentTypeFor(key));
+      onFile(`${id}/${key}`);
+    }
+    const current = await bucket.get('catalog.json');
+    const entries = current ? parseCatalog(current) : [];
+    const next = [...entries.filter((e) => e.id !== id), entry];
+    const text = serialiseCatalog(next);
+    parseCatalog(text);
+    await bucket.put('catalog.json', new TextEncoder().encode(text), 'application/json');
+    return keys.length;
+  } finally {
+    await bucket.close();
+  }
+}
