@@ -34,6 +34,8 @@ export interface CatalogVideo {
   description?: string;
   durationSeconds?: number;
   playlist: string;
+  /** A short-lived signed URL for the poster alone (no grant needed). */
+  posterUrl?: string;
 }
 
 export interface AccessGrant {

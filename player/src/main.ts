@@ -103,6 +103,8 @@ async function play(entry: CatalogVideo): Promise<void> {
   current = entry;
   $('title').textContent = entry.title;
   $('description').textContent = entry.description ?? '';
+  if (entry.posterUrl) video.poster = entry.posterUrl;
+  else video.removeAttribute('poster');
   document.querySelectorAll('#catalog button').forEach((b) => b.setAttribute('aria-current', String(b.getAttribute('data-id') === entry.id)));
   const url = new URL(window.location.href);
   url.searchParams.set('video', entry.id);
@@ -222,6 +224,14 @@ async function start(): Promise<void> {
       b.innerHTML = '<span class="name"></span><span class="meta"></span>';
       (b.firstChild as HTMLElement).textContent = v.title;
       (b.lastChild as HTMLElement).textContent = [v.durationSeconds ? fmt(v.durationSeconds) : '', v.description ?? ''].filter(Boolean).join(' · ');
+      if (v.posterUrl) {
+        const img = document.createElement('img');
+        img.className = 'poster';
+        img.alt = '';
+        img.loading = 'lazy';
+        img.src = v.posterUrl; // a signed URL for this one image: no cookie, no grant needed
+        b.prepend(img);
+      }
       b.addEventListener('click', () => void play(v));
       li.append(b);
       return li;

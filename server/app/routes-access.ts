@@ -6,10 +6,14 @@ import { findVideo, readCatalog } from './catalog.ts';
 import { ROUTES, VIDEO_ID, mountPrefix, videoFolder } from './layout.ts';
 import { badHost, problem } from './responses.ts';
 import { parseIPv4 } from '../core/cidr.ts';
+import { signUrl } from '../core/index.ts';
+import { Lru } from '../core/lru.ts';
 
 // The viewer-facing API: a host-issued JWT in, CloudFront signed cookies for one video's whole tree out.
 
 const BAD_ID = 'Video IDs are 1 to 64 letters, digits, "-" or "_".';
+/** Poster links in the catalog listing: a canned signed URL for that one file, valid this long (rounded up). */
+const POSTER_TTL = 600;
 
 export function accessRoutes(app: Hono<GatewayEnv>, ctx: AppContext, issuer: GrantIssuer): void {
   const { deps } = ctx;
@@ -63,10 +67,33 @@ export function accessRoutes(app: Hono<GatewayEnv>, ctx: AppContext, issuer: Gra
     return c.body(null, 204);
   });
 
+  // Posters are shown before the viewer asks for a grant, without opening the gate: each listed video's poster
+  // gets a canned-policy signed URL for exactly that file (CloudFront checks it too), shared by every viewer within
+  // a window, so a listing costs one signature per poster and window.
+  const posterUrls = new Lru<Promise<string>>(1000);
+  const posterUrl = (url: string, nowMs: number): Promise<string> => {
+    const window = Math.max(60, deps.config.grantWindow);
+    const expires = Math.ceil((nowMs / 1000 + POSTER_TTL) / window) * window;
+    const key = `${expires} ${url}`;
+    let signed = posterUrls.get(key);
+    if (!signed) {
+      signed = signUrl(url, { expires }, { keyPairId: deps.config.keyPairId, privateKey: deps.signingKey });
+      posterUrls.set(key, signed);
+    }
+    return signed;
+  };
+
   app.get(ROUTES.catalog, async (c) => {
     const auth = await deps.auth.authenticate(c.req.header('Authorization'), ctx.now());
     if (!auth.ok) return problem(auth.status, auth.code, auth.detail);
-    const videos = (await readCatalog(deps.storage, ctx.now(), ctx.catalogError)).filter((v) => entitled(auth.viewer, v.id));
+    const mediaBase = ctx.mediaBase(c);
+    if (!mediaBase) return badHost();
+    const prefix = mountPrefix(c, ROUTES.catalog);
+    const nowMs = ctx.now();
+    const entries = (await readCatalog(deps.storage, nowMs, ctx.catalogError)).filter((v) => entitled(auth.viewer, v.id));
+    const videos = await Promise.all(
+      entries.map(async (v) => (v.poster ? { ...v, posterUrl: await posterUrl(`${mediaBase}${videoFolder(prefix, v.id)}${v.poster}`, nowMs) } : v)),
+    );
     c.header('Cache-Control', 'no-store');
     return c.json({ videos });
   });

@@ -102,6 +102,21 @@ describe('hls-gate package', () => {
     });
     afterAll(() => gw?.close());
 
+    it('lists each poster as a short-lived signed URL for that file alone: no grant needed, nothing else opened', async () => {
+      const res = await fetch(`${gw.url}/api/videos`, { headers: { Authorization: `Bearer ${await viewerToken('*')}` } });
+      const { videos } = (await res.json()) as { videos: { id: string; posterUrl?: string }[] };
+      const poster = videos.find((v) => v.id === 'ts_aes')!.posterUrl!;
+      expect(poster).toMatch(new RegExp(`^${gw.url}/videos/ts_aes/poster\\.jpg\\?Expires=\\d+&Key-Pair-Id=K2JCJMDEHXQW5F&Signature=`));
+      const img = await fetch(poster);
+      expect(img.status).toBe(200);
+      expect(img.headers.get('Content-Type')).toBe('image/jpeg');
+      expect((await fetch(poster.replace('poster.jpg', 'key.key'))).status).toBe(403);
+      expect((await fetch(poster.replace('/ts_aes/', '/ts/'))).status).toBe(403);
+      // Shared within a window: a second listing hands out the same URL (one signature per poster and window).
+      const again = (await (await fetch(`${gw.url}/api/videos`, { headers: { Authorization: `Bearer ${await viewerToken(['ts_aes'])}` } })).json()) as { videos: { posterUrl?: string }[] };
+      expect(again.videos[0]!.posterUrl).toBe(poster);
+    });
+
     it.each(FORMS.map(([f, e]) => `${f}${e ? '_aes' : ''}`))('%s: every playlist, init segment, key and segment walks with a grant, and nothing without', async (id) => {
       const res = await fetch(`${gw.url}/api/videos/${id}/access`, { method: 'POST', headers: { Authorization: `Bearer ${await viewerToken('*')}` } });
       const { playlistUrl } = (await res.json()) as { playlistUrl: string };
@@ -127,6 +142,9 @@ describe('hls-gate package', () => {
       expect(options).toHaveLength(4); // Auto + 720p, 480p, 360p
       expect(options.join(' ')).toMatch(/720/);
       expect(options.join(' ')).toMatch(/360/);
+      // The catalog shows the poster (a signed URL the browser loads without any cookie).
+      await page.waitForFunction(() => [...document.querySelectorAll<HTMLImageElement>('#catalog img.poster')].every((i) => i.complete && i.naturalWidth > 0), undefined, { timeout: 10_000 });
+      expect(await page.$$eval('#catalog img.poster', (imgs) => imgs.length)).toBeGreaterThan(0);
     } finally {
       await browser.close();
       await gw.close();
