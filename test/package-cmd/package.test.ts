@@ -174,6 +174,28 @@ describe('hls-gate package', () => {
     expect((await run(['package', join(work, 'source.mp4'), '--id', 'x', '--ladder', '720,abc', '--media-dir', media])).stderr).toMatch(/--ladder takes heights/);
   });
 
+  it('the player-style check names what is missing or malformed', async () => {
+    const { checkPackage } = await import('../../cli/package/check.ts');
+    const { cpSync, unlinkSync, writeFileSync } = await import('node:fs');
+    const copy = join(work, 'broken');
+    cpSync(join(media, 'cmaf_aes'), copy, { recursive: true });
+    expect(checkPackage(copy, true).problems).toEqual([]);
+    unlinkSync(join(copy, '480p', 'seg_0001.m4s'));
+    writeFileSync(join(copy, 'key.key'), 'short');
+    writeFileSync(join(copy, '720p', 'init_0.mp4'), 'not mp4'); // ffmpeg names init segments per rendition
+    expect(checkPackage(copy, true).problems.sort()).toEqual(['480p/seg_0001.m4s: missing or empty', '720p/init_0.mp4: not an fMP4 init segment (no ftyp box)', 'key.key: a key must be 16 bytes']);
+  });
+
+  it('an input ffmpeg cannot read fails with its reason and leaves nothing behind', async () => {
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(join(work, 'not-a-video.mp4'), 'hello');
+    const before = readdirSync(media).sort();
+    const out = await run(['package', join(work, 'not-a-video.mp4'), '--id', 'junk', '--media-dir', media]);
+    expect(out.code).toBe(2);
+    expect(out.stderr).toMatch(/ffprobe cannot read .*not-a-video\.mp4/);
+    expect(readdirSync(media).sort()).toEqual(before);
+  });
+
   it('Ctrl-C midway leaves the media folder and catalog.json exactly as they were', async () => {
     ff('-f', 'lavfi', '-i', 'testsrc2=duration=20:size=1280x720:rate=30', '-f', 'lavfi', '-i', 'sine=duration=20', '-c:v', 'libx264', '-preset', 'ultrafast', '-c:a', 'aac', '-shortest', join(work, 'long.mp4'));
     const before = { files: readdirSync(media).sort(), catalog: readFileSync(join(media, 'catalog.json'), 'utf8') };
