@@ -201,3 +201,35 @@ describe('hls-gate: version, help, token, --header, JSON-only stdout', () => {
     expect(explained.code).toBe(0);
   });
 });
+
+describe('hls-gate serve', () => {
+  it('runs the compiled gateway (the demo when nothing is configured): health, player page and a grant', async () => {
+    const { spawn } = await import('node:child_process');
+    const dir = mkdtempSync(join(tmpdir(), 'hls-gate-serve-'));
+    const { cpSync } = await import('node:fs');
+    cpSync(join(REPO_ROOT, 'media'), join(dir, 'media'), { recursive: true });
+    // Started elsewhere than the checkout, as an installed package would be: ./media and ./.dev-keys are the cwd's.
+    const child = spawn(process.execPath, [BIN, 'serve'], { cwd: dir, env: { PATH: process.env.PATH!, PORT: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        const timer = setTimeout(() => reject(new Error(`no listening line: ${out}`)), 20_000);
+        child.stdout!.on('data', (d: Buffer) => {
+          out += d.toString();
+          const m = /"msg":"listening","url":"([^"]+)"/.exec(out);
+          if (m) {
+            clearTimeout(timer);
+            resolve(m[1]!);
+          }
+        });
+      });
+      expect(await (await fetch(`${url}/healthz`)).json()).toEqual({ status: 'ok' });
+      expect(await (await fetch(`${url}/`)).text()).toContain('hls-gate-player');
+      const { token } = (await (await fetch(`${url}/api/demo/token`, { method: 'POST' })).json()) as { token: string };
+      expect((await fetch(`${url}/api/videos/ladder/access`, { method: 'POST', headers: { Authorization: `Bearer ${token}` } })).status).toBe(200);
+      expect(statSync(join(dir, '.dev-keys', 'private_key.pem')).isFile()).toBe(true);
+    } finally {
+      child.kill();
+    }
+  }, 30_000);
+});
