@@ -8,8 +8,13 @@ import { createViewerAuth } from './auth.ts';
 import { createApp, createStandaloneApp } from './create-app.ts';
 import { CatalogError, checkCatalog } from './catalog.ts';
 import { ConfigError } from './config-error.ts';
+import { createMemoryStore, type SessionStore } from './session-store.ts';
+import { createSessionControl, type SessionControl } from './session-control.ts';
+import { defaultEventLog } from './log.ts';
 
 export type BuildExtras = Pick<AppDeps, 'log' | 'events' | 'assets' | 'clientIp' | 'now'> & {
+  /** The session store when SESSION_STORE is not `memory` (the Node entry passes Redis). */
+  sessionStore?: SessionStore;
   nativeSigner?: (key: SigningKey, pem: string) => SigningKey;
   /** Receives start-up warnings (the gateway runs, but something will not work as the operator may expect). */
   warn?: (message: string) => void;
@@ -27,8 +32,23 @@ export async function buildDeps(config: GatewayConfig, storage: MediaStorage, ex
   const signingKey = extras.nativeSigner ? extras.nativeSigner(imported.signingKey, config.privateKeyPem) : imported.signingKey;
   const verifier = createVerifier({ keys: imported.keyGroup });
   const auth = await createViewerAuth(config.auth, config.demo);
-  const { nativeSigner: _native, warn: _warn, ...deps } = extras;
-  return { config, storage, signingKey, verifier, auth, ...deps };
+  const { nativeSigner: _native, warn: _warn, sessionStore, ...deps } = extras;
+  let sessions: SessionControl | undefined;
+  if (config.sessions) {
+    if (config.sessions.store !== 'memory' && !sessionStore) throw new ConfigError('SESSION_STORE=redis://... needs the Node entry (hls-gate serve); this runtime has only SESSION_STORE=memory');
+    const events = extras.events ?? defaultEventLog;
+    const now = extras.now ?? (() => Date.now());
+    sessions = createSessionControl({
+      secret: config.sessions.secret,
+      store: sessionStore ?? createMemoryStore(),
+      ...(config.sessions.maxStreams !== undefined ? { maxStreams: config.sessions.maxStreams } : {}),
+      failMode: config.sessions.failMode,
+      pollMs: config.sessions.pollMs,
+      now,
+      report: (level, msg) => events(level, msg),
+    });
+  }
+  return { config, storage, signingKey, verifier, auth, ...deps, ...(sessions ? { sessions } : {}) };
 }
 
 /** The whole server for a runtime entry (Node, Workers, tests): the gateway at `/`, JSON 404 elsewhere. */

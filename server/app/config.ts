@@ -44,6 +44,21 @@ export interface GatewayConfig {
   auth: AuthConfig;
   demo: boolean;
   trustProxy: boolean;
+  /** Session control: on when SESSION_SECRET is set. */
+  sessions?: SessionConfig;
+  /** Bearer secret of the admin API (revocations); the API is off without it. */
+  adminSecret?: string;
+}
+
+export interface SessionConfig {
+  secret: string;
+  /** MAX_STREAMS_PER_VIEWER: live device sessions per viewer; undefined = no limit. */
+  maxStreams?: number;
+  /** `memory` (one instance) or a `redis://` / `rediss://` URL (several Node instances). */
+  store: string;
+  failMode: 'open' | 'closed';
+  /** How often each instance checks for new revocations: the worst-case delay of a revocation. */
+  pollMs: number;
 }
 
 
@@ -99,6 +114,32 @@ export function parsePublicKeys(text: string | undefined): TrustedKeyConfig[] {
     if (out.some((k) => k.keyPairId === m[1])) throw new ConfigError(`CLOUDFRONT_PUBLIC_KEYS names ${m[1]} twice: one public key per key pair ID`);
     out.push({ keyPairId: m[1]!, pem: m[2]!.trim() });
   }
+  return out;
+}
+
+function parseSessions(env: Env, jwtSecret: string | undefined): SessionConfig | undefined {
+  const secret = value(env, 'SESSION_SECRET');
+  const max = value(env, 'MAX_STREAMS_PER_VIEWER');
+  if (secret === undefined) {
+    for (const name of ['MAX_STREAMS_PER_VIEWER', 'SESSION_STORE', 'SESSION_STORE_FAILURE', 'SESSION_POLL']) {
+      if (value(env, name) !== undefined) throw new ConfigError(`${name} needs session control: set SESSION_SECRET (at least 32 characters; openssl rand -base64 32)`);
+    }
+    return undefined;
+  }
+  if (secret.length < 32) throw new ConfigError('SESSION_SECRET must be at least 32 characters; make one with: openssl rand -base64 32');
+  if (secret === jwtSecret) throw new ConfigError('SESSION_SECRET must differ from AUTH_JWT_SECRET');
+  const out: SessionConfig = { secret, store: value(env, 'SESSION_STORE') ?? 'memory', failMode: 'closed', pollMs: 1000 };
+  if (max !== undefined) {
+    if (!/^\d+$/.test(max) || Number(max) < 1 || Number(max) > 1000) throw new ConfigError(`MAX_STREAMS_PER_VIEWER="${max}" must be a whole number from 1 to 1000`);
+    out.maxStreams = Number(max);
+  }
+  if (out.store !== 'memory' && !/^rediss?:\/\//.test(out.store)) throw new ConfigError(`SESSION_STORE must be memory or a redis:// URL, not "${out.store.replace(/\/\/[^@]*@/, '//…@')}"`);
+  const fail = value(env, 'SESSION_STORE_FAILURE') ?? 'closed';
+  if (fail !== 'open' && fail !== 'closed') throw new ConfigError('SESSION_STORE_FAILURE must be closed (refuse while the store is unreachable) or open (carry on without it)');
+  out.failMode = fail;
+  const poll = parseDuration(value(env, 'SESSION_POLL') ?? '1', 'SESSION_POLL');
+  if (poll < 1 || poll > 60) throw new ConfigError('SESSION_POLL must be 1 to 60 seconds');
+  out.pollMs = poll * 1000;
   return out;
 }
 
@@ -163,6 +204,14 @@ export function parseConfig(env: Env): GatewayConfig {
   const issuer = value(env, 'AUTH_JWT_ISSUER');
   if (issuer !== undefined) auth.issuer = issuer;
 
+  const sessions = parseSessions(env, auth.secret);
+  const adminSecret = value(env, 'ADMIN_SECRET');
+  if (adminSecret !== undefined) {
+    if (adminSecret.length < 32) throw new ConfigError('ADMIN_SECRET must be at least 32 characters; make one with: openssl rand -base64 32');
+    if (adminSecret === auth.secret || adminSecret === sessions?.secret) throw new ConfigError('ADMIN_SECRET must differ from AUTH_JWT_SECRET and SESSION_SECRET: whoever can mint viewer tokens must not be able to lift revocations');
+    if (!sessions) throw new ConfigError('ADMIN_SECRET turns on the revocation API, which needs session control: set SESSION_SECRET too');
+  }
+
   const mediaHosts = parseMediaHosts(value(env, 'MEDIA_HOSTS'));
   if (mediaBaseUrl && mediaHosts.length > 0) throw new ConfigError('set MEDIA_BASE_URL or MEDIA_HOSTS, not both: with MEDIA_BASE_URL every grant names that origin');
   if (!demo && !mediaBaseUrl && mediaHosts.length === 0) {
@@ -183,5 +232,7 @@ export function parseConfig(env: Env): GatewayConfig {
     auth,
     demo,
     trustProxy: parseBool(value(env, 'TRUST_PROXY'), 'TRUST_PROXY') ?? false,
+    ...(sessions ? { sessions } : {}),
+    ...(adminSecret ? { adminSecret } : {}),
   };
 }

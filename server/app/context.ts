@@ -4,6 +4,7 @@ import type { MediaStorage } from './storage.ts';
 import type { SigningKey, Verifier } from '../core/index.ts';
 import type { ViewerAuth } from './auth.ts';
 import type { EventLog, LogEntry } from './log.ts';
+import type { SessionControl } from './session-control.ts';
 
 // What the gateway's routes share: its dependencies, and the typed Hono context variables they set.
 
@@ -12,6 +13,9 @@ export interface GatewayEnv {
   Variables: {
     /** The key pair ID that signed the grant judged (or issued) for this request, when one was well-formed. */
     keyPairId: string | undefined;
+    /** Under session control: the viewer (`sub`) and device session of the request, for the log. */
+    sub: string | undefined;
+    sessionId: string | undefined;
   };
 }
 
@@ -31,6 +35,8 @@ export interface AppDeps {
   clientIp?: (c: Context) => string | null;
   /** Milliseconds since the epoch; injectable for tests. */
   now?: () => number;
+  /** Session control, when SESSION_SECRET is set (app/session-control.ts). */
+  sessions?: SessionControl;
 }
 
 export interface AppContext {

@@ -1,7 +1,7 @@
 import type { Context } from 'hono';
 import { setCookie } from 'hono/cookie';
 import { buildCustomPolicy, signPolicyCookies, type HashAlgorithm, type SignedCookies, type SigningKey } from '../core/index.ts';
-import { COOKIE } from '../core/cookies.ts';
+import { COOKIE, SESSION_COOKIE } from '../core/cookies.ts';
 import { Lru } from '../core/lru.ts';
 
 // Issues the CloudFront cookies of one video. Expiries are rounded up to a multiple of the grant window, so every
@@ -68,6 +68,15 @@ export interface GrantCookieScope {
 /** The cookies a grant may set (custom policy), cleared together. */
 const GRANT_COOKIES = [COOKIE.policy, COOKIE.signature, COOKIE.keyPairId, COOKIE.hash];
 
+/** The header a player sends its device session id back in, on refresh and on stop. */
+export const SESSION_HEADER = 'X-Hls-Gate-Session';
+
+/** The session control's companion cookie: same scope and lifetime as the grant it is bound to. */
+export function setSessionCookie(c: Context, value: string, scope: GrantCookieScope, expiresAt: number, nowMs: number): void {
+  const maxAge = Math.max(0, expiresAt - Math.floor(nowMs / 1000));
+  setCookie(c, SESSION_COOKIE, value, { path: scope.path, maxAge, httpOnly: true, sameSite: 'Lax', secure: scope.secure, ...(scope.domain ? { domain: scope.domain } : {}) });
+}
+
 /** Sets a grant's cookies: HttpOnly, SameSite=Lax, Secure for https media, Max-Age matching the grant. */
 export function setGrantCookies(c: Context, grant: Grant, scope: GrantCookieScope, nowMs: number): void {
   const maxAge = Math.max(0, grant.expiresAt - Math.floor(nowMs / 1000));
@@ -77,8 +86,8 @@ export function setGrantCookies(c: Context, grant: Grant, scope: GrantCookieScop
 }
 
 /** Clears every grant cookie of one folder (same Path and Domain as when set). */
-export function clearGrantCookies(c: Context, scope: GrantCookieScope): void {
-  for (const name of GRANT_COOKIES) {
+export function clearGrantCookies(c: Context, scope: GrantCookieScope, withSession = false): void {
+  for (const name of withSession ? [...GRANT_COOKIES, SESSION_COOKIE] : GRANT_COOKIES) {
     setCookie(c, name, '', { path: scope.path, maxAge: 0, httpOnly: true, sameSite: 'Lax', secure: scope.secure, ...(scope.domain ? { domain: scope.domain } : {}) });
   }
 }

@@ -12,6 +12,9 @@ export interface LogEntry {
   ms: number;
   reason?: string;
   keyPairId?: string;
+  /** Under session control: the viewer and the device session (ids only, never a cookie value). */
+  sub?: string;
+  session?: string;
   /** Why a request failed with a 5xx: the error's class and a message cleared of anything token-like. */
   error?: { name: string; message: string };
 }
@@ -36,7 +39,7 @@ export function loggableError(err: unknown): { name: string; message: string } {
 export const defaultLog = (entry: LogEntry): void => console.log(JSON.stringify({ level: 'info', msg: 'request', ...entry }));
 
 /** The context variable the log reads (declared by the gateway's environment, app/context.ts). */
-type LogVariables = { Variables: { keyPairId: string | undefined } };
+type LogVariables = { Variables: { keyPairId: string | undefined; sub: string | undefined; sessionId: string | undefined } };
 
 export function requestLog(log: ((e: LogEntry) => void) | undefined, now: () => number): MiddlewareHandler<LogVariables> {
   const write = log ?? defaultLog;
@@ -56,6 +59,10 @@ export function requestLog(log: ((e: LogEntry) => void) | undefined, now: () => 
     if (reason) entry.reason = reason;
     const kid = c.get('keyPairId');
     if (kid) entry.keyPairId = kid;
+    const sub = c.get('sub');
+    if (sub) entry.sub = sub.slice(0, 256);
+    const session = c.get('sessionId');
+    if (session) entry.session = session;
     if (c.error && c.res.status >= 500) entry.error = loggableError(c.error);
     write(entry);
   };

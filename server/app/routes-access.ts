@@ -1,6 +1,6 @@
 import type { Hono } from 'hono';
 import type { AppContext, GatewayEnv } from './context.ts';
-import { clearGrantCookies, setGrantCookies, type GrantIssuer } from './grants.ts';
+import { clearGrantCookies, setGrantCookies, setSessionCookie, SESSION_HEADER, type GrantIssuer } from './grants.ts';
 import { entitled } from './auth.ts';
 import { findVideo, readCatalog } from './catalog.ts';
 import { ROUTES, VIDEO_ID, mountPrefix, videoFolder } from './layout.ts';
@@ -47,7 +47,20 @@ export function accessRoutes(app: Hono<GatewayEnv>, ctx: AppContext, issuer: Gra
     const prefix = mountPrefix(c, ROUTES.access);
     const folder = videoFolder(prefix, videoId);
     const grant = await issuer.issue(`${mediaBase}${folder}*`, nowMs, ip);
-    setGrantCookies(c, grant, scope(mediaBase, prefix, videoId), nowMs);
+    const cookieScope = scope(mediaBase, prefix, videoId);
+    let sessionId: string | undefined;
+    if (deps.sessions) {
+      // Session control: the grant is a lease of this device session (the player sends its id back on refresh).
+      const sub = auth.viewer.subject;
+      if (!sub) return problem(403, 'no-subject', 'Session control needs the viewer token to carry a "sub" claim (who the viewer is).');
+      c.set('sub', sub);
+      const session = await deps.sessions.issue(sub, c.req.header(SESSION_HEADER) ?? null, { keyPairId: deps.config.keyPairId, resource: grant.resource, expiresAt: grant.expiresAt });
+      if (!session.ok) return problem(session.status, session.code, session.detail);
+      sessionId = session.sid;
+      c.set('sessionId', sessionId);
+      setSessionCookie(c, session.cookie, cookieScope, grant.expiresAt, nowMs);
+    }
+    setGrantCookies(c, grant, cookieScope, nowMs);
     c.header('Cache-Control', 'no-store');
     c.set('keyPairId', deps.config.keyPairId);
     return c.json({
@@ -55,15 +68,26 @@ export function accessRoutes(app: Hono<GatewayEnv>, ctx: AppContext, issuer: Gra
       playlistUrl: `${mediaBase}${folder}${video.playlist}`,
       expiresAt: new Date(grant.expiresAt * 1000).toISOString(),
       refreshAt: new Date(grant.refreshAt * 1000).toISOString(),
+      ...(sessionId ? { sessionId } : {}),
     });
   });
 
-  app.delete(ROUTES.access, (c) => {
+  app.delete(ROUTES.access, async (c) => {
     const videoId = c.req.param('videoId');
     if (!VIDEO_ID.test(videoId)) return problem(400, 'bad-video-id', BAD_ID);
     const mediaBase = ctx.mediaBase(c);
     if (!mediaBase) return badHost();
-    clearGrantCookies(c, scope(mediaBase, mountPrefix(c, ROUTES.access), videoId));
+    const sid = c.req.header(SESSION_HEADER);
+    if (deps.sessions && sid) {
+      // Stopping playback gives the device's lease back; only the viewer it belongs to can do that.
+      const auth = await deps.auth.authenticate(c.req.header('Authorization'), ctx.now());
+      if (auth.ok && auth.viewer.subject) {
+        c.set('sub', auth.viewer.subject);
+        c.set('sessionId', sid);
+        await deps.sessions.release(auth.viewer.subject, sid);
+      }
+    }
+    clearGrantCookies(c, scope(mediaBase, mountPrefix(c, ROUTES.access), videoId), Boolean(deps.sessions));
     return c.body(null, 204);
   });
 

@@ -3,6 +3,8 @@ import type { AppContext, GatewayEnv } from './context.ts';
 import { ROUTES, mediaKey, mountPrefix, videoFolder } from './layout.ts';
 import { badHost, cloudFrontDenial, problem } from './responses.ts';
 import { serveObject } from './http-file.ts';
+import { SESSION_COOKIE, cookieValues } from '../core/cookies.ts';
+import { DENIALS } from '../core/denials.ts';
 
 // Gated media: every playlist, segment, init segment and key is checked as CloudFront would check it, then
 // served from storage. The URL judged is the PUBLIC one (MEDIA_BASE_URL + path + query), not the internal
@@ -32,6 +34,13 @@ export function mediaRoutes(app: Hono<GatewayEnv>, ctx: AppContext): void {
       return cloudFrontDenial(verdict.denial);
     }
     c.set('keyPairId', verdict.grant.keyPairId);
+    if (ctx.deps.sessions) {
+      const session = await ctx.deps.sessions.check(cookieValues(c.req.raw.headers.get('Cookie'), SESSION_COOKIE), verdict.grant);
+      if (session.sub) c.set('sub', session.sub);
+      if (session.sid) c.set('sessionId', session.sid);
+      if (session.reason === 'store-unavailable') return problem(503, 'store-unavailable', 'The session store cannot be reached; try again shortly.', { 'Retry-After': '1' });
+      if (session.reason) return cloudFrontDenial({ code: DENIALS[session.reason].code, reason: session.reason });
+    }
     // A cached copy must never outlive the grant that allowed it.
     const secondsLeft = Math.max(0, Math.floor(verdict.grant.expiresAt - ctx.now() / 1000));
     const cacheControl = `private, max-age=${Math.min(secondsLeft, MAX_CACHE_SECONDS)}`;

@@ -9,6 +9,9 @@ export const COOKIE = {
   hash: 'CloudFront-Hash-Algorithm',
 } as const;
 
+/** hls-gate's companion cookie under session control: the device session, bound by an HMAC to its grant. */
+export const SESSION_COOKIE = 'HlsGate-Session';
+
 /** A CloudFront public key ID (e.g. K2JCJMDEHXQW5F): what signing, verifying and configuration accept. */
 export const KEY_PAIR_ID = /^[A-Za-z0-9_-]{1,128}$/;
 
@@ -21,6 +24,21 @@ const NAMES = new Set<string>(Object.values(COOKIE));
 export const MAX_VALUES_PER_NAME = 16;
 
 export type CloudFrontCookies = Map<string, string[]>;
+
+/** Every value of one cookie name in the Cookie header(s), at most MAX_VALUES_PER_NAME. */
+export function cookieValues(headers: string | readonly string[] | null | undefined, name: string): string[] {
+  const out: string[] = [];
+  const list = headers == null ? [] : typeof headers === 'string' ? [headers] : headers;
+  for (const header of list) {
+    for (const part of header.split(';')) {
+      const eq = part.indexOf('=');
+      if (eq < 0 || part.slice(0, eq).trim() !== name) continue;
+      const value = part.slice(eq + 1).trim();
+      if (out.length < MAX_VALUES_PER_NAME && !out.includes(value)) out.push(value);
+    }
+  }
+  return out;
+}
 
 export function readCloudFrontCookies(headers: string | readonly string[] | null | undefined): CloudFrontCookies {
   const out: CloudFrontCookies = new Map();

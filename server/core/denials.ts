@@ -17,6 +17,8 @@ export const CHECKS = [
   { name: 'already valid (now > DateGreaterThan)', reasons: ['not-yet-valid'] },
   { name: 'Resource covers the URL', reasons: ['resource-mismatch'] },
   { name: 'viewer IP inside IpAddress', reasons: ['ip-mismatch'] },
+  { name: 'session cookie signed for this grant (session control only)', reasons: ['session-invalid'] },
+  { name: 'viewer and session not revoked (session control only)', reasons: ['revoked'] },
 ] as const satisfies readonly { name: string; reasons: readonly DenialReason[] }[];
 
 /** CloudFront's code and a plain explanation for each reason. Details never hold a signature, policy or token. */
@@ -34,6 +36,8 @@ export const DENIALS: Readonly<Record<DenialReason, { code: DenialCode; detail: 
   'not-yet-valid': { code: 'AccessDenied', detail: 'The grant is not valid yet (DateGreaterThan is in the future).' },
   'resource-mismatch': { code: 'AccessDenied', detail: "The policy's Resource does not cover this URL." },
   'ip-mismatch': { code: 'AccessDenied', detail: "The viewer's IP address is outside the policy's IpAddress range." },
+  'session-invalid': { code: 'AccessDenied', detail: 'The session cookie is missing, forged, or belongs to other credentials.' },
+  revoked: { code: 'AccessDenied', detail: 'Access for this viewer or device was revoked.' },
 };
 
 /** CloudFront's message for each code, as in its XML error body. */

@@ -88,7 +88,10 @@ export type DenialReason =
   | 'expired'
   | 'not-yet-valid'
   | 'resource-mismatch'
-  | 'ip-mismatch';
+  | 'ip-mismatch'
+  // hls-gate's session control (off unless SESSION_SECRET is set): checked after CloudFront's own checks.
+  | 'session-invalid'
+  | 'revoked';
 
 export interface Denial {
   code: DenialCode;

@@ -11,6 +11,7 @@ import type { LogEntry } from '../app/log.ts';
 import { createFsStorage } from './fs-storage.ts';
 import { createAssets } from './assets.ts';
 import { withNodeCrypto } from './native-key.ts';
+import { createRedisStore } from './redis-store.ts';
 import { REPO_ROOT, loadNodeEnv, readPublicKeyFiles, type DevKey } from './load-env.ts';
 
 export interface RunningGateway {
@@ -51,6 +52,7 @@ export async function startNodeGateway(input: Env, options: StartOptions = {}): 
   const { env, mediaDir, zeroConfig, devKey } = await loadNodeEnv(input);
   const config = readPublicKeyFiles(parseConfig(env));
   const warnings: string[] = [];
+  const sessionStore = config.sessions && config.sessions.store !== 'memory' ? createRedisStore(config.sessions.store) : undefined;
   const port = env.PORT === undefined || env.PORT === '' ? 8787 : Number(env.PORT);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`PORT="${env.PORT}" must be a port number (0 picks a free one)`);
   const hostname = env.HOST || '127.0.0.1';
@@ -68,6 +70,7 @@ export async function startNodeGateway(input: Env, options: StartOptions = {}): 
     clientIp: (c) => getConnInfo(c).remote.address ?? null,
     nativeSigner: withNodeCrypto,
     warn: (message) => warnings.push(message),
+    ...(sessionStore ? { sessionStore } : {}),
     ...(options.log ? { log: options.log } : {}),
     ...(options.now ? { now: options.now } : {}),
   });
@@ -109,7 +112,10 @@ export async function startNodeGateway(input: Env, options: StartOptions = {}): 
     close: () =>
       new Promise<void>((done) => {
         (server as { closeAllConnections?: () => void }).closeAllConnections?.();
-        server.close(() => done());
+        server.close(() => {
+          void sessionStore?.close();
+          done();
+        });
       }),
   };
 }

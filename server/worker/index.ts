@@ -34,6 +34,9 @@ async function gateway(env: WorkerEnv): Promise<Hono> {
     vars.CLOUDFRONT_KEY_PAIR_ID = DEV_KEY_PAIR_ID;
   }
   const config = parseConfig(vars);
+  if (config.sessions) {
+    throw new ConfigError('session control (SESSION_SECRET) is not available on Workers yet: it needs the Durable Object store; unset SESSION_SECRET, MAX_STREAMS_PER_VIEWER and ADMIN_SECRET here, or run the Node gateway');
+  }
   if (config.demo) console.log(JSON.stringify({ level: 'warn', msg: 'demo mode is on: anyone can get a viewer token from POST /api/demo/token' }));
   const assets = env.ASSETS;
   return buildGateway(config, createR2Storage(env.MEDIA), {

@@ -1,0 +1,64 @@
+import type { Hono } from 'hono';
+import type { AppContext, GatewayEnv } from './context.ts';
+import type { Revocation } from './session-store.ts';
+import { problem } from './responses.ts';
+
+// The admin API: revocations, behind ADMIN_SECRET (its own secret: never the viewer-token or session secret).
+//   GET    /api/admin/revocations                          -> { revocations: [{ kind, id, until }] }
+//   POST   /api/admin/revocations  { sub | session, until (epoch s) | ttl (s) }  -> 201
+//   DELETE /api/admin/revocations?sub=ID | ?session=ID     -> 204, or 404 when there was none
+// Off (404) without ADMIN_SECRET and session control.
+
+const MAX_TTL = 10 * 365 * 86400;
+
+/** Compares digests, so the time taken says nothing about how much of the secret matched. */
+async function sameSecret(given: string, expected: string): Promise<boolean> {
+  const digest = async (t: string) => new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(t)));
+  const [a, b] = await Promise.all([digest(given), digest(expected)]);
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
+  return diff === 0;
+}
+
+function target(input: { sub?: unknown; session?: unknown }): Pick<Revocation, 'kind' | 'id'> | null {
+  const ok = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= 256 && !/[\u0000-\u001f]/.test(v);
+  if (ok(input.sub) && input.session === undefined) return { kind: 'sub', id: input.sub };
+  if (ok(input.session) && input.sub === undefined) return { kind: 'session', id: input.session };
+  return null;
+}
+
+export function adminRoutes(app: Hono<GatewayEnv>, ctx: AppContext): void {
+  const secret = ctx.deps.config.adminSecret;
+  const sessions = ctx.deps.sessions;
+  app.use('/api/admin/*', async (c, next) => {
+    if (!secret || !sessions) return problem(404, 'not-found', 'The admin API is off: set ADMIN_SECRET and SESSION_SECRET.');
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(c.req.header('Authorization') ?? '');
+    if (!m || !(await sameSecret(m[1]!, secret))) return problem(401, 'admin-unauthorized', 'Send the admin secret as "Authorization: Bearer <ADMIN_SECRET>".');
+    c.header('Cache-Control', 'no-store');
+    await next();
+  });
+
+  app.get('/api/admin/revocations', async (c) => c.json({ revocations: await sessions!.store.revocations(Math.floor(ctx.now() / 1000)) }));
+
+  app.post('/api/admin/revocations', async (c) => {
+    let body: { sub?: unknown; session?: unknown; until?: unknown; ttl?: unknown };
+    try {
+      body = (await c.req.json()) as typeof body;
+    } catch {
+      return problem(400, 'bad-json', 'The body must be JSON: { "sub": "viewer" | "session": "id", "until": epochSeconds | "ttl": seconds }.');
+    }
+    const who = target(body);
+    if (!who) return problem(400, 'bad-target', 'Name exactly one of "sub" (a viewer) or "session" (one device).');
+    const now = Math.floor(ctx.now() / 1000);
+    const until = typeof body.until === 'number' ? body.until : typeof body.ttl === 'number' ? now + body.ttl : NaN;
+    if (!Number.isInteger(until) || until <= now || until > now + MAX_TTL) return problem(400, 'bad-until', 'Give "until" (epoch seconds, in the future) or "ttl" (seconds), at most 10 years.');
+    await sessions!.store.revoke({ ...who, until });
+    return c.json({ revoked: { ...who, until } }, 201);
+  });
+
+  app.delete('/api/admin/revocations', async (c) => {
+    const who = target({ ...(c.req.query('sub') !== undefined ? { sub: c.req.query('sub') } : {}), ...(c.req.query('session') !== undefined ? { session: c.req.query('session') } : {}) });
+    if (!who) return problem(400, 'bad-target', 'Name exactly one of ?sub= or ?session=.');
+    return (await sessions!.store.lift(who.kind, who.id)) ? c.body(null, 204) : problem(404, 'not-revoked', 'There was no such revocation.');
+  });
+}
