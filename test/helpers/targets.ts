@@ -59,9 +59,9 @@ export const nodeServer: StartTarget = async (extraEnv = {}) => {
   };
 };
 
-export async function viewerToken(videos: '*' | string[], opts: { secret?: string; expSeconds?: number; aud?: string } = {}): Promise<string> {
+export async function viewerToken(videos: '*' | string[], opts: { secret?: string; expSeconds?: number; aud?: string; sub?: string } = {}): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
-  let jwt = new SignJWT({ videos }).setProtectedHeader({ alg: 'HS256' }).setSubject('viewer-1').setIssuedAt(now).setExpirationTime(now + (opts.expSeconds ?? 600));
+  let jwt = new SignJWT({ videos }).setProtectedHeader({ alg: 'HS256' }).setSubject(opts.sub ?? 'viewer-1').setIssuedAt(now).setExpirationTime(now + (opts.expSeconds ?? 600));
   if (opts.aud) jwt = jwt.setAudience(opts.aud);
   return jwt.sign(new TextEncoder().encode(opts.secret ?? JWT_SECRET));
 }
