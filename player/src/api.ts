@@ -43,6 +43,8 @@ export interface AccessGrant {
   playlistUrl: string;
   expiresAt: string;
   refreshAt: string;
+  /** Under session control: this player's device session, sent back on refresh and on stop. */
+  sessionId?: string;
 }
 
 export function apiBase(): string {
@@ -51,14 +53,14 @@ export function apiBase(): string {
   return (fromHost || fromMeta || window.location.origin).replace(/\/$/, '');
 }
 
-async function call<T>(method: string, path: string, token?: string, body?: unknown): Promise<T> {
+async function call<T>(method: string, path: string, token?: string, body?: unknown, extraHeaders: Record<string, string> = {}): Promise<T> {
   let res: Response;
   try {
     res = await fetch(apiBase() + path, {
       method,
       // The access call must store the cookies even when the API is on another origin of the same site.
       credentials: 'include',
-      headers: { ...(token ? { Authorization: `Bearer ${token}` } : {}), ...(body ? { 'Content-Type': 'application/json' } : {}) },
+      headers: { ...(token ? { Authorization: `Bearer ${token}` } : {}), ...(body ? { 'Content-Type': 'application/json' } : {}), ...extraHeaders },
       ...(body ? { body: JSON.stringify(body) } : {}),
     });
   } catch {
@@ -91,6 +93,17 @@ export async function listVideos(): Promise<CatalogVideo[]> {
   return (await call<{ videos: CatalogVideo[] }>('GET', '/api/videos', await getToken())).videos;
 }
 
-export async function requestAccess(videoId: string): Promise<AccessGrant> {
-  return call<AccessGrant>('POST', `/api/videos/${encodeURIComponent(videoId)}/access`, await getToken());
+export async function requestAccess(videoId: string, sessionId?: string): Promise<AccessGrant> {
+  return call<AccessGrant>('POST', `/api/videos/${encodeURIComponent(videoId)}/access`, await getToken(), undefined, sessionId ? { 'X-Hls-Gate-Session': sessionId } : {});
+}
+
+/** Stopping playback gives the device's slot back (session control); keepalive lets it finish as the page goes. */
+export async function releaseAccess(videoId: string, sessionId: string): Promise<void> {
+  const token = await getToken().catch(() => undefined);
+  await fetch(`${apiBase()}/api/videos/${encodeURIComponent(videoId)}/access`, {
+    method: 'DELETE',
+    credentials: 'include',
+    keepalive: true,
+    headers: { ...(token ? { Authorization: `Bearer ${token}` } : {}), 'X-Hls-Gate-Session': sessionId },
+  }).catch(() => {});
 }

@@ -1,4 +1,4 @@
-import { requestAccess, type AccessGrant } from './api.ts';
+import { releaseAccess, requestAccess, type AccessGrant } from './api.ts';
 
 // Keeps one video's grant fresh: renews before refreshAt, and on demand (before a request goes out with a grant
 // about to expire, or after an `expired` refusal). Concurrent renewals share one call.
@@ -22,7 +22,7 @@ export class GrantKeeper {
   }
 
   renew(): Promise<AccessGrant> {
-    this.#pending ??= requestAccess(this.state.videoId)
+    this.#pending ??= requestAccess(this.state.videoId, this.state.grant?.sessionId)
       .then((grant) => {
         this.state.grant = grant;
         this.state.expiresAtMs = Date.parse(grant.expiresAt);
@@ -50,8 +50,11 @@ export class GrantKeeper {
     this.#timer = setTimeout(() => void this.renew().catch((err: unknown) => this.onError(err)), Math.max(500, atMs - Date.now()));
   }
 
+  /** Stops renewing; under session control, gives the device's lease back. */
   stop(): void {
     this.#stopped = true;
     clearTimeout(this.#timer);
+    const sid = this.state.grant?.sessionId;
+    if (sid) void releaseAccess(this.state.videoId, sid);
   }
 }

@@ -193,6 +193,9 @@ async function play(entry: CatalogVideo): Promise<void> {
   h.attachMedia(video);
 }
 
+// Leaving the page stops playback: under session control that frees this device's slot at once.
+window.addEventListener('pagehide', () => keeper?.stop());
+
 quality.addEventListener('change', () => {
   if (hls) hls.currentLevel = Number(quality.value);
 });

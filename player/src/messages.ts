@@ -26,6 +26,12 @@ export function accessMessage(status: number, code: string): Message {
         text: 'This gateway is not in demo mode: the host application provides the viewer token. Set window.hlsGate = { getToken: () => yourApp.viewerJwt() } before the player script (see the README, "Use it in your app").',
         retry: false,
       };
+    case 'revoked':
+      return { title: 'Access was withdrawn', text: 'The site has withdrawn access to this video for your account or this device. Contact the site if you think this is a mistake.', retry: false };
+    case 'too-many-streams':
+      return { title: 'Playing on too many devices', text: 'Your account is already watching on the maximum number of devices. Stop playback on another device, then try again.', retry: true };
+    case 'store-unavailable':
+      return { title: 'The video server is busy', text: 'It cannot check your session right now. Try again in a moment.', retry: true };
     case 'unknown-video':
       return { title: 'Video not found', text: 'This video does not exist (any more).', retry: false };
     case 'network':
@@ -48,6 +54,10 @@ export function mediaMessage(status: number, reason: string | null): Message {
       return { title: 'Your access expired', text: 'The grant ran out and could not be renewed in time.', retry: true };
     case 'ip-mismatch':
       return { title: 'Your network address changed', text: 'This access was bound to the address you had when it was granted. Reload to get a new grant.', retry: true };
+    case 'revoked':
+      return { title: 'Access was withdrawn', text: 'The site has withdrawn access to this video for your account or this device.', retry: false };
+    case 'session-invalid':
+      return { title: 'This device session is not valid', text: 'The session cookie is missing or does not match this grant. Reload the video to start a new session.', retry: true };
     case 'resource-mismatch':
       return { title: 'This grant is for another video', text: 'The access cookie covers a different video. Reload the video to get the right grant.', retry: true };
     default: {

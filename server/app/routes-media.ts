@@ -41,9 +41,11 @@ export function mediaRoutes(app: Hono<GatewayEnv>, ctx: AppContext): void {
       if (session.reason === 'store-unavailable') return problem(503, 'store-unavailable', 'The session store cannot be reached; try again shortly.', { 'Retry-After': '1' });
       if (session.reason) return cloudFrontDenial({ code: DENIALS[session.reason].code, reason: session.reason });
     }
-    // A cached copy must never outlive the grant that allowed it.
+    // A cached copy must never outlive the grant that allowed it. Under session control it must not be reused
+    // unchecked at all (a revoked device would replay its cache): `no-cache` makes the browser revalidate every
+    // time, so each replay is judged again (a 304 when allowed).
     const secondsLeft = Math.max(0, Math.floor(verdict.grant.expiresAt - ctx.now() / 1000));
-    const cacheControl = `private, max-age=${Math.min(secondsLeft, MAX_CACHE_SECONDS)}`;
+    const cacheControl = ctx.deps.sessions ? 'private, no-cache' : `private, max-age=${Math.min(secondsLeft, MAX_CACHE_SECONDS)}`;
     const res = await serveObject(ctx.deps.storage, key, c.req.raw, cacheControl);
     return res ?? problem(404, 'not-found', 'No such file in this video.');
   });

@@ -45,7 +45,9 @@ describe('session control on', () => {
     const cookies = cookiesFrom(res);
     expect(cookies['HlsGate-Session']).toMatch(new RegExp(`^${body.sessionId}\\.`));
     expect(res.headers.getSetCookie().find((c) => c.startsWith('HlsGate-Session='))).toMatch(/Path=\/videos\/ladder\/;.*HttpOnly/);
-    expect((await g.media('/videos/ladder/master.m3u8', cookieHeader(cookies))).status).toBe(200);
+    const ok = await g.media('/videos/ladder/master.m3u8', cookieHeader(cookies));
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get('Cache-Control')).toBe('private, no-cache'); // replays are revalidated, so revocation reaches them
     const entry = g.log.at(-1)!;
     expect(entry).toMatchObject({ sub: 'viewer-1', session: body.sessionId, status: 200 });
     expect(JSON.stringify(g.log)).not.toContain(cookies['HlsGate-Session']!.split('.')[2]!);
