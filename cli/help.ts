@@ -47,6 +47,13 @@ T is epoch seconds, ISO 8601, or relative: +30m, +2h, +1d.
   catalog: `hls-gate catalog list [--json] | add <videoId> [--title T] [--description D] [--duration S] | remove <videoId>
   Edits catalog.json in the media folder (--media-dir or $MEDIA_DIR, default ./media): validated, written atomically.
 `,
+  revoke: `hls-gate revoke --sub ID | --session ID [--for 30d | --until T] [--url URL]
+hls-gate revoke list [--json] [--url URL]
+hls-gate revoke lift --sub ID | --session ID [--url URL]
+  Takes a grant back through the gateway's admin API (session control on: SESSION_SECRET and ADMIN_SECRET).
+  The secret comes from $ADMIN_SECRET, the gateway from --url or $HLS_GATE_URL (default http://127.0.0.1:8787).
+  A viewer's next media request is refused within SESSION_POLL (1 s), on every instance.
+`,
   serve: `hls-gate serve
   Runs the gateway on Node with the configuration in the environment (the README's table). With none at all it runs
   the demo: a development key in ./.dev-keys and the videos in ./media.
@@ -61,6 +68,7 @@ Usage:
   hls-gate serve                          run the gateway (configuration from the environment)
   hls-gate package <input> --id ID [...]  an mp4 into a gated HLS ladder in the media folder, catalog included
   hls-gate catalog list|add|remove        edit catalog.json safely
+  hls-gate revoke --sub ID | list | lift   take a grant back (session control)
   hls-gate keys generate [--type rsa|ecdsa] [--out DIR]
   hls-gate sign cookies --resource URL --expires T [...] [--json | --header]
   hls-gate sign url URL --expires T [...]

@@ -154,3 +154,29 @@ describe('concurrent-stream limits', () => {
     expect(results.filter((r) => r.status === 429)).toHaveLength(18);
   });
 });
+
+describe('hls-gate revoke', () => {
+  it('revokes, lists and lifts through the admin API of a running gateway', async () => {
+    const { startNodeGateway } = await import('../../server/node/start.ts');
+    const { main } = await import('../../cli/main.ts');
+    const gw = await startNodeGateway(testEnv({ PORT: '0', SESSION_SECRET, ADMIN_SECRET }), { log: () => {}, events: () => {} });
+    try {
+      const run = async (argv: string[], env: Record<string, string> = { ADMIN_SECRET, HLS_GATE_URL: gw.url }) => {
+        let stdout = '';
+        let stderr = '';
+        const code = await main(argv, { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), env, now: () => Date.now() });
+        return { code, stdout, stderr };
+      };
+      expect((await run(['revoke', '--sub', 'mallory', '--for', '2h'])).stdout).toMatch(/^revoked: viewer mallory until /);
+      expect(JSON.parse((await run(['revoke', 'list', '--json'])).stdout)).toEqual([expect.objectContaining({ kind: 'sub', id: 'mallory' })]);
+      const grant = await fetch(`${gw.url}/api/videos/ladder/access`, { method: 'POST', headers: { Authorization: `Bearer ${await viewerToken('*', { sub: 'mallory' })}` } });
+      expect(await grant.json()).toMatchObject({ code: 'revoked' });
+      expect((await run(['revoke', 'lift', '--sub', 'mallory'])).code).toBe(0);
+      expect((await run(['revoke', 'lift', '--sub', 'mallory'])).stderr).toMatch(/404 There was no such revocation/);
+      expect((await run(['revoke', '--sub', 'x'], { HLS_GATE_URL: gw.url })).stderr).toMatch(/set ADMIN_SECRET/);
+      expect((await run(['revoke', '--sub', 'x'], { ADMIN_SECRET: 'wrong-wrong-wrong-wrong-wrong-wrong-wrong', HLS_GATE_URL: gw.url })).stderr).toMatch(/401/);
+    } finally {
+      await gw.close();
+    }
+  });
+});

@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Miniflare } from 'miniflare';
 import { startWorkerd } from '../helpers/workerd.ts';
+import { testEnv } from '../helpers/targets.ts';
 
 describe('workerd: only MEDIA_BASE_URL and COOKIE_DOMAIN set', () => {
   let mf: Miniflare;
@@ -32,5 +33,19 @@ describe('workerd: DEMO=true beside AUTH_JWT_SECRET', () => {
     const res = await mf.dispatchFetch('http://localhost:8787/api/demo/token', { method: 'POST' });
     expect(res.status).toBe(500);
     expect(((await res.json()) as { detail: string }).detail).toMatch(/DEMO=true cannot be combined with AUTH_JWT_SECRET/);
+  });
+});
+
+describe('workerd: session control is not available on Workers yet', () => {
+  let mf: Miniflare;
+  beforeAll(async () => {
+    mf = await startWorkerd({ ...Object.fromEntries(Object.entries(testEnv()).filter((e): e is [string, string] => typeof e[1] === 'string')), SESSION_SECRET: 'session-secret-that-is-long-enough-0123456789' });
+  });
+  afterAll(() => mf?.dispose());
+
+  it('refuses with a message instead of keeping leases per isolate', async () => {
+    const res = await mf.dispatchFetch('http://localhost:8787/healthz');
+    expect(res.status).toBe(500);
+    expect(((await res.json()) as { detail: string }).detail).toMatch(/not available on Workers yet: it needs the Durable Object store/);
   });
 });
