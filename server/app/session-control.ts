@@ -64,11 +64,17 @@ export function createSessionControl(opts: SessionControlOptions) {
     failing = false;
   }
 
-  /** Reloads the deny-list when its version changed; at most once per poll interval, one load at a time. */
+  /**
+   * Reloads the deny-list when its version changed, at most once per poll interval. While a reload is under way,
+   * other requests use the list they have (they never await another request's I/O: Workers forbid it); only
+   * before the first good reading do they make their own.
+   */
   function refresh(): Promise<void> {
     const now = opts.now();
     if (now < nextPoll) return Promise.resolve();
-    polling ??= (async () => {
+    if (polling && lastGood > 0) return Promise.resolve();
+    let mine: Promise<void> | undefined;
+    mine = (async () => {
       try {
         const v = await opts.store.version();
         if (v !== loadedVersion) {
@@ -82,10 +88,11 @@ export function createSessionControl(opts: SessionControlOptions) {
         storeFailed(err);
       } finally {
         nextPoll = opts.now() + opts.pollMs;
-        polling = undefined;
+        if (polling === mine) polling = undefined;
       }
     })();
-    return polling;
+    polling = mine;
+    return mine;
   }
 
   /** Revoked, per the deny-list; or undefined when the list is too old to trust and the mode is closed. */

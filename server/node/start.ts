@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import type { Hono } from 'hono';
 import { ConfigError, parseConfig, parseDuration, type Env, type GatewayConfig } from '../app/config.ts';
 import { buildGateway } from '../app/build.ts';
-import type { LogEntry } from '../app/log.ts';
+import type { EventLog, LogEntry } from '../app/log.ts';
 import { createFsStorage } from './fs-storage.ts';
 import { createAssets } from './assets.ts';
 import { withNodeCrypto } from './native-key.ts';
@@ -28,6 +28,8 @@ export interface RunningGateway {
 
 export interface StartOptions {
   log?: (entry: LogEntry) => void;
+  /** Lines about the gateway itself (session store failures, a broken catalog). Default: JSON on the console. */
+  events?: EventLog;
   now?: () => number;
   assetsDir?: string;
 }
@@ -72,6 +74,7 @@ export async function startNodeGateway(input: Env, options: StartOptions = {}): 
     warn: (message) => warnings.push(message),
     ...(sessionStore ? { sessionStore } : {}),
     ...(options.log ? { log: options.log } : {}),
+    ...(options.events ? { events: options.events } : {}),
     ...(options.now ? { now: options.now } : {}),
   });
 

@@ -4,6 +4,11 @@ import { buildGateway } from '../app/build.ts';
 import { generateKeyPair } from '../core/index.ts';
 import { DEV_KEY_PAIR_ID, resolveMode } from '../app/mode.ts';
 import { createR2Storage } from './r2-storage.ts';
+import { createDurableObjectStore } from './session-do.ts';
+import type { SessionStore } from '../app/session-store.ts';
+
+// Durable Object classes must be exported by the Worker's main module.
+export { SessionStoreDO } from './session-do.ts';
 
 // The gateway on Cloudflare Workers: the same Hono app, media from R2, the player from Workers static assets.
 // Configuration comes from vars and secrets (see server/worker/README.md).
@@ -11,6 +16,8 @@ import { createR2Storage } from './r2-storage.ts';
 export interface WorkerEnv {
   MEDIA: R2Bucket;
   ASSETS?: Fetcher;
+  /** The session store (Durable Object class SessionStoreDO), for session control. */
+  SESSIONS?: DurableObjectNamespace;
   [name: string]: unknown;
 }
 
@@ -34,13 +41,18 @@ async function gateway(env: WorkerEnv): Promise<Hono> {
     vars.CLOUDFRONT_KEY_PAIR_ID = DEV_KEY_PAIR_ID;
   }
   const config = parseConfig(vars);
+  let sessionStore: SessionStore | undefined;
   if (config.sessions) {
-    throw new ConfigError('session control (SESSION_SECRET) is not available on Workers yet: it needs the Durable Object store; unset SESSION_SECRET, MAX_STREAMS_PER_VIEWER and ADMIN_SECRET here, or run the Node gateway');
+    // Leases and revocations need one writer shared by every isolate: the Durable Object (session-do.ts).
+    if (config.sessions.store !== 'memory') throw new ConfigError('SESSION_STORE=redis://... is for Node; on Workers session control uses the Durable Object bound as SESSIONS (leave SESSION_STORE unset)');
+    if (!env.SESSIONS) throw new ConfigError('session control on Workers needs the Durable Object: bind SESSIONS to the class SessionStoreDO in wrangler.toml (see server/worker/README.md)');
+    sessionStore = createDurableObjectStore(env.SESSIONS);
   }
   if (config.demo) console.log(JSON.stringify({ level: 'warn', msg: 'demo mode is on: anyone can get a viewer token from POST /api/demo/token' }));
   const assets = env.ASSETS;
   return buildGateway(config, createR2Storage(env.MEDIA), {
     clientIp: (c) => c.req.header('CF-Connecting-IP') ?? null,
+    ...(sessionStore ? { sessionStore } : {}),
     warn: (message) => console.log(JSON.stringify({ level: 'warn', msg: message })),
     ...(assets ? { assets: async (_path: string, request: Request) => {
       const res = await assets.fetch(request);

@@ -36,16 +36,16 @@ describe('workerd: DEMO=true beside AUTH_JWT_SECRET', () => {
   });
 });
 
-describe('workerd: session control is not available on Workers yet', () => {
+describe('workerd: session control without its Durable Object binding', () => {
   let mf: Miniflare;
   beforeAll(async () => {
     mf = await startWorkerd({ ...Object.fromEntries(Object.entries(testEnv()).filter((e): e is [string, string] => typeof e[1] === 'string')), SESSION_SECRET: 'session-secret-that-is-long-enough-0123456789' });
   });
   afterAll(() => mf?.dispose());
 
-  it('refuses with a message instead of keeping leases per isolate', async () => {
+  it('refuses with the binding to add, instead of keeping leases per isolate', async () => {
     const res = await mf.dispatchFetch('http://localhost:8787/healthz');
     expect(res.status).toBe(500);
-    expect(((await res.json()) as { detail: string }).detail).toMatch(/not available on Workers yet: it needs the Durable Object store/);
+    expect(((await res.json()) as { detail: string }).detail).toMatch(/needs the Durable Object: bind SESSIONS to the class SessionStoreDO/);
   });
 });
