@@ -54,6 +54,12 @@ hls-gate revoke lift --sub ID | --session ID [--url URL]
   The secret comes from $ADMIN_SECRET, the gateway from --url or $HLS_GATE_URL (default http://127.0.0.1:8787).
   A viewer's next media request is refused within SESSION_POLL (1 s), on every instance.
 `,
+  cloudfront: `hls-gate cloudfront function
+hls-gate cloudfront kvs-sync --kvs-arn ARN [--current keys.json] [--out kvs-update.json] [--url URL]
+  With CloudFront in front: the CloudFront Function (cloudfront-js-2.0, viewer request) that enforces session
+  control at the edge, and the KeyValueStore update mirroring the gateway's revocations (ADMIN_SECRET and
+  SESSION_SECRET from the environment; the file holds the secret and is written private, never printed).
+`,
   serve: `hls-gate serve
   Runs the gateway on Node with the configuration in the environment (the README's table). With none at all it runs
   the demo: a development key in ./.dev-keys and the videos in ./media.
@@ -69,6 +75,7 @@ Usage:
   hls-gate package <input> --id ID [...]  an mp4 into a gated HLS ladder in the media folder, catalog included
   hls-gate catalog list|add|remove        edit catalog.json safely
   hls-gate revoke --sub ID | list | lift   take a grant back (session control)
+  hls-gate cloudfront function | kvs-sync  session control at the edge, with CloudFront in front
   hls-gate keys generate [--type rsa|ecdsa] [--out DIR]
   hls-gate sign cookies --resource URL --expires T [...] [--json | --header]
   hls-gate sign url URL --expires T [...]
