@@ -1,6 +1,6 @@
 // `npm run bench [-- --quick] [-- --only issuance,serving,...]`: every ratio measured side by side in one run,
 // printed as a table and written to bench/results.json.
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../server/node/load-env.ts';
@@ -20,6 +20,7 @@ const suites: [string, () => Promise<Record<string, Ratio>>][] = [
   ['memory', async () => (await import('./memory.ts')).memory(quick)],
   ['workerd', async () => (await import('./workerd.ts')).workerdCpu(quick)],
   ['playback', async () => (await import('./playback.ts')).playback(quick ? 3 : 7)],
+  ['sessions', async () => (await import('./sessions.ts')).sessions(quick)],
 ];
 for (const [name, run] of suites) {
   if (!want(name)) continue;
@@ -39,4 +40,7 @@ const rows = Object.entries(results).map(([name, r]) => {
 console.log(`\nhls-gate benchmarks (${quick ? 'quick' : 'full'}), ${machine}, ${Math.round((Date.now() - started) / 1000)} s\n`);
 console.log('| ratio | value | target | met | measured | baseline |\n|---|---|---|---|---|---|');
 console.log(rows.join('\n'));
-writeFileSync(join(REPO_ROOT, 'bench/results.json'), `${JSON.stringify(results, null, 2)}\n`);
+// A partial run (--only=...) updates its own entries and keeps the others.
+const file = join(REPO_ROOT, 'bench/results.json');
+const previous = only && existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, Ratio>) : {};
+writeFileSync(file, `${JSON.stringify({ ...previous, ...results }, null, 2)}\n`);
