@@ -1,6 +1,7 @@
 // Misconfiguration fails at start-up, through the real entry point, with one line that says what to fix.
 import { describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
+import { waitForOutput } from '../helpers/process.ts';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../../server/node/load-env.ts';
 import { testEnv } from '../helpers/targets.ts';
@@ -83,16 +84,7 @@ describe('start-up warnings and the one public-key parser', () => {
     const child = spawn(TSX, ['server/node/main.ts'], { cwd: REPO_ROOT, env: { PATH: process.env.PATH!, HOME: process.env.HOME ?? '/tmp', PORT: '0', ...Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined)) } });
     let out = '';
     try {
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no listening line: ${out}`)), 20_000);
-        child.stdout.on('data', (d: Buffer) => {
-          out += d.toString();
-          if (out.includes('"listening"')) {
-            clearTimeout(timer);
-            resolve();
-          }
-        });
-      });
+      out = (await waitForOutput(child, /"listening"/, 'the gateway')).output();
     } finally {
       child.kill();
     }
@@ -120,16 +112,7 @@ describe('the demo\'s development key', () => {
     const child = spawn(TSX, ['server/node/main.ts'], { cwd: REPO_ROOT, env: { PATH: process.env.PATH!, HOME: process.env.HOME ?? '/tmp', PORT: '0' } });
     let out = '';
     try {
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no listening line: ${out}`)), 20_000);
-        child.stdout.on('data', (d: Buffer) => {
-          out += d.toString();
-          if (out.includes('"listening"')) {
-            clearTimeout(timer);
-            resolve();
-          }
-        });
-      });
+      out = (await waitForOutput(child, /"listening"/, 'the gateway')).output();
     } finally {
       child.kill();
     }

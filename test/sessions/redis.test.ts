@@ -10,31 +10,15 @@ import { join } from 'node:path';
 import { REPO_ROOT } from '../../server/node/load-env.ts';
 import { cookieHeader, cookiesFrom, testEnv, viewerToken } from '../helpers/targets.ts';
 import { freePort } from '../helpers/ports.ts';
+import { waitForOutput } from '../helpers/process.ts';
 
 const SESSION_SECRET = 'session-secret-that-is-long-enough-0123456789';
 const ADMIN_SECRET = 'admin-secret-that-is-long-enough-0123456789ab';
 
-function waitFor(child: ChildProcess, pattern: RegExp, what: string): Promise<RegExpExecArray> {
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`${what} did not start: ${out}`)), 20_000);
-    const on = (d: Buffer) => {
-      out += d.toString();
-      const m = pattern.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m);
-      }
-    };
-    child.stdout!.on('data', on);
-    child.stderr!.on('data', on);
-  });
-}
-
 async function startGateway(redisUrl: string, extra: Record<string, string> = {}): Promise<{ url: string; child: ChildProcess }> {
   const env = Object.fromEntries(Object.entries(testEnv({ PORT: '0', SESSION_SECRET, ADMIN_SECRET, SESSION_STORE: redisUrl, ...extra })).filter((e): e is [string, string] => e[1] !== undefined));
   const child = spawn(process.execPath, ['--import', 'tsx', 'server/node/main.ts'], { cwd: REPO_ROOT, env: { PATH: process.env.PATH!, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const m = await waitFor(child, /"msg":"listening","url":"([^"]+)"/, 'the gateway');
+  const m = (await waitForOutput(child, /"msg":"listening","url":"([^"]+)"/, 'the gateway')).match;
   return { url: m[1]!.replace('127.0.0.1', 'localhost'), child };
 }
 
@@ -50,7 +34,7 @@ describe('session control with Redis, two gateway processes', () => {
     dir = mkdtempSync(join(tmpdir(), 'hls-gate-redis-'));
     const port = await freePort();
     redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
-    await waitFor(redis, /Ready to accept connections/, 'redis-server');
+    await waitForOutput(redis, /Ready to accept connections/, 'redis-server');
     redisUrl = `redis://127.0.0.1:${port}`;
     for (const extra of [{ MAX_STREAMS_PER_VIEWER: '2' }, { MAX_STREAMS_PER_VIEWER: '2' }]) {
       const g = await startGateway(redisUrl, extra);
