@@ -34,6 +34,8 @@ export interface GatewayConfig {
   allowedOrigins: string[];
   /** Seconds a grant lasts at least. */
   accessTtl: number;
+  /** Seconds a device link (a signed playlist URL for cookie-less devices) lasts at most. */
+  deviceLinkTtl: number;
   /** Expiries are rounded up to a multiple of this many seconds, so grants in one window share a policy. */
   grantWindow: number;
   bindIp: boolean;
@@ -173,6 +175,8 @@ export function parseConfig(env: Env): GatewayConfig {
 
   const accessTtl = parseDuration(value(env, 'ACCESS_TTL') ?? '3600', 'ACCESS_TTL');
   if (accessTtl < 1 || accessTtl > 7 * 86400) throw new ConfigError('ACCESS_TTL must be between 1 second and 7 days');
+  const deviceLinkTtl = parseDuration(value(env, 'DEVICE_LINK_TTL') ?? '4h', 'DEVICE_LINK_TTL');
+  if (deviceLinkTtl < 60 || deviceLinkTtl > 7 * 86400) throw new ConfigError('DEVICE_LINK_TTL must be between 1 minute and 7 days (a device link cannot be refreshed: make it last a film)');
   const grantWindow = parseDuration(value(env, 'GRANT_WINDOW') ?? '60', 'GRANT_WINDOW');
   if (grantWindow > 3600) throw new ConfigError('GRANT_WINDOW must be at most 3600 seconds (0 turns sharing off)');
 
@@ -224,6 +228,7 @@ export function parseConfig(env: Env): GatewayConfig {
     ...(cookieDomain ? { cookieDomain } : {}),
     allowedOrigins,
     accessTtl,
+    deviceLinkTtl,
     grantWindow,
     bindIp: parseBool(value(env, 'ACCESS_BIND_IP'), 'ACCESS_BIND_IP') ?? false,
     keyPairId,

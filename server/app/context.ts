@@ -16,6 +16,8 @@ export interface GatewayEnv {
     /** Under session control: the viewer (`sub`) and device session of the request, for the log. */
     sub: string | undefined;
     sessionId: string | undefined;
+    /** How the media request was granted: CloudFront cookies, or a signed URL (a device link). */
+    grantSource: 'cookie' | 'url' | undefined;
   };
 }
 

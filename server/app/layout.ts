@@ -9,6 +9,7 @@ export const VIDEO_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 export const ROUTES = {
   access: '/api/videos/:videoId/access',
+  deviceLink: '/api/videos/:videoId/device-link',
   catalog: '/api/videos',
   demoToken: '/api/demo/token',
   media: '/videos/:videoId/*',

@@ -15,6 +15,8 @@ export interface LogEntry {
   /** Under session control: the viewer and the device session (ids only, never a cookie value). */
   sub?: string;
   session?: string;
+  /** Media requests: granted by cookies or by a signed URL (a device link). */
+  grant?: 'cookie' | 'url';
   /** Why a request failed with a 5xx: the error's class and a message cleared of anything token-like. */
   error?: { name: string; message: string };
 }
@@ -39,7 +41,7 @@ export function loggableError(err: unknown): { name: string; message: string } {
 export const defaultLog = (entry: LogEntry): void => console.log(JSON.stringify({ level: 'info', msg: 'request', ...entry }));
 
 /** The context variable the log reads (declared by the gateway's environment, app/context.ts). */
-type LogVariables = { Variables: { keyPairId: string | undefined; sub: string | undefined; sessionId: string | undefined } };
+type LogVariables = { Variables: { keyPairId: string | undefined; sub: string | undefined; sessionId: string | undefined; grantSource: 'cookie' | 'url' | undefined } };
 
 export function requestLog(log: ((e: LogEntry) => void) | undefined, now: () => number): MiddlewareHandler<LogVariables> {
   const write = log ?? defaultLog;
@@ -63,6 +65,8 @@ export function requestLog(log: ((e: LogEntry) => void) | undefined, now: () => 
     if (sub) entry.sub = sub.slice(0, 256);
     const session = c.get('sessionId');
     if (session) entry.session = session;
+    const grant = c.get('grantSource');
+    if (grant) entry.grant = grant;
     if (c.error && c.res.status >= 500) entry.error = loggableError(c.error);
     write(entry);
   };

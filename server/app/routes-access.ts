@@ -1,6 +1,7 @@
 import type { Hono } from 'hono';
 import type { AppContext, GatewayEnv } from './context.ts';
-import { clearGrantCookies, setGrantCookies, setSessionCookie, SESSION_HEADER, type GrantIssuer } from './grants.ts';
+import { clearGrantCookies, createGrantIssuer, setGrantCookies, setSessionCookie, SESSION_HEADER, type GrantIssuer } from './grants.ts';
+import { SESSION_PARAM } from '../core/cookies.ts';
 import { entitled } from './auth.ts';
 import { findVideo, readCatalog } from './catalog.ts';
 import { ROUTES, VIDEO_ID, mountPrefix, videoFolder } from './layout.ts';
@@ -68,6 +69,64 @@ export function accessRoutes(app: Hono<GatewayEnv>, ctx: AppContext, issuer: Gra
       playlistUrl: `${mediaBase}${folder}${video.playlist}`,
       expiresAt: new Date(grant.expiresAt * 1000).toISOString(),
       refreshAt: new Date(grant.refreshAt * 1000).toISOString(),
+      ...(sessionId ? { sessionId } : {}),
+    });
+  });
+
+  // Device links: one URL that plays the whole video on a device without cookies (AirPlay, Chromecast, a TV, VLC,
+  // ffmpeg): the master playlist with a custom-policy signed query whose Resource is this video's folder; the
+  // gateway hands the query on to every child URI (app/tokenize.ts). Its own TTL (DEVICE_LINK_TTL), optional IP
+  // binding, and under session control its own device session, in the query.
+  const linkIssuer = createGrantIssuer({ keyPairId: deps.config.keyPairId, signingKey: deps.signingKey, ttl: deps.config.deviceLinkTtl, window: deps.config.grantWindow });
+  app.post(ROUTES.deviceLink, async (c) => {
+    const videoId = c.req.param('videoId');
+    if (!VIDEO_ID.test(videoId)) return problem(400, 'bad-video-id', BAD_ID);
+    const mediaBase = ctx.mediaBase(c);
+    if (!mediaBase) return badHost();
+    const auth = await deps.auth.authenticate(c.req.header('Authorization'), ctx.now());
+    if (!auth.ok) return problem(auth.status, auth.code, auth.detail);
+    if (!entitled(auth.viewer, videoId)) return problem(403, 'not-entitled', 'This viewer is not entitled to this video.');
+    const video = await findVideo(deps.storage, videoId, ctx.now(), ctx.catalogError);
+    if (!video) return problem(404, 'unknown-video', 'There is no such video.');
+    let body: { bindIp?: unknown } = {};
+    if ((c.req.header('Content-Type') ?? '').includes('json')) {
+      try {
+        body = (await c.req.json()) as typeof body;
+      } catch {
+        return problem(400, 'bad-json', 'The body must be JSON: { "bindIp": true | false } (optional).');
+      }
+    }
+    if (body.bindIp !== undefined && typeof body.bindIp !== 'boolean') return problem(400, 'bad-bind-ip', '"bindIp" must be true or false.');
+    let ip: string | undefined;
+    if (body.bindIp ?? deps.config.bindIp) {
+      const clientIp = ctx.clientIp(c)?.replace(/^::ffff:/, '');
+      if (!clientIp || parseIPv4(clientIp) === null) return problem(403, 'ip-binding-unavailable', 'Only IPv4 addresses can be bound (CloudFront policies take IPv4 only).');
+      ip = clientIp;
+    }
+    const nowMs = ctx.now();
+    const folder = videoFolder(mountPrefix(c, ROUTES.deviceLink), videoId);
+    const grant = await linkIssuer.issue(`${mediaBase}${folder}*`, nowMs, ip);
+    // The cookies' values as signed-URL parameters (same bytes; CloudFront's URL names).
+    const params = [['Policy', grant.cookies['CloudFront-Policy']], ['Signature', grant.cookies['CloudFront-Signature']], ['Key-Pair-Id', grant.cookies['CloudFront-Key-Pair-Id']], ['Hash-Algorithm', grant.cookies['CloudFront-Hash-Algorithm']]]
+      .filter((p): p is [string, string] => p[1] !== undefined)
+      .map(([k, v]) => `${k}=${v}`);
+    let sessionId: string | undefined;
+    if (deps.sessions) {
+      const sub = auth.viewer.subject;
+      if (!sub) return problem(403, 'no-subject', 'Session control needs the viewer token to carry a "sub" claim (who the viewer is).');
+      c.set('sub', sub);
+      const session = await deps.sessions.issue(sub, null, { keyPairId: deps.config.keyPairId, resource: grant.resource, expiresAt: grant.expiresAt });
+      if (!session.ok) return problem(session.status, session.code, session.detail);
+      sessionId = session.sid;
+      c.set('sessionId', sessionId);
+      params.push(`${SESSION_PARAM}=${session.cookie}`);
+    }
+    c.header('Cache-Control', 'no-store');
+    c.set('keyPairId', deps.config.keyPairId);
+    return c.json({
+      videoId,
+      url: `${mediaBase}${folder}${video.playlist}?${params.join('&')}`,
+      expiresAt: new Date(grant.expiresAt * 1000).toISOString(),
       ...(sessionId ? { sessionId } : {}),
     });
   });

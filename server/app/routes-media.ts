@@ -3,7 +3,9 @@ import type { AppContext, GatewayEnv } from './context.ts';
 import { ROUTES, mediaKey, mountPrefix, videoFolder } from './layout.ts';
 import { badHost, cloudFrontDenial, problem } from './responses.ts';
 import { serveObject } from './http-file.ts';
-import { SESSION_COOKIE, cookieValues } from '../core/cookies.ts';
+import { SESSION_COOKIE, SESSION_PARAM, cookieValues } from '../core/cookies.ts';
+import { tokenizePlaylist } from './tokenize.ts';
+import { contentTypeFor } from './mime.ts';
 import { DENIALS } from '../core/denials.ts';
 
 // Gated media: every playlist, segment, init segment and key is checked as CloudFront would check it, then
@@ -11,6 +13,19 @@ import { DENIALS } from '../core/denials.ts';
 // request URL, which differs behind TLS termination or a proxy.
 
 const MAX_CACHE_SECONDS = 86400;
+/** Playlists larger than this are not read into memory to be tokenized (a 10,000-segment playlist is ~300 KB). */
+const MAX_PLAYLIST_BYTES = 16 * 1024 * 1024;
+/** The query parameters of a grant carried in a URL, handed on to the files a tokenized playlist names. */
+const GRANT_PARAMS = new Set(['Expires', 'Policy', 'Signature', 'Key-Pair-Id', 'Hash-Algorithm', SESSION_PARAM]);
+
+/** The grant's own parameters of the request's query, in their order and encoding as received. */
+function grantQuery(url: URL): string {
+  return url.search
+    .slice(1)
+    .split('&')
+    .filter((pair) => GRANT_PARAMS.has(pair.slice(0, pair.indexOf('=') < 0 ? pair.length : pair.indexOf('='))))
+    .join('&');
+}
 
 export function mediaRoutes(app: Hono<GatewayEnv>, ctx: AppContext): void {
   app.on(['GET', 'HEAD'], ROUTES.media, async (c) => {
@@ -34,8 +49,11 @@ export function mediaRoutes(app: Hono<GatewayEnv>, ctx: AppContext): void {
       return cloudFrontDenial(verdict.denial);
     }
     c.set('keyPairId', verdict.grant.keyPairId);
+    c.set('grantSource', verdict.grant.source);
     if (ctx.deps.sessions) {
-      const session = await ctx.deps.sessions.check(cookieValues(c.req.raw.headers.get('Cookie'), SESSION_COOKIE), verdict.grant);
+      // A device link carries its session in the query (it has no cookies); a browser in the companion cookie.
+      const fromQuery = verdict.grant.source === 'url' ? url.searchParams.getAll(SESSION_PARAM) : [];
+      const session = await ctx.deps.sessions.check(fromQuery.length > 0 ? fromQuery : cookieValues(c.req.raw.headers.get('Cookie'), SESSION_COOKIE), verdict.grant);
       if (session.sub) c.set('sub', session.sub);
       if (session.sid) c.set('sessionId', session.sid);
       if (session.reason === 'store-unavailable') return problem(503, 'store-unavailable', 'The session store cannot be reached; try again shortly.', { 'Retry-After': '1' });
@@ -46,6 +64,17 @@ export function mediaRoutes(app: Hono<GatewayEnv>, ctx: AppContext): void {
     // time, so each replay is judged again (a 304 when allowed).
     const secondsLeft = Math.max(0, Math.floor(verdict.grant.expiresAt - ctx.now() / 1000));
     const cacheControl = ctx.deps.sessions ? 'private, no-cache' : `private, max-age=${Math.min(secondsLeft, MAX_CACHE_SECONDS)}`;
+    // A playlist fetched with a signed-URL query (a device link) hands the same query on to every file of this
+    // video it names, so a cookie-less device carries the grant down the whole tree (app/tokenize.ts).
+    const token = verdict.grant.source === 'url' && verdict.grant.policyKind === 'custom' && key.endsWith('.m3u8') ? grantQuery(url) : '';
+    if (token) {
+      const object = await ctx.deps.storage.get(key);
+      if (!object) return problem(404, 'not-found', 'No such file in this video.');
+      if (object.meta.size > MAX_PLAYLIST_BYTES) return problem(500, 'playlist-too-large', 'The playlist is too large to tokenize.');
+      const text = object.body instanceof Uint8Array ? new TextDecoder().decode(object.body) : await new Response(object.body).text();
+      const body = tokenizePlaylist(text, mediaBase + url.pathname, mediaBase + folder, token);
+      return new Response(c.req.method === 'HEAD' ? null : body, { headers: { 'Content-Type': contentTypeFor(key), 'Cache-Control': 'private, no-store' } });
+    }
     const res = await serveObject(ctx.deps.storage, key, c.req.raw, cacheControl);
     return res ?? problem(404, 'not-found', 'No such file in this video.');
   });

@@ -11,6 +11,8 @@ export const COOKIE = {
 
 /** hls-gate's companion cookie under session control: the device session, bound by an HMAC to its grant. */
 export const SESSION_COOKIE = 'HlsGate-Session';
+/** The same session value in a device link's query (devices without cookies). */
+export const SESSION_PARAM = 'HlsGate-Session';
 
 /** A CloudFront public key ID (e.g. K2JCJMDEHXQW5F): what signing, verifying and configuration accept. */
 export const KEY_PAIR_ID = /^[A-Za-z0-9_-]{1,128}$/;
