@@ -1,14 +1,19 @@
 // Debian's Chromium driven by playwright-core (no browser downloads on these machines). Flags from
 // shared/guides/toolchain.md: without the background-networking ones Chromium floods the closed network.
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
-export async function launchBrowser(extraArgs: string[] = []): Promise<{ context: BrowserContext; close(): Promise<void> }> {
+export async function launchBrowser(extraArgs: string[] = [], opts: { blockAllCookies?: boolean } = {}): Promise<{ context: BrowserContext; close(): Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'hls-gate-chromium-'));
+  if (opts.blockAllCookies) {
+    // Chromium's own setting "Block all cookies" (content setting 2), in the profile before it starts.
+    mkdirSync(join(dir, 'Default'), { recursive: true });
+    writeFileSync(join(dir, 'Default', 'Preferences'), JSON.stringify({ profile: { default_content_setting_values: { cookies: 2 }, block_third_party_cookies: true } }));
+  }
   const context = await chromium.launchPersistentContext(dir, {
     executablePath: CHROMIUM,
     headless: true,
