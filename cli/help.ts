@@ -38,6 +38,8 @@ T is epoch seconds, ISO 8601, or relative: +30m, +2h, +1d.
   --format ts|cmaf             MPEG-TS segments (default) or fMP4/CMAF with EXT-X-MAP
   --segment-seconds N          segment length (default 4); keyframes aligned on it in every rendition
   --encrypt                    AES-128 with a fresh random key stored beside the segments (gated like them)
+  --query-params               HLS variable substitution (EXT-X-DEFINE:QUERYPARAM) so a device link's signed query
+                               reaches every file when CloudFront serves the playlists (hls.js, Apple players)
   --preset P                   x264 preset (default veryfast)
   --media-dir DIR              where videos live (default $MEDIA_DIR or ./media)
   --replace                    replace an existing video of that ID

@@ -3,6 +3,7 @@ import { chmodSync, existsSync, mkdtempSync, readdirSync, renameSync, rmSync, st
 import { join, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
 import { publishR2, publishS3 } from './publish.ts';
+import { addQueryParams } from './query-params.ts';
 import { UsageError, type Io } from '../io.ts';
 import { findTools, probe, runFfmpeg, type Tools } from './ffmpeg.ts';
 import { chooseLadder, ffmpegArgs, parseLadder, DEFAULT_LADDER } from './ladder.ts';
@@ -57,7 +58,7 @@ export async function packageCommand(argv: string[], io: Io): Promise<number> {
       id: { type: 'string' }, title: { type: 'string' }, description: { type: 'string' }, ladder: { type: 'string' },
       format: { type: 'string', default: 'ts' }, 'segment-seconds': { type: 'string', default: '4' }, encrypt: { type: 'boolean', default: false },
       preset: { type: 'string', default: 'veryfast' }, 'media-dir': { type: 'string' }, replace: { type: 'boolean', default: false }, json: { type: 'boolean', default: false },
-      s3: { type: 'string' }, 's3-endpoint': { type: 'string' }, r2: { type: 'string' }, 'r2-remote': { type: 'boolean', default: false }, 'r2-persist': { type: 'string', default: '.wrangler/state' },
+      'query-params': { type: 'boolean', default: false }, s3: { type: 'string' }, 's3-endpoint': { type: 'string' }, r2: { type: 'string' }, 'r2-remote': { type: 'boolean', default: false }, 'r2-persist': { type: 'string', default: '.wrangler/state' },
     },
     allowPositionals: true,
     strict: true,
@@ -125,6 +126,7 @@ export async function packageCommand(argv: string[], io: Io): Promise<number> {
       measured = measured.map((m) => withPadding(m, segmentSeconds));
     }
     writeFileSync(join(tmp, 'master.m3u8'), masterPlaylist(measured, values.format));
+    if (values['query-params']) for (const p of ['master.m3u8', ...names.map((n) => `${n}/index.m3u8`)]) addQueryParams(join(tmp, p));
     if (source.video) await poster(tools, input, tmp, source.durationSeconds);
     if (interrupted) throw new Error('interrupted');
 

@@ -15,6 +15,9 @@ const URI_TAGS = ['#EXT-X-MEDIA:', '#EXT-X-I-FRAME-STREAM-INF:', '#EXT-X-MAP:', 
  */
 export function tokenizePlaylist(text: string, playlistUrl: string, folderUrl: string, token: string): string {
   const add = (uri: string): string => {
+    // A URI written with HLS variable substitution (`?Policy={$Policy}`, hls-gate package --query-params) gets its
+    // token from the player; adding it again would duplicate it.
+    if (uri.includes('{$')) return uri;
     let resolved: URL;
     try {
       resolved = new URL(uri, playlistUrl);

@@ -96,6 +96,23 @@ describe('device links', () => {
   });
 });
 
+describe('with CloudFront in front: a *.m3u8 cache behavior whose origin is hls-gate', () => {
+  it('the playlist requested through CloudFront (public URL = the distribution) comes back tokenized', async () => {
+    const { buildGateway } = await import('../../server/app/build.ts');
+    const { parseConfig } = await import('../../server/app/config.ts');
+    const { createFsStorage } = await import('../../server/node/fs-storage.ts');
+    const app = await buildGateway(parseConfig(testEnv({ MEDIA_BASE_URL: 'https://d111111abcdef8.cloudfront.net', MEDIA_HOSTS: undefined })), createFsStorage(MEDIA), { log: () => {} });
+    const res = await app.request('https://api.example.com/api/videos/cmaf/device-link', { method: 'POST', headers: { Authorization: `Bearer ${await viewerToken('*')}` } });
+    const { url } = (await res.json()) as { url: string };
+    expect(url.startsWith('https://d111111abcdef8.cloudfront.net/videos/cmaf/master.m3u8?Policy=')).toBe(true);
+    // CloudFront forwards the request (with its query) to the origin: hls-gate judges the public URL and rewrites.
+    const viaOrigin = await app.request(url.replace('https://d111111abcdef8.cloudfront.net', 'http://origin.internal'));
+    expect(viaOrigin.status).toBe(200);
+    const child = (await viaOrigin.text()).split('\n').find((l) => l && !l.startsWith('#'))!;
+    expect(child).toBe(`media.m3u8?${new URL(url).search.slice(1)}`);
+  });
+});
+
 describe('device links under session control', () => {
   it('carry their own device session in the query; a revoked viewer\'s link stops working', async () => {
     const ADMIN_SECRET = 'admin-secret-that-is-long-enough-0123456789ab';

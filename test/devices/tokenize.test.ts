@@ -78,6 +78,11 @@ describe('tokenized playlists', () => {
     expect(tokenizePlaylist(ORIGINAL, PLAYLIST, FOLDER, TOKEN)).toBe(EXPECTED);
   });
 
+  it('leaves URIs written with HLS variable substitution alone (the player fills them)', () => {
+    const text = '#EXTM3U\n#EXT-X-DEFINE:QUERYPARAM="Policy"\n#EXT-X-MAP:URI="init.mp4?Policy={$Policy}"\nseg.ts?Policy={$Policy}\nplain.ts\n';
+    expect(tokenizePlaylist(text, PLAYLIST, FOLDER, TOKEN)).toBe(`#EXTM3U\n#EXT-X-DEFINE:QUERYPARAM="Policy"\n#EXT-X-MAP:URI="init.mp4?Policy={$Policy}"\nseg.ts?Policy={$Policy}\nplain.ts?${TOKEN}\n`);
+  });
+
   it('removing the token gives back the original bytes (fixture)', () => {
     expect(detokenize(tokenizePlaylist(ORIGINAL, PLAYLIST, FOLDER, TOKEN))).toBe(ORIGINAL);
   });

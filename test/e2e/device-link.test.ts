@@ -54,3 +54,41 @@ describe('a device link in Chromium with all cookies blocked', () => {
     await tab.close();
   }, 40_000);
 });
+
+describe('HLS variable substitution (hls-gate package --query-params), for CloudFront in front', () => {
+  it('hls.js fills {$Policy}... from the link itself: plays with cookies blocked, the playlist served unchanged', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const { mkdtempSync, readFileSync: read, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { main } = await import('../../cli/main.ts');
+    const dir = mkdtempSync(join(tmpdir(), 'hls-gate-qp-'));
+    const media = join(dir, 'media');
+    execFileSync('mkdir', ['-p', media]);
+    execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=duration=6:size=640x360:rate=25', '-f', 'lavfi', '-i', 'sine=duration=6', '-c:v', 'libx264', '-preset', 'ultrafast', '-c:a', 'aac', '-shortest', join(dir, 'src.mp4')]);
+    expect(await main(['package', join(dir, 'src.mp4'), '--id', 'qp', '--media-dir', media, '--encrypt', '--query-params', '--segment-seconds', '2'], { stdout: () => {}, stderr: () => {}, env: { PATH: process.env.PATH }, now: () => Date.now() })).toBe(0);
+    const port = await freePort();
+    const origin = `http://127.0.0.1:${port}`;
+    const gw2 = await startNodeGateway(testEnv({ PORT: '0', MEDIA_DIR: media, ALLOWED_ORIGINS: origin, MEDIA_HOSTS: '127.0.0.1' }), { log: () => {} });
+    const hlsJs = read(join(REPO_ROOT, 'node_modules/hls.js/dist/hls.min.js'));
+    const site = createServer((req, res) => {
+      if (req.url === '/hls.js') return void res.writeHead(200, { 'Content-Type': 'text/javascript' }).end(hlsJs);
+      const link = new URL(req.url!, origin).searchParams.get('link') ?? '';
+      res.writeHead(200, { 'Content-Type': 'text/html' }).end(`<!doctype html><video id="v" muted autoplay></video><script src="/hls.js"></script><script>const h = new Hls(); h.loadSource(${JSON.stringify(link)}); h.attachMedia(document.getElementById('v'));</script>`);
+    });
+    await new Promise<void>((r) => site.listen(port, '127.0.0.1', r));
+    const b = await launchBrowser([], { blockAllCookies: true });
+    try {
+      const res = await fetch(`${gw2.url}/api/videos/qp/device-link`, { method: 'POST', headers: { Authorization: `Bearer ${await viewerToken('*')}` } });
+      const { url } = (await res.json()) as { url: string };
+      expect(await (await fetch(url)).text()).toBe(read(join(media, 'qp', 'master.m3u8'), 'utf8')); // nothing rewritten
+      const tab = await b.context.newPage();
+      await tab.goto(`${origin}/?link=${encodeURIComponent(url)}`);
+      await tab.waitForFunction(() => (document.getElementById('v') as HTMLVideoElement).currentTime > 1.5, undefined, { timeout: 20_000, polling: 250 });
+    } finally {
+      await b.close();
+      await gw2.close();
+      await new Promise((r) => site.close(r));
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
