@@ -97,6 +97,17 @@ export async function requestAccess(videoId: string, sessionId?: string): Promis
   return call<AccessGrant>('POST', `/api/videos/${encodeURIComponent(videoId)}/access`, await getToken(), undefined, sessionId ? { 'X-Hls-Gate-Session': sessionId } : {});
 }
 
+export interface DeviceLink {
+  videoId: string;
+  url: string;
+  expiresAt: string;
+}
+
+/** One URL that plays the whole video on a device without cookies (a TV, a phone, VLC). */
+export async function deviceLink(videoId: string): Promise<DeviceLink> {
+  return call<DeviceLink>('POST', `/api/videos/${encodeURIComponent(videoId)}/device-link`, await getToken());
+}
+
 /** Stopping playback gives the device's slot back (session control); keepalive lets it finish as the page goes. */
 export async function releaseAccess(videoId: string, sessionId: string): Promise<void> {
   const token = await getToken().catch(() => undefined);

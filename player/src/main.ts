@@ -1,5 +1,6 @@
 import Hls, { type ErrorData, type HlsConfig, type LoadPolicy } from 'hls.js';
-import { ApiError, demoActive, listVideos, type CatalogVideo } from './api.ts';
+import { renderSVG } from 'uqr';
+import { ApiError, demoActive, deviceLink, listVideos, type CatalogVideo } from './api.ts';
 import { mountMarkup } from './markup.ts';
 import { GrantKeeper, type GrantState } from './grants.ts';
 import { accessMessage, mediaMessage, type Message } from './messages.ts';
@@ -191,6 +192,30 @@ async function play(entry: CatalogVideo): Promise<void> {
   });
   h.loadSource(grant.playlistUrl);
   h.attachMedia(video);
+}
+
+// Play on another device: a device link (a signed URL for this video's whole tree) as text and a QR code, with its
+// expiry; and AirPlay / casting through the Remote Playback API where the browser offers it for this video.
+$('device-button').addEventListener('click', async () => {
+  if (!current) return;
+  const panel = $('device');
+  try {
+    const link = await deviceLink(current.id);
+    $('device-qr').innerHTML = renderSVG(link.url, { border: 2 }); // an SVG made from the URL: no markup from outside
+    $<HTMLInputElement>('device-url').value = link.url;
+    $('device-expires').textContent = new Date(link.expiresAt).toLocaleString();
+    panel.hidden = false;
+    log('device-link');
+  } catch (err) {
+    const p = err instanceof ApiError ? err.problem : { status: 0, code: 'network', detail: '' };
+    showMessage(accessMessage(p.status, p.code));
+  }
+});
+$('device-copy').addEventListener('click', () => void navigator.clipboard?.writeText($<HTMLInputElement>('device-url').value).catch(() => {}));
+const remote = (video as HTMLVideoElement & { remote?: { watchAvailability(cb: (available: boolean) => void): Promise<number>; prompt(): Promise<void> } }).remote;
+if (remote) {
+  remote.watchAvailability((available) => ($('airplay').hidden = !available)).catch(() => {});
+  $('airplay').addEventListener('click', () => void remote.prompt().catch(() => {}));
 }
 
 // Leaving the page stops playback: under session control that frees this device's slot at once.

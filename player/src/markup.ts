@@ -25,6 +25,17 @@ export const PLAYER_MARKUP = `
         <label class="quality">Quality
           <select id="quality" disabled><option value="-1">Auto</option></select>
         </label>
+        <button type="button" id="airplay" hidden>AirPlay / Cast</button>
+        <button type="button" id="device-button">Play on another device</button>
+      </div>
+      <div class="device" id="device" hidden>
+        <div class="qr" id="device-qr" aria-label="QR code of the device link"></div>
+        <div>
+          <p>Open this link on a TV, a phone or in VLC: it plays this video without signing in, until
+            <strong id="device-expires"></strong>.</p>
+          <input id="device-url" readonly aria-label="Device link">
+          <button type="button" id="device-copy">Copy link</button>
+        </div>
       </div>
       <dl class="grant" id="grant">
         <div><dt>Access</dt><dd id="grant-state">none yet</dd></div>
