@@ -10,6 +10,9 @@ import { adminRoutes } from './routes-admin.ts';
 import { defaultEventLog, loggableError, requestLog } from './log.ts';
 import { CatalogError } from './catalog.ts';
 import { ROUTES } from './layout.ts';
+import { bodyLimit } from 'hono/body-limit';
+
+const MAX_API_BODY = 16 * 1024;
 
 export type { AppDeps } from './context.ts';
 
@@ -43,6 +46,8 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
   const app = new Hono<GatewayEnv>();
   app.use('*', requestLog(deps.log, now));
   app.use('/api/*', cors(config.allowedOrigins));
+  // API bodies are small JSON: memory spent on a request body is bounded before anything reads it.
+  app.use('/api/*', bodyLimit({ maxSize: MAX_API_BODY, onError: () => problem(413, 'body-too-large', `API request bodies are at most ${MAX_API_BODY / 1024} KB.`) }));
   app.use('/videos/*', cors(config.allowedOrigins));
 
   app.get(ROUTES.health, (c) => c.json({ status: 'ok' }));

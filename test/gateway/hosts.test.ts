@@ -81,3 +81,17 @@ describe('the demo: any plain host, never a wildcard', () => {
     }
   });
 });
+
+describe('API request bodies are bounded', () => {
+  it('a 1 MB body to the demo token endpoint is refused with 413 before it is read', async () => {
+    const gw = await startNodeGateway({ PORT: '0', DEMO: 'true' }, { log: () => {} });
+    try {
+      const res = await fetch(`${gw.url}/api/demo/token`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: `{"videos":"*","pad":"${'x'.repeat(1024 * 1024)}"}` });
+      expect(res.status).toBe(413);
+      expect(await res.json()).toMatchObject({ code: 'body-too-large' });
+      expect((await fetch(`${gw.url}/api/demo/token`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"videos":["ladder"]}' })).status).toBe(200);
+    } finally {
+      await gw.close();
+    }
+  });
+});
