@@ -7,6 +7,8 @@ import { ConfigError, type AuthConfig } from './config.ts';
 export interface Viewer {
   subject?: string;
   videos: '*' | string[];
+  /** The token grants signed uploads (`"upload": true`). */
+  canUpload?: boolean;
 }
 
 export type AuthFailure = { ok: false; status: 401 | 403; code: string; detail: string };
@@ -77,7 +79,7 @@ export async function createViewerAuth(config: AuthConfig, demo: boolean): Promi
         });
         const videos = videosClaim(payload, claim);
         if (!videos) return { ok: false, status: 403, code: 'no-entitlement', detail: `The token has no "${claim}" claim (a list of video IDs, or "*").` };
-        return { ok: true, viewer: { videos, ...(payload.sub ? { subject: payload.sub } : {}) } };
+        return { ok: true, viewer: { videos, ...(payload.sub ? { subject: payload.sub } : {}), ...(payload.upload === true ? { canUpload: true } : {}) } };
       } catch (err) {
         const code = (err as { code?: string }).code;
         if (code === 'ERR_JWT_EXPIRED') lastCode = 'token-expired';

@@ -36,6 +36,8 @@ export interface GatewayConfig {
   accessTtl: number;
   /** Seconds a device link (a signed playlist URL for cookie-less devices) lasts at most. */
   deviceLinkTtl: number;
+  /** Signed uploads (UPLOADS=true): the largest source accepted, and how long an upload URL lasts. */
+  uploads?: { maxBytes: number; urlTtl: number };
   /** Expiries are rounded up to a multiple of this many seconds, so grants in one window share a policy. */
   grantWindow: number;
   bindIp: boolean;
@@ -209,6 +211,17 @@ export function parseConfig(env: Env): GatewayConfig {
   if (issuer !== undefined) auth.issuer = issuer;
 
   const sessions = parseSessions(env, auth.secret);
+  const uploads = parseBool(value(env, 'UPLOADS'), 'UPLOADS') ?? false;
+  const uploadMax = value(env, 'UPLOAD_MAX_BYTES');
+  if (!uploads && (uploadMax !== undefined || value(env, 'UPLOAD_URL_TTL') !== undefined)) throw new ConfigError('UPLOAD_MAX_BYTES and UPLOAD_URL_TTL need UPLOADS=true');
+  let uploadConfig: GatewayConfig['uploads'];
+  if (uploads) {
+    const maxBytes = uploadMax === undefined ? 2 * 1024 ** 3 : Number(uploadMax);
+    if (!Number.isInteger(maxBytes) || maxBytes < 1024 || maxBytes > 100 * 1024 ** 3) throw new ConfigError('UPLOAD_MAX_BYTES must be a whole number of bytes from 1024 to 100 GiB');
+    const urlTtl = parseDuration(value(env, 'UPLOAD_URL_TTL') ?? '1h', 'UPLOAD_URL_TTL');
+    if (urlTtl < 60 || urlTtl > 86400) throw new ConfigError('UPLOAD_URL_TTL must be between 1 minute and 1 day');
+    uploadConfig = { maxBytes, urlTtl };
+  }
   const adminSecret = value(env, 'ADMIN_SECRET');
   if (adminSecret !== undefined) {
     if (adminSecret.length < 32) throw new ConfigError('ADMIN_SECRET must be at least 32 characters; make one with: openssl rand -base64 32');
@@ -238,6 +251,7 @@ export function parseConfig(env: Env): GatewayConfig {
     demo,
     trustProxy: parseBool(value(env, 'TRUST_PROXY'), 'TRUST_PROXY') ?? false,
     ...(sessions ? { sessions } : {}),
+    ...(uploadConfig ? { uploads: uploadConfig } : {}),
     ...(adminSecret ? { adminSecret } : {}),
   };
 }

@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
 import type { GatewayConfig } from './config.ts';
-import type { MediaStorage } from './storage.ts';
+import type { MediaStorage, UploadSink } from './storage.ts';
 import type { SigningKey, Verifier } from '../core/index.ts';
 import type { ViewerAuth } from './auth.ts';
 import type { EventLog, LogEntry } from './log.ts';
@@ -39,6 +39,8 @@ export interface AppDeps {
   now?: () => number;
   /** Session control, when SESSION_SECRET is set (app/session-control.ts). */
   sessions?: SessionControl;
+  /** Where signed uploads land (UPLOADS=true; the Node entry passes local disk). */
+  uploads?: UploadSink;
 }
 
 export interface AppContext {

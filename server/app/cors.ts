@@ -16,8 +16,8 @@ export function cors(allowedOrigins: readonly string[]): MiddlewareHandler {
       if (ok) {
         headers.set('Access-Control-Allow-Origin', origin);
         headers.set('Access-Control-Allow-Credentials', 'true');
-        headers.set('Access-Control-Allow-Methods', 'GET, HEAD, POST, DELETE, OPTIONS');
-        headers.set('Access-Control-Allow-Headers', 'Authorization, Content-Type, Range, If-None-Match, If-Range, X-Hls-Gate-Session');
+        headers.set('Access-Control-Allow-Methods', 'GET, HEAD, POST, PUT, DELETE, OPTIONS');
+        headers.set('Access-Control-Allow-Headers', 'Authorization, Content-Type, Range, If-None-Match, If-Range, X-Hls-Gate-Session, x-amz-content-sha256');
         headers.set('Access-Control-Max-Age', '600');
       }
       return new Response(null, { status: 204, headers });

@@ -7,6 +7,7 @@ import { createGrantIssuer } from './grants.ts';
 import { accessRoutes } from './routes-access.ts';
 import { mediaRoutes } from './routes-media.ts';
 import { adminRoutes } from './routes-admin.ts';
+import { uploadRoutes } from './routes-uploads.ts';
 import { defaultEventLog, loggableError, requestLog } from './log.ts';
 import { CatalogError } from './catalog.ts';
 import { ROUTES } from './layout.ts';
@@ -52,6 +53,7 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
 
   app.get(ROUTES.health, (c) => c.json({ status: 'ok' }));
   adminRoutes(app, ctx);
+  uploadRoutes(app, ctx);
   accessRoutes(app, ctx, issuer);
   mediaRoutes(app, ctx);
   app.all('/api/*', () => problem(404, 'not-found', 'No such API endpoint.'));

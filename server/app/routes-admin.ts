@@ -12,7 +12,7 @@ import { problem } from './responses.ts';
 const MAX_TTL = 10 * 365 * 86400;
 
 /** Compares digests, so the time taken says nothing about how much of the secret matched. */
-async function sameSecret(given: string, expected: string): Promise<boolean> {
+export async function sameSecret(given: string, expected: string): Promise<boolean> {
   const digest = async (t: string) => new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(t)));
   const [a, b] = await Promise.all([digest(given), digest(expected)]);
   let diff = 0;

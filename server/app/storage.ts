@@ -25,6 +25,21 @@ export interface StoredObject {
   body: ReadableStream<Uint8Array> | Uint8Array;
 }
 
+/** Why an upload was refused; nothing of it is kept. */
+export type UploadRefusal = 'hash-mismatch' | 'too-large' | 'not-a-video' | 'incomplete';
+
+export type UploadResult = { ok: true; bytes: number } | { ok: false; reason: UploadRefusal };
+
+/**
+ * Where uploaded sources land (Node: a hidden folder of MEDIA_DIR): streamed, checked against the declared
+ * SHA-256 while they arrive, kept only when complete and correct.
+ */
+export interface UploadSink {
+  receive(videoId: string, body: ReadableStream<Uint8Array>, expect: { sha256: string; maxBytes: number }): Promise<UploadResult>;
+  /** Bytes of the received source, or null when there is none. */
+  source(videoId: string): Promise<number | null>;
+}
+
 export interface MediaStorage {
   /** Metadata, or null when the object does not exist. */
   head(key: string): Promise<ObjectMeta | null>;

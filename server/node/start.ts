@@ -12,6 +12,7 @@ import { createFsStorage } from './fs-storage.ts';
 import { createAssets } from './assets.ts';
 import { withNodeCrypto } from './native-key.ts';
 import { createRedisStore } from './redis-store.ts';
+import { createFsUploads } from './fs-uploads.ts';
 import { REPO_ROOT, loadNodeEnv, readPublicKeyFiles, type DevKey } from './load-env.ts';
 
 export interface RunningGateway {
@@ -38,13 +39,13 @@ export interface StartOptions {
  * Every connection has a deadline (seconds; see the README): HEADERS_TIMEOUT for the request head (slowloris),
  * REQUEST_TIMEOUT for the whole request, IDLE_TIMEOUT between keep-alive requests, STALL_TIMEOUT without any progress.
  */
-export function connectionLimits(env: Env): { headers: number; request: number; idle: number; stall: number } {
+export function connectionLimits(env: Env, uploads = false): { headers: number; request: number; idle: number; stall: number } {
   const read = (name: string, fallback: string, max: number): number => {
     const seconds = parseDuration(env[name]?.trim() || fallback, name);
     if (seconds < 1 || seconds > max) throw new ConfigError(`${name} must be between 1 second and ${max} seconds`);
     return seconds;
   };
-  const limits = { headers: read('HEADERS_TIMEOUT', '10', 300), request: read('REQUEST_TIMEOUT', '30', 3600), idle: read('IDLE_TIMEOUT', '5', 600), stall: read('STALL_TIMEOUT', '30', 3600) };
+  const limits = { headers: read('HEADERS_TIMEOUT', '10', 300), request: read('REQUEST_TIMEOUT', uploads ? '3600' : '30', 86400), idle: read('IDLE_TIMEOUT', '5', 600), stall: read('STALL_TIMEOUT', '30', 3600) };
   if (limits.request < limits.headers) throw new ConfigError('REQUEST_TIMEOUT must be at least HEADERS_TIMEOUT');
   return limits;
 }
@@ -73,12 +74,13 @@ export async function startNodeGateway(input: Env, options: StartOptions = {}): 
     nativeSigner: withNodeCrypto,
     warn: (message) => warnings.push(message),
     ...(sessionStore ? { sessionStore } : {}),
+    ...(config.uploads ? { uploads: createFsUploads(mediaDir) } : {}),
     ...(options.log ? { log: options.log } : {}),
     ...(options.events ? { events: options.events } : {}),
     ...(options.now ? { now: options.now } : {}),
   });
 
-  const limits = connectionLimits(env);
+  const limits = connectionLimits(env, Boolean(config.uploads));
   const serverOptions = {
     headersTimeout: limits.headers * 1000,
     requestTimeout: limits.request * 1000,
