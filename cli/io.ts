@@ -9,6 +9,8 @@ export interface Io {
   now: () => number;
   /** Progress bars only on a terminal. */
   stderrTty?: boolean;
+  /** Long commands report how far they got (0..1), for callers that run them in-process (the upload queue). */
+  onProgress?: (fraction: number) => void;
 }
 
 export const processIo: Io = {

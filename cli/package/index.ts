@@ -25,6 +25,7 @@ function progressReporter(io: Io, total: number): { update(seconds: number): voi
   return {
     update(seconds) {
       const fraction = total > 0 ? Math.min(1, seconds / total) : 0;
+      io.onProgress?.(fraction);
       const elapsed = (Date.now() - started) / 1000;
       const eta = fraction > 0.01 ? Math.max(0, elapsed / fraction - elapsed) : NaN;
       const clock = (s: number) => (Number.isFinite(s) ? `${Math.floor(s / 60)}:${String(Math.round(s % 60)).padStart(2, '0')}` : '--:--');

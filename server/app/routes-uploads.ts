@@ -80,6 +80,13 @@ export function uploadRoutes(app: Hono<GatewayEnv>, ctx: AppContext): void {
     if (!/^[0-9a-f]{64}$/.test(sha256)) return problem(400, 'hash-malformed', 'x-amz-content-sha256 must be 64 hex digits.');
     const declared = c.req.header('Content-Length');
     if (declared !== undefined && Number(declared) > limits.maxBytes) return problem(413, 'too-large', REFUSALS['too-large'][1]);
+    // A retry of an accepted body is answered from what is known (never read twice); another body is refused
+    // while the first is being packaged or once it is published.
+    const state = await sink.status(videoId);
+    if (state && state.status !== 'failed') {
+      if ((await sink.acceptedHash(videoId)) === sha256) return c.json({ videoId, ...state }, 200);
+      return problem(409, 'upload-exists', 'Another body was already accepted under this ID.');
+    }
     if (await published(videoId)) return problem(409, 'video-exists', 'A video with this ID is published; it is never overwritten.');
     const body = c.req.raw.body;
     if (!body) return problem(400, 'incomplete', 'The upload has no body.');
@@ -98,8 +105,8 @@ export function uploadRoutes(app: Hono<GatewayEnv>, ctx: AppContext): void {
     const videoId = c.req.param('videoId');
     if (!VIDEO_ID.test(videoId)) return problem(400, 'bad-video-id', 'Video IDs are 1 to 64 letters, digits, "-" or "_".');
     c.header('Cache-Control', 'no-store');
-    if (await published(videoId)) return c.json({ videoId, status: 'ready' });
-    const bytes = await sink.source(videoId);
-    return bytes === null ? problem(404, 'no-upload', 'Nothing was uploaded under this ID.') : c.json({ videoId, status: 'uploaded', bytes });
+    const state = await sink.status(videoId);
+    if (state) return c.json({ videoId, ...state });
+    return (await published(videoId)) ? c.json({ videoId, status: 'ready' }) : problem(404, 'no-upload', 'Nothing was uploaded under this ID.');
   });
 }

@@ -30,14 +30,19 @@ export type UploadRefusal = 'hash-mismatch' | 'too-large' | 'not-a-video' | 'inc
 
 export type UploadResult = { ok: true; bytes: number } | { ok: false; reason: UploadRefusal };
 
+/** Where an upload stands: received, being packaged (with a percentage), published, or failed with a reason. */
+export type UploadStatus = { status: 'uploaded' } | { status: 'packaging'; percent: number } | { status: 'ready' } | { status: 'failed'; reason: string };
+
 /**
  * Where uploaded sources land (Node: a hidden folder of MEDIA_DIR): streamed, checked against the declared
  * SHA-256 while they arrive, kept only when complete and correct.
  */
 export interface UploadSink {
   receive(videoId: string, body: ReadableStream<Uint8Array>, expect: { sha256: string; maxBytes: number }): Promise<UploadResult>;
-  /** Bytes of the received source, or null when there is none. */
-  source(videoId: string): Promise<number | null>;
+  /** Where the upload stands, or null when nothing was uploaded under this ID. */
+  status(videoId: string): Promise<UploadStatus | null>;
+  /** The SHA-256 of the source accepted under this ID, if any (a retry of the same body is answered, not re-read). */
+  acceptedHash(videoId: string): Promise<string | null>;
 }
 
 export interface MediaStorage {

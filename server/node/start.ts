@@ -13,6 +13,7 @@ import { createAssets } from './assets.ts';
 import { withNodeCrypto } from './native-key.ts';
 import { createRedisStore } from './redis-store.ts';
 import { createFsUploads } from './fs-uploads.ts';
+import { packageUpload } from './package-upload.ts';
 import { REPO_ROOT, loadNodeEnv, readPublicKeyFiles, type DevKey } from './load-env.ts';
 
 export interface RunningGateway {
@@ -74,7 +75,7 @@ export async function startNodeGateway(input: Env, options: StartOptions = {}): 
     nativeSigner: withNodeCrypto,
     warn: (message) => warnings.push(message),
     ...(sessionStore ? { sessionStore } : {}),
-    ...(config.uploads ? { uploads: createFsUploads(mediaDir) } : {}),
+    ...(config.uploads ? { uploads: createFsUploads(mediaDir, packageUpload(mediaDir)) } : {}),
     ...(options.log ? { log: options.log } : {}),
     ...(options.events ? { events: options.events } : {}),
     ...(options.now ? { now: options.now } : {}),
