@@ -226,7 +226,6 @@ export function parseConfig(env: Env): GatewayConfig {
   if (adminSecret !== undefined) {
     if (adminSecret.length < 32) throw new ConfigError('ADMIN_SECRET must be at least 32 characters; make one with: openssl rand -base64 32');
     if (adminSecret === auth.secret || adminSecret === sessions?.secret) throw new ConfigError('ADMIN_SECRET must differ from AUTH_JWT_SECRET and SESSION_SECRET: whoever can mint viewer tokens must not be able to lift revocations');
-    if (!sessions) throw new ConfigError('ADMIN_SECRET turns on the revocation API, which needs session control: set SESSION_SECRET too');
   }
 
   const mediaHosts = parseMediaHosts(value(env, 'MEDIA_HOSTS'));

@@ -31,7 +31,7 @@ export function adminRoutes(app: Hono<GatewayEnv>, ctx: AppContext): void {
   const secret = ctx.deps.config.adminSecret;
   const sessions = ctx.deps.sessions;
   app.use('/api/admin/*', async (c, next) => {
-    if (!secret || !sessions) return problem(404, 'not-found', 'The admin API is off: set ADMIN_SECRET and SESSION_SECRET.');
+    if (!secret || !sessions) return problem(404, 'not-found', 'The revocation API is off: it needs ADMIN_SECRET and session control (SESSION_SECRET).');
     const m = /^Bearer\s+(\S+)\s*$/i.exec(c.req.header('Authorization') ?? '');
     if (!m || !(await sameSecret(m[1]!, secret))) return problem(401, 'admin-unauthorized', 'Send the admin secret as "Authorization: Bearer <ADMIN_SECRET>".');
     c.header('Cache-Control', 'no-store');

@@ -14,7 +14,8 @@ import type { UploadRefusal } from './storage.ts';
 // as it arrives; a refused upload leaves nothing. Who may upload: a viewer token with `"upload": true`, or the admin
 // secret. A published video is never overwritten.
 
-const REFUSALS: Record<UploadRefusal, [400 | 413 | 415, string]> = {
+const REFUSALS: Record<UploadRefusal, [400 | 411 | 413 | 415, string]> = {
+  'length-required': [411, 'Send Content-Length with the upload (this runtime stores a body of known length).'],
   'hash-mismatch': [400, 'The body does not match its x-amz-content-sha256.'],
   'too-large': [413, 'The body is larger than UPLOAD_MAX_BYTES.'],
   'not-a-video': [415, 'The body does not start like a video or audio file.'],
@@ -42,7 +43,7 @@ export function uploadRoutes(app: Hono<GatewayEnv>, ctx: AppContext): void {
   const published = async (id: string) => (await deps.storage.head(`${id}/master.m3u8`)) !== null;
 
   app.post('/api/uploads', async (c) => {
-    if (!limits || !sink) return problem(404, 'uploads-off', 'Uploads are off (UPLOADS=true turns them on, on Node).');
+    if (!limits || !sink) return problem(404, 'uploads-off', 'Uploads are off (UPLOADS=true turns them on).');
     const refused = await uploader(c);
     if (refused) return refused;
     const mediaBase = ctx.mediaBase(c);
@@ -90,7 +91,8 @@ export function uploadRoutes(app: Hono<GatewayEnv>, ctx: AppContext): void {
     if (await published(videoId)) return problem(409, 'video-exists', 'A video with this ID is published; it is never overwritten.');
     const body = c.req.raw.body;
     if (!body) return problem(400, 'incomplete', 'The upload has no body.');
-    const result = await sink.receive(videoId, body.pipeThrough(uploadGuard(limits.maxBytes)), { sha256, maxBytes: limits.maxBytes });
+    const length = declared !== undefined && /^\d+$/.test(declared) ? Number(declared) : null;
+    const result = await sink.receive(videoId, body.pipeThrough(uploadGuard(limits.maxBytes)), { sha256, maxBytes: limits.maxBytes, length });
     if (!result.ok) {
       const [status, detail] = REFUSALS[result.reason];
       return problem(status, result.reason, detail, { Connection: 'close' });

@@ -26,7 +26,7 @@ export interface StoredObject {
 }
 
 /** Why an upload was refused; nothing of it is kept. */
-export type UploadRefusal = 'hash-mismatch' | 'too-large' | 'not-a-video' | 'incomplete';
+export type UploadRefusal = 'hash-mismatch' | 'too-large' | 'not-a-video' | 'incomplete' | 'length-required';
 
 export type UploadResult = { ok: true; bytes: number } | { ok: false; reason: UploadRefusal };
 
@@ -38,7 +38,7 @@ export type UploadStatus = { status: 'uploaded' } | { status: 'packaging'; perce
  * SHA-256 while they arrive, kept only when complete and correct.
  */
 export interface UploadSink {
-  receive(videoId: string, body: ReadableStream<Uint8Array>, expect: { sha256: string; maxBytes: number }): Promise<UploadResult>;
+  receive(videoId: string, body: ReadableStream<Uint8Array>, expect: { sha256: string; maxBytes: number; length: number | null }): Promise<UploadResult>;
   /** Where the upload stands, or null when nothing was uploaded under this ID. */
   status(videoId: string): Promise<UploadStatus | null>;
   /** The SHA-256 of the source accepted under this ID, if any (a retry of the same body is answered, not re-read). */

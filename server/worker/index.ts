@@ -5,6 +5,16 @@ import { generateKeyPair } from '../core/index.ts';
 import { DEV_KEY_PAIR_ID, resolveMode } from '../app/mode.ts';
 import { createR2Storage } from './r2-storage.ts';
 import { createDurableObjectStore } from './session-do.ts';
+import { createR2Uploads, type HandOff } from './r2-uploads.ts';
+
+/** Where accepted uploads are handed for packaging (a Worker cannot run ffmpeg): UPLOAD_WEBHOOK_URL. */
+function uploadHandOff(vars: ConfigEnv, adminSecret: string | undefined): HandOff | undefined {
+  const url = vars.UPLOAD_WEBHOOK_URL?.trim();
+  if (!url) return undefined;
+  if (!/^https?:\/\//.test(url)) throw new ConfigError('UPLOAD_WEBHOOK_URL must be an http(s) URL');
+  if (!adminSecret) throw new ConfigError('UPLOAD_WEBHOOK_URL needs ADMIN_SECRET: the hand-off is signed with it');
+  return { url, secret: adminSecret };
+}
 import type { SessionStore } from '../app/session-store.ts';
 
 // Durable Object classes must be exported by the Worker's main module.
@@ -53,6 +63,7 @@ async function gateway(env: WorkerEnv): Promise<Hono> {
   return buildGateway(config, createR2Storage(env.MEDIA), {
     clientIp: (c) => c.req.header('CF-Connecting-IP') ?? null,
     ...(sessionStore ? { sessionStore } : {}),
+    ...(config.uploads ? { uploads: createR2Uploads(env.MEDIA, uploadHandOff(vars, config.adminSecret)) } : {}),
     warn: (message) => console.log(JSON.stringify({ level: 'warn', msg: message })),
     ...(assets ? { assets: async (_path: string, request: Request) => {
       const res = await assets.fetch(request);

@@ -52,7 +52,6 @@ describe('start-up refusals', () => {
     ['a short SESSION_SECRET', { SESSION_SECRET: 'short' }, /SESSION_SECRET must be at least 32 characters/],
     ['SESSION_SECRET equal to AUTH_JWT_SECRET', { SESSION_SECRET: 'test-secret-that-is-long-enough-for-hs256!' }, /SESSION_SECRET must differ from AUTH_JWT_SECRET/],
     ['ADMIN_SECRET equal to AUTH_JWT_SECRET', { SESSION_SECRET: 's'.repeat(40), ADMIN_SECRET: 'test-secret-that-is-long-enough-for-hs256!' }, /ADMIN_SECRET must differ from AUTH_JWT_SECRET and SESSION_SECRET/],
-    ['ADMIN_SECRET without session control', { ADMIN_SECRET: 'a'.repeat(40) }, /needs session control: set SESSION_SECRET too/],
     ['a session store that is not Redis', { SESSION_SECRET: 's'.repeat(40), SESSION_STORE: 'postgres://db' }, /SESSION_STORE must be memory or a redis:\/\/ URL/],
     ['a bad MAX_STREAMS_PER_VIEWER', { SESSION_SECRET: 's'.repeat(40), MAX_STREAMS_PER_VIEWER: '0' }, /must be a whole number from 1 to 1000/],
     ['a bad SESSION_STORE_FAILURE', { SESSION_SECRET: 's'.repeat(40), SESSION_STORE_FAILURE: 'maybe' }, /SESSION_STORE_FAILURE must be closed .* or open/],
