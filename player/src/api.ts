@@ -97,6 +97,23 @@ export async function requestAccess(videoId: string, sessionId?: string): Promis
   return call<AccessGrant>('POST', `/api/videos/${encodeURIComponent(videoId)}/access`, await getToken(), undefined, sessionId ? { 'X-Hls-Gate-Session': sessionId } : {});
 }
 
+export interface UploadTicket {
+  videoId: string;
+  uploadUrl: string;
+  maxBytes: number;
+}
+
+export type UploadState = { videoId: string; status: 'uploaded' | 'ready' } | { videoId: string; status: 'packaging'; percent: number } | { videoId: string; status: 'failed'; reason: string };
+
+/** A signed upload URL for a new video (demo: every demo token may upload). */
+export async function startUpload(): Promise<UploadTicket> {
+  return call<UploadTicket>('POST', '/api/uploads', await getToken());
+}
+
+export async function uploadState(videoId: string): Promise<UploadState> {
+  return call<UploadState>('GET', `/api/uploads/${encodeURIComponent(videoId)}`, await getToken());
+}
+
 export interface DeviceLink {
   videoId: string;
   url: string;

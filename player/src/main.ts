@@ -1,6 +1,6 @@
 import Hls, { type ErrorData, type HlsConfig, type LoadPolicy } from 'hls.js';
 import { renderSVG } from 'uqr';
-import { ApiError, demoActive, deviceLink, listVideos, type CatalogVideo } from './api.ts';
+import { ApiError, demoActive, deviceLink, listVideos, startUpload, uploadState, type CatalogVideo } from './api.ts';
 import { mountMarkup } from './markup.ts';
 import { GrantKeeper, type GrantState } from './grants.ts';
 import { accessMessage, mediaMessage, type Message } from './messages.ts';
@@ -218,6 +218,58 @@ if (remote) {
   $('airplay').addEventListener('click', () => void remote.prompt().catch(() => {}));
 }
 
+// Upload a video (demo): the file's SHA-256, a signed upload URL, the PUT with its progress in bytes, then the
+// packaging progress, then it plays.
+async function upload(file: File): Promise<void> {
+  const state = $('upload-state');
+  const bar = $<HTMLProgressElement>('upload-progress');
+  try {
+    state.textContent = 'Reading the file…';
+    const sha256 = [...new Uint8Array(await crypto.subtle.digest('SHA-256', await file.arrayBuffer()))].map((b) => b.toString(16).padStart(2, '0')).join('');
+    const ticket = await startUpload();
+    if (file.size > ticket.maxBytes) throw new Error(`the file is larger than ${Math.round(ticket.maxBytes / 1e6)} MB`);
+    bar.hidden = false;
+    await new Promise<void>((resolve, reject) => {
+      const xhr = new XMLHttpRequest(); // fetch has no upload progress
+      xhr.open('PUT', ticket.uploadUrl);
+      xhr.setRequestHeader('x-amz-content-sha256', sha256);
+      xhr.upload.onprogress = (e) => {
+        bar.value = e.total ? e.loaded / e.total : 0;
+        state.textContent = `Uploading: ${(e.loaded / 1e6).toFixed(1)} of ${(file.size / 1e6).toFixed(1)} MB`;
+      };
+      xhr.onload = () => (xhr.status < 300 ? resolve() : reject(new Error(`the upload was refused (${xhr.status})`)));
+      xhr.onerror = () => reject(new Error('the upload failed'));
+      xhr.send(file);
+    });
+    for (;;) {
+      const s = await uploadState(ticket.videoId);
+      if (s.status === 'ready') break;
+      if (s.status === 'failed') throw new Error(`packaging failed: ${s.reason}`);
+      bar.value = s.status === 'packaging' ? s.percent / 100 : 0;
+      state.textContent = s.status === 'packaging' ? `Packaging: ${s.percent}%` : 'Uploaded; packaging soon…';
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    state.textContent = 'Ready.';
+    bar.hidden = true;
+    log('uploaded', ticket.videoId);
+    const url = new URL(window.location.href);
+    url.searchParams.set('video', ticket.videoId);
+    history.replaceState(null, '', url);
+    await start();
+  } catch (err) {
+    state.textContent = `Upload failed: ${err instanceof Error ? err.message : String(err)}`;
+  }
+}
+$<HTMLInputElement>('upload-file').addEventListener('change', (e) => {
+  const file = (e.target as HTMLInputElement).files?.[0];
+  if (file) void upload(file);
+});
+$('upload-drop').addEventListener('dragover', (e) => e.preventDefault());
+$('upload-drop').addEventListener('drop', (e) => {
+  e.preventDefault();
+  const file = e.dataTransfer?.files[0];
+  if (file) void upload(file);
+});
 // Leaving the page stops playback: under session control that frees this device's slot at once.
 window.addEventListener('pagehide', () => keeper?.stop());
 
@@ -233,8 +285,12 @@ async function start(): Promise<void> {
   let videos: CatalogVideo[];
   try {
     videos = await listVideos();
-    // The badge says what the server said: only a gateway in demo mode hands out demo tokens.
-    if (demoActive()) $('mode').textContent = 'demo mode';
+    // The badge says what the server said: only a gateway in demo mode hands out demo tokens; the demo also
+    // offers uploads.
+    if (demoActive()) {
+      $('mode').textContent = 'demo mode';
+      $('upload').hidden = false;
+    }
   } catch (err) {
     const p = err instanceof ApiError ? err.problem : { status: 0, code: 'network', detail: '' };
     showMessage(accessMessage(p.status, p.code));

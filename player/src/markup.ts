@@ -46,6 +46,12 @@ export const PLAYER_MARKUP = `
     <aside class="catalog">
       <h2>Videos</h2>
       <ul id="catalog"></ul>
+      <section class="upload" id="upload" hidden>
+        <h2>Upload a video</h2>
+        <label class="drop" id="upload-drop">Drop a video here, or <input type="file" id="upload-file" accept="video/*,audio/*"></label>
+        <progress id="upload-progress" max="1" value="0" hidden></progress>
+        <p id="upload-state"></p>
+      </section>
     </aside>
   </main>`;
 

@@ -98,7 +98,7 @@ export async function createViewerAuth(config: AuthConfig, demo: boolean): Promi
   if (demoSecret) {
     const secret = demoSecret;
     auth.issueDemoToken = (videos, ttlSeconds, nowMs) =>
-      new SignJWT({ videos })
+      new SignJWT({ videos, upload: true })
         .setProtectedHeader({ alg: 'HS256' })
         .setSubject('demo-viewer')
         .setIssuedAt(Math.floor(nowMs / 1000))

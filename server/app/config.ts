@@ -211,7 +211,8 @@ export function parseConfig(env: Env): GatewayConfig {
   if (issuer !== undefined) auth.issuer = issuer;
 
   const sessions = parseSessions(env, auth.secret);
-  const uploads = parseBool(value(env, 'UPLOADS'), 'UPLOADS') ?? false;
+  // The demo takes uploads by default (its page has an upload panel); a deployment turns them on explicitly.
+  const uploads = parseBool(value(env, 'UPLOADS'), 'UPLOADS') ?? demo;
   const uploadMax = value(env, 'UPLOAD_MAX_BYTES');
   if (!uploads && (uploadMax !== undefined || value(env, 'UPLOAD_URL_TTL') !== undefined)) throw new ConfigError('UPLOAD_MAX_BYTES and UPLOAD_URL_TTL need UPLOADS=true');
   let uploadConfig: GatewayConfig['uploads'];

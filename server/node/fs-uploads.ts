@@ -12,11 +12,11 @@ import { createUploadQueue, type QueueOptions } from './upload-queue.ts';
 // media, or the client gone halfway), so a refused upload leaves nothing behind.
 
 export function createFsUploads(mediaDir: string, packager?: QueueOptions['run']): UploadSink {
-  const root = join(realpathSync(resolve(mediaDir)), '.uploads');
-  mkdirSync(root, { recursive: true });
+  const root = join(realpathSync(resolve(mediaDir)), '.uploads'); // made on the first upload
   const queue = packager ? createUploadQueue({ mediaDir: realpathSync(resolve(mediaDir)), uploadsDir: root, run: packager }) : undefined;
   return {
     async receive(videoId, body, expect): Promise<UploadResult> {
+      mkdirSync(root, { recursive: true });
       const tmp = join(root, `.tmp-${videoId}-${randomBytes(6).toString('hex')}`);
       const file = await open(tmp, 'wx', 0o644);
       const hash = createHash('sha256');
