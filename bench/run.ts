@@ -21,6 +21,7 @@ const suites: [string, () => Promise<Record<string, Ratio>>][] = [
   ['workerd', async () => (await import('./workerd.ts')).workerdCpu(quick)],
   ['playback', async () => (await import('./playback.ts')).playback(quick ? 3 : 7)],
   ['sessions', async () => (await import('./sessions.ts')).sessions(quick)],
+  ['uploads', async () => (await import('./uploads.ts')).uploads(quick)],
 ];
 for (const [name, run] of suites) {
   if (!want(name)) continue;
