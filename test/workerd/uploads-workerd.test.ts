@@ -69,6 +69,8 @@ describe('signed uploads in workerd with R2', () => {
 
   it.each([
     ['a wrong hash', (url: string) => put(url, video, sha(Buffer.from('x'))), 400, 'hash-mismatch'],
+    ['a missing hash', (url: string) => f(url, { method: 'PUT', body: new Uint8Array(video), headers: { 'Content-Length': String(video.length) } }), 400, 'hash-missing'],
+    ['no Content-Length', (url: string) => f(url, { method: 'PUT', body: new ReadableStream({ start(c) { c.enqueue(new Uint8Array(video)); c.close(); } }), headers: { 'x-amz-content-sha256': sha(video) }, duplex: 'half' } as RequestInit), 411, 'length-required'],
     ['an oversize body', (url: string) => put(url, Buffer.concat([video, Buffer.alloc(5000)])), 413, 'too-large'],
     ['a text file', (url: string) => put(url, Buffer.from('plain text, not a video\n'.repeat(30))), 415, 'not-a-video'],
   ])('refuses %s and stores nothing', async (_n, send, status, code) => {
