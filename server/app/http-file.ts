@@ -40,8 +40,19 @@ function baseHeaders(key: string, meta: ObjectMeta, cacheControl: string): Heade
 }
 
 export async function serveObject(storage: MediaStorage, key: string, request: Request, cacheControl: string): Promise<Response | null> {
-  // The headers are computed from head(); if the object is replaced before get() opens it, they would describe the
-  // wrong bytes: start again once from the new version.
+  if (storage.open) {
+    // One open: headers and bytes come from the same file, so they always agree.
+    const opened = await storage.open(key);
+    if (!opened) return null;
+    const plan = respond(key, opened.meta, request, cacheControl);
+    if (plan instanceof Response) {
+      await opened.close();
+      return plan;
+    }
+    return new Response((await opened.read(plan.range)) as BodyInit, { status: plan.status, headers: plan.headers });
+  }
+  // head() then get(): if the object is replaced in between, the headers would describe the wrong bytes: start
+  // again once from the new version.
   for (let attempt = 0; attempt < 2; attempt++) {
     const res = await serveOnce(storage, key, request, cacheControl);
     if (res !== 'changed') return res;
@@ -49,9 +60,8 @@ export async function serveObject(storage: MediaStorage, key: string, request: R
   return new Response(null, { status: 503, headers: { 'Retry-After': '1', 'Cache-Control': 'no-store' } }); // still being rewritten
 }
 
-async function serveOnce(storage: MediaStorage, key: string, request: Request, cacheControl: string): Promise<Response | null | 'changed'> {
-  const meta = await storage.head(key);
-  if (!meta) return null;
+/** The response for `meta` when no body is needed (304, 416, HEAD), or the status, headers and range of the body. */
+function respond(key: string, meta: ObjectMeta, request: Request, cacheControl: string): Response | { status: number; headers: Headers; range: ByteRange | undefined } {
   const headers = baseHeaders(key, meta, cacheControl);
   const inm = request.headers.get('If-None-Match');
   if (inm && etagMatches(inm, meta.etag)) return new Response(null, { status: 304, headers });
@@ -69,8 +79,16 @@ async function serveOnce(storage: MediaStorage, key: string, request: Request, c
   headers.set('Content-Length', String(length));
   if (range) headers.set('Content-Range', `bytes ${range.offset}-${range.offset + range.length - 1}/${meta.size}`);
   if (request.method === 'HEAD') return new Response(null, { status, headers });
+  return { status, headers, range: range ?? undefined };
+}
 
-  const object = await storage.get(key, range ?? undefined);
+async function serveOnce(storage: MediaStorage, key: string, request: Request, cacheControl: string): Promise<Response | null | 'changed'> {
+  const meta = await storage.head(key);
+  if (!meta) return null;
+  const plan = respond(key, meta, request, cacheControl);
+  if (plan instanceof Response) return plan;
+  const { status, headers, range } = plan;
+  const object = await storage.get(key, range);
   if (!object) return null; // deleted between head and get: 404, like any absent file
   if (object.meta.etag !== meta.etag || object.meta.size !== meta.size) {
     if (!(object.body instanceof Uint8Array)) await object.body.cancel();

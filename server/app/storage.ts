@@ -45,7 +45,21 @@ export interface UploadSink {
   acceptedHash(videoId: string): Promise<string | null>;
 }
 
+/** An object opened once: its metadata, then its bytes from the same open file (no second lookup). */
+export interface OpenedObject {
+  meta: ObjectMeta;
+  /** The bytes (one range, or all); takes the object over and releases it when the body is done. */
+  read(range?: ByteRange): Promise<StoredObject['body']>;
+  /** Releases it without reading (304, 416, HEAD). */
+  close(): Promise<void>;
+}
+
 export interface MediaStorage {
+  /**
+   * Optional: open once for both the headers and the body. Adapters where a lookup is expensive (local disk: open,
+   * containment check, fstat) provide it; the HTTP layer then never looks an object up twice.
+   */
+  open?(key: string): Promise<OpenedObject | null>;
   /** Metadata, or null when the object does not exist. */
   head(key: string): Promise<ObjectMeta | null>;
   /** The object's bytes (optionally one range, already validated against `size`), or null when absent. */

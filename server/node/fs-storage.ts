@@ -1,7 +1,7 @@
 import { constants, realpathSync } from 'node:fs';
 import { open, readlink, realpath, type FileHandle } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
-import type { ByteRange, MediaStorage, ObjectMeta, StoredObject } from '../app/storage.ts';
+import type { ByteRange, MediaStorage, ObjectMeta, OpenedObject, StoredObject } from '../app/storage.ts';
 
 // Local-disk storage: MEDIA_DIR/<videoId>/<path>. Keys arrive validated (see app/layout.ts), but the text of a
 // path proves nothing on disk: a symlink can point anywhere. So containment is checked on the file actually
@@ -73,30 +73,43 @@ export function createFsStorage(root: string): MediaStorage {
     return opened.meta;
   }
 
-  async function get(key: string, range?: ByteRange): Promise<StoredObject | null> {
-    const opened = await openChecked(key);
-    if (!opened) return null;
-    const { handle, meta } = opened;
+  /** The bytes of an opened file: small whole files in one read, anything else streamed; the handle is released. */
+  async function read({ handle, meta }: Opened, range?: ByteRange): Promise<StoredObject['body']> {
     if (!range && meta.size <= SMALL) {
       try {
         const bytes = new Uint8Array(meta.size);
         let got = 0;
         while (got < meta.size) {
           const { bytesRead } = await handle.read(bytes, got, meta.size - got, got);
-          if (bytesRead === 0) return null; // shrank since its size was read: never send a short body
+          if (bytesRead === 0) return shortened(); // shrank since its size was read: never send a short body
           got += bytesRead;
         }
-        return { meta, body: bytes };
-      } catch {
-        return null;
+        return bytes;
       } finally {
         await handle.close();
       }
     }
-    return { meta, body: fileStream(handle, range ? range.offset : 0, range ? range.length : meta.size) };
+    return fileStream(handle, range ? range.offset : 0, range ? range.length : meta.size);
   }
 
-  return { head, get };
+  async function openObject(key: string): Promise<OpenedObject | null> {
+    const opened = await openChecked(key);
+    if (!opened) return null;
+    return { meta: opened.meta, read: (range) => read(opened, range), close: () => opened.handle.close() };
+  }
+
+  async function get(key: string, range?: ByteRange): Promise<StoredObject | null> {
+    const opened = await openChecked(key);
+    if (!opened) return null;
+    return { meta: opened.meta, body: await read(opened, range) };
+  }
+
+  return { open: openObject, head, get };
+}
+
+/** A body that fails at once: the HTTP layer aborts the connection rather than send fewer bytes than announced. */
+function shortened(): ReadableStream<Uint8Array> {
+  return new ReadableStream({ start: (c) => c.error(new Error('the file became shorter while it was being sent')) });
 }
 
 /**
