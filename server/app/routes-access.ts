@@ -1,8 +1,8 @@
-import type { Hono } from 'hono';
+import type { Context, Hono } from 'hono';
 import type { AppContext, GatewayEnv } from './context.ts';
-import { clearGrantCookies, createGrantIssuer, setGrantCookies, setSessionCookie, SESSION_HEADER, type GrantIssuer } from './grants.ts';
+import { clearGrantCookies, createGrantIssuer, setGrantCookies, setSessionCookie, SESSION_HEADER, type Grant, type GrantIssuer } from './grants.ts';
 import { SESSION_PARAM } from '../core/cookies.ts';
-import { entitled } from './auth.ts';
+import { entitled, type Viewer } from './auth.ts';
 import { findVideo, readCatalog } from './catalog.ts';
 import { ROUTES, VIDEO_ID, mountPrefix, videoFolder } from './layout.ts';
 import { badHost, problem } from './responses.ts';
@@ -24,8 +24,11 @@ export function accessRoutes(app: Hono<GatewayEnv>, ctx: AppContext, issuer: Gra
     ...(deps.config.cookieDomain ? { domain: deps.config.cookieDomain } : {}),
   });
 
-  app.post(ROUTES.access, async (c) => {
-    const videoId = c.req.param('videoId');
+  type Issued = Pick<Grant, 'resource' | 'expiresAt'>;
+
+  /** What both grant routes check first: the ID, the host, the viewer token, the entitlement, the catalog. */
+  async function entitledVideo(c: Context) {
+    const videoId = c.req.param('videoId') ?? '';
     if (!VIDEO_ID.test(videoId)) return problem(400, 'bad-video-id', BAD_ID);
     const mediaBase = ctx.mediaBase(c);
     if (!mediaBase) return badHost();
@@ -34,16 +37,34 @@ export function accessRoutes(app: Hono<GatewayEnv>, ctx: AppContext, issuer: Gra
     if (!entitled(auth.viewer, videoId)) return problem(403, 'not-entitled', 'This viewer is not entitled to this video.');
     const video = await findVideo(deps.storage, videoId, ctx.now(), ctx.catalogError);
     if (!video) return problem(404, 'unknown-video', 'There is no such video.');
+    return { videoId, mediaBase, viewer: auth.viewer, video };
+  }
 
-    let ip: string | undefined;
-    if (deps.config.bindIp) {
-      const clientIp = ctx.clientIp(c)?.replace(/^::ffff:/, '');
-      // CloudFront policies take IPv4 only; an IPv6 viewer cannot get an IP-bound grant.
-      if (!clientIp || parseIPv4(clientIp) === null) {
-        return problem(403, 'ip-binding-unavailable', 'Grants are bound to the viewer IP address and only IPv4 addresses can be bound.');
-      }
-      ip = clientIp;
-    }
+  /** The viewer's IPv4 address when the grant is to be bound to it (CloudFront policies take IPv4 only). */
+  function boundIp(c: Context, bind: boolean): Response | string | undefined {
+    if (!bind) return undefined;
+    const clientIp = ctx.clientIp(c)?.replace(/^::ffff:/, '');
+    if (!clientIp || parseIPv4(clientIp) === null) return problem(403, 'ip-binding-unavailable', 'Grants are bound to the viewer IP address and only IPv4 addresses can be bound.');
+    return clientIp;
+  }
+
+  /** Under session control: the device session (a lease) for this grant, or the refusal. */
+  async function deviceSession(c: Context, viewer: Viewer, requestedSid: string | null, grant: Issued) {
+    const sub = viewer.subject;
+    if (!sub) return problem(403, 'no-subject', 'Session control needs the viewer token to carry a "sub" claim (who the viewer is).');
+    c.set('sub', sub);
+    const session = await deps.sessions!.issue(sub, requestedSid, { keyPairId: deps.config.keyPairId, ...grant });
+    if (!session.ok) return problem(session.status, session.code, session.detail);
+    c.set('sessionId', session.sid);
+    return session;
+  }
+
+  app.post(ROUTES.access, async (c) => {
+    const found = await entitledVideo(c);
+    if (found instanceof Response) return found;
+    const { videoId, mediaBase, viewer, video } = found;
+    const ip = boundIp(c, deps.config.bindIp);
+    if (ip instanceof Response) return ip;
     const nowMs = ctx.now();
     const prefix = mountPrefix(c, ROUTES.access);
     const folder = videoFolder(prefix, videoId);
@@ -52,13 +73,9 @@ export function accessRoutes(app: Hono<GatewayEnv>, ctx: AppContext, issuer: Gra
     let sessionId: string | undefined;
     if (deps.sessions) {
       // Session control: the grant is a lease of this device session (the player sends its id back on refresh).
-      const sub = auth.viewer.subject;
-      if (!sub) return problem(403, 'no-subject', 'Session control needs the viewer token to carry a "sub" claim (who the viewer is).');
-      c.set('sub', sub);
-      const session = await deps.sessions.issue(sub, c.req.header(SESSION_HEADER) ?? null, { keyPairId: deps.config.keyPairId, resource: grant.resource, expiresAt: grant.expiresAt });
-      if (!session.ok) return problem(session.status, session.code, session.detail);
+      const session = await deviceSession(c, viewer, c.req.header(SESSION_HEADER) ?? null, grant);
+      if (session instanceof Response) return session;
       sessionId = session.sid;
-      c.set('sessionId', sessionId);
       setSessionCookie(c, session.cookie, cookieScope, grant.expiresAt, nowMs);
     }
     setGrantCookies(c, grant, cookieScope, nowMs);
@@ -79,15 +96,9 @@ export function accessRoutes(app: Hono<GatewayEnv>, ctx: AppContext, issuer: Gra
   // binding, and under session control its own device session, in the query.
   const linkIssuer = createGrantIssuer({ keyPairId: deps.config.keyPairId, signingKey: deps.signingKey, ttl: deps.config.deviceLinkTtl, window: deps.config.grantWindow });
   app.post(ROUTES.deviceLink, async (c) => {
-    const videoId = c.req.param('videoId');
-    if (!VIDEO_ID.test(videoId)) return problem(400, 'bad-video-id', BAD_ID);
-    const mediaBase = ctx.mediaBase(c);
-    if (!mediaBase) return badHost();
-    const auth = await deps.auth.authenticate(c.req.header('Authorization'), ctx.now());
-    if (!auth.ok) return problem(auth.status, auth.code, auth.detail);
-    if (!entitled(auth.viewer, videoId)) return problem(403, 'not-entitled', 'This viewer is not entitled to this video.');
-    const video = await findVideo(deps.storage, videoId, ctx.now(), ctx.catalogError);
-    if (!video) return problem(404, 'unknown-video', 'There is no such video.');
+    const found = await entitledVideo(c);
+    if (found instanceof Response) return found;
+    const { videoId, mediaBase, viewer, video } = found;
     let body: { bindIp?: unknown } = {};
     if ((c.req.header('Content-Type') ?? '').includes('json')) {
       try {
@@ -97,28 +108,19 @@ export function accessRoutes(app: Hono<GatewayEnv>, ctx: AppContext, issuer: Gra
       }
     }
     if (body.bindIp !== undefined && typeof body.bindIp !== 'boolean') return problem(400, 'bad-bind-ip', '"bindIp" must be true or false.');
-    let ip: string | undefined;
-    if (body.bindIp ?? deps.config.bindIp) {
-      const clientIp = ctx.clientIp(c)?.replace(/^::ffff:/, '');
-      if (!clientIp || parseIPv4(clientIp) === null) return problem(403, 'ip-binding-unavailable', 'Only IPv4 addresses can be bound (CloudFront policies take IPv4 only).');
-      ip = clientIp;
-    }
-    const nowMs = ctx.now();
+    const ip = boundIp(c, body.bindIp ?? deps.config.bindIp);
+    if (ip instanceof Response) return ip;
     const folder = videoFolder(mountPrefix(c, ROUTES.deviceLink), videoId);
-    const grant = await linkIssuer.issue(`${mediaBase}${folder}*`, nowMs, ip);
+    const grant = await linkIssuer.issue(`${mediaBase}${folder}*`, ctx.now(), ip);
     // The cookies' values as signed-URL parameters (same bytes; CloudFront's URL names).
     const params = [['Policy', grant.cookies['CloudFront-Policy']], ['Signature', grant.cookies['CloudFront-Signature']], ['Key-Pair-Id', grant.cookies['CloudFront-Key-Pair-Id']], ['Hash-Algorithm', grant.cookies['CloudFront-Hash-Algorithm']]]
       .filter((p): p is [string, string] => p[1] !== undefined)
       .map(([k, v]) => `${k}=${v}`);
     let sessionId: string | undefined;
     if (deps.sessions) {
-      const sub = auth.viewer.subject;
-      if (!sub) return problem(403, 'no-subject', 'Session control needs the viewer token to carry a "sub" claim (who the viewer is).');
-      c.set('sub', sub);
-      const session = await deps.sessions.issue(sub, null, { keyPairId: deps.config.keyPairId, resource: grant.resource, expiresAt: grant.expiresAt });
-      if (!session.ok) return problem(session.status, session.code, session.detail);
+      const session = await deviceSession(c, viewer, null, grant);
+      if (session instanceof Response) return session;
       sessionId = session.sid;
-      c.set('sessionId', sessionId);
       params.push(`${SESSION_PARAM}=${session.cookie}`);
     }
     c.header('Cache-Control', 'no-store');
