@@ -1,6 +1,7 @@
 import type { Grant } from '../core/index.ts';
 import { decodeCloudFrontBase64, encodeCloudFrontBase64 } from '../core/index.ts';
 import type { Revocation, SessionStore } from './session-store.ts';
+import { Lru } from '../core/lru.ts';
 
 // Session control (on when SESSION_SECRET is set): every grant belongs to a viewer (`sub`) and a device session the
 // gateway mints. The companion cookie `HlsGate-Session` carries both, with an HMAC (SESSION_SECRET) over them and
@@ -47,6 +48,9 @@ export function createSessionControl(opts: SessionControlOptions) {
   let nextPoll = 0;
   let polling: Promise<void> | undefined;
   let failing = false;
+  // Session cookies whose HMAC already verified for a grant: a segment request then skips the HMAC (the revocation
+  // check still runs every time). Successes only, keyed by the exact strings, bounded in entries and bytes.
+  const verified = new Lru<{ sub: string; sid: string }>(10_000, 10_000 * 600);
 
   const material = (sid: string, sub: string, grant: Pick<Grant, 'keyPairId' | 'resource' | 'expiresAt'>) =>
     enc.encode(`hls-gate-session-v1\n${sid}\n${sub}\n${grant.keyPairId}\n${grant.resource}\n${grant.expiresAt}`);
@@ -104,6 +108,15 @@ export function createSessionControl(opts: SessionControlOptions) {
     return until !== undefined && until * 1000 > now;
   }
 
+  /** A session whose cookie holds: refused only when revoked (or when the deny-list cannot be trusted). */
+  async function judge(sub: string, sid: string): Promise<SessionCheck> {
+    const bySub = await isRevoked('sub', sub);
+    const bySession = await isRevoked('session', sid);
+    if (bySub === undefined || bySession === undefined) return { ok: false, reason: 'store-unavailable', sub, sid };
+    if (bySub || bySession) return { ok: false, reason: 'revoked', sub, sid };
+    return { ok: true, sub, sid };
+  }
+
   return {
     /** The session for a grant being issued or renewed: `sid` from the player when it has one, else a new one. */
     async issue(sub: string, requestedSid: string | null, grant: Pick<Grant, 'keyPairId' | 'resource' | 'expiresAt'>): Promise<SessionIssue> {
@@ -130,6 +143,9 @@ export function createSessionControl(opts: SessionControlOptions) {
     /** Checks the session cookies of a media request against the grant that let it through. */
     async check(values: readonly string[], grant: Grant): Promise<SessionCheck> {
       for (const value of values.slice(0, 4)) {
+        const cacheKey = `${grant.keyPairId}\n${grant.resource}\n${grant.expiresAt}\n${value}`;
+        const known = verified.get(cacheKey);
+        if (known) return judge(known.sub, known.sid);
         const [sid, subB64, tag, extra] = value.split('.');
         if (extra !== undefined || !sid || !SID.test(sid) || !subB64 || !tag || subB64.length > 400) continue;
         let sub: string;
@@ -140,11 +156,8 @@ export function createSessionControl(opts: SessionControlOptions) {
         } catch {
           continue;
         }
-        const bySub = await isRevoked('sub', sub);
-        const bySession = await isRevoked('session', sid);
-        if (bySub === undefined || bySession === undefined) return { ok: false, reason: 'store-unavailable', sub, sid };
-        if (bySub || bySession) return { ok: false, reason: 'revoked', sub, sid };
-        return { ok: true, sub, sid };
+        verified.set(cacheKey, { sub, sid });
+        return judge(sub, sid);
       }
       return { ok: false, reason: 'session-invalid' };
     },
