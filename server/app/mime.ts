@@ -1,5 +1,5 @@
 // Content types for HLS (RFC 8216 section 4: playlists are application/vnd.apple.mpegurl) and its media.
-const TYPES: Record<string, string> = {
+export const TYPES: Readonly<Record<string, string>> = {
   m3u8: 'application/vnd.apple.mpegurl',
   ts: 'video/mp2t',
   m4s: 'video/iso.segment',

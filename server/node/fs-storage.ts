@@ -1,7 +1,7 @@
-import { constants, realpathSync } from 'node:fs';
-import { open, readlink, realpath, type FileHandle } from 'node:fs/promises';
+import { closeSync, constants, fstatSync, openSync, readSync, readlinkSync, realpathSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
 import type { ByteRange, MediaStorage, ObjectMeta, OpenedObject, StoredObject } from '../app/storage.ts';
+import { markFileSpan } from './file-spans.ts';
 
 // Local-disk storage: MEDIA_DIR/<videoId>/<path>. Keys arrive validated (see app/layout.ts), but the text of a
 // path proves nothing on disk: a symlink can point anywhere. So containment is checked on the file actually
@@ -9,6 +9,11 @@ import type { ByteRange, MediaStorage, ObjectMeta, OpenedObject, StoredObject } 
 // therefore allowed only within one video's folder (e.g. a rendition sharing another's init segment); a symlink
 // to another video, to the rest of the host, or a video folder that is itself a symlink is answered 404.
 // FIFOs and devices are never opened for reading (O_NONBLOCK, then "regular file only").
+//
+// File calls are synchronous, as nginx's are by default (`aio off`): for media on a local disk, mostly in the page
+// cache, each takes microseconds, while sending each through libuv's thread pool cost more than the call itself
+// (five round trips per segment request; bench/serving.ts). Media on a slow network filesystem would stall the
+// event loop: put nginx in front (SERVE_VIA_NGINX) or a cache there.
 
 /** Objects up to this size are one stream chunk anyway: read them in one call (playlists, keys). */
 const SMALL = 64 * 1024;
@@ -17,89 +22,127 @@ const CHUNK = 32 * 1024;
 /** Where Linux shows the path of an open descriptor: the check then holds for the very file being read. */
 const FD_PATHS = '/proc/self/fd';
 
+/** Descriptors whose stream was dropped unread are closed when it is collected (a safety net, not the plan). */
+const orphans = new FinalizationRegistry<number>((fd) => {
+  try {
+    closeSync(fd);
+  } catch {
+    // already closed
+  }
+});
+
 interface Opened {
-  handle: FileHandle;
+  fd: number;
   meta: ObjectMeta;
+  /** The real path of the opened file (what the containment check judged). */
+  real: string;
 }
 
-export function createFsStorage(root: string): MediaStorage {
+export interface FsStorageOptions {
+  /**
+   * Bodies of files of at least `minBytes` are lazy streams marked as spans of the open file, never read ahead: the
+   * Node server (node/file-responses.ts) then moves the bytes itself (minBytes above one read: smaller files are
+   * quicker as bytes), or hands every file to nginx (minBytes 0). Unset for embedders whose server reads the stream.
+   */
+  handOff?: { minBytes: number };
+}
+
+/** What the Node server hands off: files it moves faster itself than as bytes through the web Response. */
+export const NODE_HAND_OFF = { minBytes: SMALL + 1 };
+/** With nginx in front: every file (nginx serves them all). */
+export const NGINX_HAND_OFF = { minBytes: 0 };
+
+/**
+ * The ETag nginx gives a static file ("<mtime seconds hex>-<size hex>", ngx_http_set_etag), so the gateway alone and
+ * nginx serving for it (SERVE_VIA_NGINX) answer If-None-Match and If-Range alike.
+ */
+export function fileEtag(size: number, mtimeMs: number): string {
+  return `"${Math.floor(mtimeMs / 1000).toString(16)}-${size.toString(16)}"`;
+}
+
+export function createFsStorage(root: string, options: FsStorageOptions = {}): MediaStorage {
   const base = realpathSync(resolve(root));
   let procFd: boolean | undefined;
 
   /** The real path of an open file: from the descriptor itself where the OS shows it, else resolved by name. */
-  async function realPathOf(handle: FileHandle, path: string): Promise<string> {
+  function realPathOf(fd: number, path: string): string {
     if (procFd !== false) {
       try {
-        const p = await readlink(`${FD_PATHS}/${handle.fd}`);
+        const p = readlinkSync(`${FD_PATHS}/${fd}`);
         procFd = true;
         return p.endsWith(' (deleted)') ? p.slice(0, -' (deleted)'.length) : p;
       } catch {
         procFd = false;
       }
     }
-    return realpath(path);
+    return realpathSync(path);
   }
 
-  async function openChecked(key: string): Promise<Opened | null> {
+  function openChecked(key: string): Opened | null {
     // Media keys are `<videoId>/...` and must stay in that folder; a top-level key (catalog.json) in MEDIA_DIR.
     const slash = key.indexOf('/');
     if (slash === 0) return null;
     const videoDir = slash < 0 ? base + sep : join(base, key.slice(0, slash)) + sep;
     const path = join(base, key);
     if (!path.startsWith(videoDir)) return null;
-    let handle: FileHandle;
+    let fd: number;
     try {
-      handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+      fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
     } catch {
       return null; // absent (or deleted since), unreadable, a symlink loop: not found
     }
     try {
-      const real = await realPathOf(handle, path);
-      const s = await handle.stat();
+      const real = realPathOf(fd, path);
+      const s = fstatSync(fd);
       if (real.startsWith(videoDir) && s.isFile()) {
-        return { handle, meta: { size: s.size, etag: `"${s.size.toString(16)}-${Math.floor(s.mtimeMs).toString(16)}"`, lastModified: s.mtime } };
+        return { fd, real, meta: { size: s.size, etag: fileEtag(s.size, s.mtimeMs), lastModified: s.mtime } };
       }
     } catch {
       // fall through: refused
     }
-    await handle.close();
+    closeSync(fd);
     return null;
   }
 
   async function head(key: string): Promise<ObjectMeta | null> {
-    const opened = await openChecked(key);
+    const opened = openChecked(key);
     if (!opened) return null;
-    await opened.handle.close();
+    closeSync(opened.fd);
     return opened.meta;
   }
 
-  /** The bytes of an opened file: small whole files in one read, anything else streamed; the handle is released. */
-  async function read({ handle, meta }: Opened, range?: ByteRange): Promise<StoredObject['body']> {
+  /** The bytes of an opened file: small whole files in one read, anything else streamed; the descriptor is released. */
+  async function read({ fd, meta, real }: Opened, range?: ByteRange): Promise<StoredObject['body']> {
+    if (options.handOff && (range ? range.length : meta.size) >= options.handOff.minBytes) {
+      const offset = range ? range.offset : 0;
+      const length = range ? range.length : meta.size;
+      return markFileSpan(fileStream(fd, offset, length), { fd, offset, length, path: real, root: base });
+    }
     if (!range && meta.size <= SMALL) {
       try {
         const bytes = new Uint8Array(meta.size);
         let got = 0;
         while (got < meta.size) {
-          const { bytesRead } = await handle.read(bytes, got, meta.size - got, got);
+          const bytesRead = readSync(fd, bytes, got, meta.size - got, got);
           if (bytesRead === 0) return shortened(); // shrank since its size was read: never send a short body
           got += bytesRead;
         }
         return bytes;
       } finally {
-        await handle.close();
+        closeSync(fd);
       }
     }
-    return fileStream(handle, range ? range.offset : 0, range ? range.length : meta.size);
+    return fileStream(fd, range ? range.offset : 0, range ? range.length : meta.size);
   }
 
   async function openObject(key: string): Promise<OpenedObject | null> {
-    const opened = await openChecked(key);
+    const opened = openChecked(key);
     if (!opened) return null;
-    return { meta: opened.meta, read: (range) => read(opened, range), close: () => opened.handle.close() };
+    return { meta: opened.meta, read: (range) => read(opened, range), close: async () => closeSync(opened.fd) };
   }
 
   async function get(key: string, range?: ByteRange): Promise<StoredObject | null> {
-    const opened = await openChecked(key);
+    const opened = openChecked(key);
     if (!opened) return null;
     return { meta: opened.meta, body: await read(opened, range) };
   }
@@ -118,37 +161,39 @@ function shortened(): ReadableStream<Uint8Array> {
  * If the file ends early (truncated while being sent) the stream errors, and the HTTP layer aborts the connection:
  * the client sees a failed download at once instead of waiting for bytes that will never come.
  */
-function fileStream(file: FileHandle, offset: number, length: number): ReadableStream<Uint8Array> {
+function fileStream(fd: number, offset: number, length: number): ReadableStream<Uint8Array> {
   let position = offset;
   const end = offset + length;
   let closed = false;
-  const close = async () => {
+  const close = () => {
     if (!closed) {
       closed = true;
-      await file.close();
+      orphans.unregister(token);
+      closeSync(fd);
     }
   };
-  return new ReadableStream<Uint8Array>(
+  const token = {};
+  const stream = new ReadableStream<Uint8Array>(
     {
-      async pull(controller) {
+      pull(controller) {
         try {
           const size = Math.min(CHUNK, end - position);
           if (size <= 0) {
-            await close();
+            close();
             controller.close();
             return;
           }
           const chunk = new Uint8Array(size);
-          const { bytesRead } = await file.read(chunk, 0, size, position);
+          const bytesRead = readSync(fd, chunk, 0, size, position);
           if (bytesRead === 0) throw new Error('the file became shorter while it was being sent');
           position += bytesRead;
           controller.enqueue(bytesRead === size ? chunk : chunk.subarray(0, bytesRead));
           if (position >= end) {
-            await close();
+            close();
             controller.close();
           }
         } catch (err) {
-          await close();
+          close();
           controller.error(err);
         }
       },
@@ -156,4 +201,6 @@ function fileStream(file: FileHandle, offset: number, length: number): ReadableS
     },
     { highWaterMark: 0 },
   );
+  orphans.register(stream, fd, token);
+  return stream;
 }

@@ -8,7 +8,9 @@ import type { Hono } from 'hono';
 import { ConfigError, parseConfig, parseDuration, type Env, type GatewayConfig } from '../app/config.ts';
 import { buildGateway } from '../app/build.ts';
 import type { EventLog, LogEntry } from '../app/log.ts';
-import { createFsStorage } from './fs-storage.ts';
+import { NGINX_HAND_OFF, NODE_HAND_OFF, createFsStorage } from './fs-storage.ts';
+import { withFileResponses, type NginxHandOff } from './file-responses.ts';
+import { parseBool } from '../app/mode.ts';
 import { createAssets } from './assets.ts';
 import { withNodeCrypto } from './native-key.ts';
 import { createRedisStore } from './redis-store.ts';
@@ -51,9 +53,30 @@ export function connectionLimits(env: Env, uploads = false): { headers: number; 
   return limits;
 }
 
+/**
+ * SERVE_VIA_NGINX=true: nginx in front serves the granted files (node/nginx-config.ts, `hls-gate nginx-config`).
+ * The viewer's address then comes from nginx's X-Forwarded-For, so TRUST_PROXY is implied; VERDICT_CACHE (seconds,
+ * default 1, at most 60) is how long nginx may reuse a granted verdict.
+ */
+export function nginxHandOff(env: Env): NginxHandOff | undefined {
+  if (!parseBool(env.SERVE_VIA_NGINX?.trim() || undefined, 'SERVE_VIA_NGINX')) {
+    if (env.VERDICT_CACHE?.trim()) throw new ConfigError('VERDICT_CACHE is for nginx in front: set SERVE_VIA_NGINX=true too, or leave VERDICT_CACHE unset');
+    return undefined;
+  }
+  if (parseBool(env.TRUST_PROXY?.trim() || undefined, 'TRUST_PROXY') === false) {
+    throw new ConfigError('SERVE_VIA_NGINX=true needs the viewer address nginx forwards: leave TRUST_PROXY unset (it is implied) or set it to true');
+  }
+  const verdictCache = parseDuration(env.VERDICT_CACHE?.trim() || '1', 'VERDICT_CACHE');
+  if (verdictCache > 60) throw new ConfigError('VERDICT_CACHE must be at most 60 seconds (0 turns the verdict cache off)');
+  return { verdictCache };
+}
+
 /** Starts the gateway on Node: validates config (throws ConfigError), imports keys, listens. */
 export async function startNodeGateway(input: Env, options: StartOptions = {}): Promise<RunningGateway> {
-  const { env, mediaDir, zeroConfig, devKey } = await loadNodeEnv(input);
+  const loaded = await loadNodeEnv(input);
+  const { mediaDir, zeroConfig, devKey } = loaded;
+  const nginx = nginxHandOff(loaded.env);
+  const env = nginx ? { ...loaded.env, TRUST_PROXY: 'true' } : loaded.env;
   const config = readPublicKeyFiles(parseConfig(env));
   const warnings: string[] = [];
   const sessionStore = config.sessions && config.sessions.store !== 'memory' ? createRedisStore(config.sessions.store) : undefined;
@@ -69,7 +92,8 @@ export async function startNodeGateway(input: Env, options: StartOptions = {}): 
       throw new ConfigError('cannot read TLS_CERT_FILE or TLS_KEY_FILE');
     }
   }
-  const app = await buildGateway(config, createFsStorage(mediaDir), {
+  const handOff = nginx ? NGINX_HAND_OFF : NODE_HAND_OFF;
+  const app = await buildGateway(config, createFsStorage(mediaDir, { handOff }), {
     assets: createAssets(options.assetsDir ?? join(REPO_ROOT, 'player/dist')),
     clientIp: (c) => getConnInfo(c).remote.address ?? null,
     nativeSigner: withNodeCrypto,
@@ -92,7 +116,7 @@ export async function startNodeGateway(input: Env, options: StartOptions = {}): 
   const server: ServerType = await new Promise((resolveServer, reject) => {
     const s = serve(
       {
-        fetch: app.fetch,
+        fetch: withFileResponses(app.fetch, handOff, nginx),
         port,
         hostname,
         serverOptions: { ...serverOptions, ...(tls ?? {}) },

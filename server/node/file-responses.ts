@@ -1,0 +1,146 @@
+import { readSync } from 'node:fs';
+import { ServerResponse, type OutgoingHttpHeaders } from 'node:http';
+import type { HttpBindings, Http2Bindings } from '@hono/node-server';
+// Tells @hono/node-server the response has been written already.
+import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
+import { fileSpanOf, type FileSpan } from './file-spans.ts';
+import { NGINX_FILES_LOCATION } from './nginx-config.ts';
+
+// How granted file bytes leave the Node server. The app answers with a lazy stream over a checked file
+// (file-spans.ts); here, after every middleware has had its say on status and headers, the server either
+// - writes the bytes itself, straight from the descriptor to the socket (no web-stream chunks, one read for a
+//   segment of up to 256 KB), or
+// - with nginx in front (SERVE_VIA_NGINX), sends no bytes at all: an empty answer with X-Accel-Redirect naming the
+//   checked file under nginx's `internal` location, and nginx serves it with sendfile
+//   (https://nginx.org/en/docs/http/ngx_http_proxy_module.html#proxy_ignore_headers, "X-Accel-Redirect").
+
+type Fetch = (request: Request, env: HttpBindings | Http2Bindings) => Response | Promise<Response>;
+
+/** Bytes per read: a 200 KB segment is one read and one write. */
+const CHUNK = 256 * 1024;
+
+export interface NginxHandOff {
+  /** Seconds nginx may reuse a "granted" answer (X-Accel-Expires), never past the grant's own expiry; 0: never. */
+  verdictCache: number;
+}
+
+/**
+ * Wraps the app's fetch for @hono/node-server: file bodies leave by the fast route. `handOff` is what the disk storage
+ * was created with (fs-storage.ts): only bodies that large can be file spans.
+ */
+export function withFileResponses(fetch: Fetch, handOff: { minBytes: number }, nginx?: NginxHandOff): Fetch {
+  const spanOf = (res: Response): FileSpan | undefined => {
+    // Only possible spans are looked into: reading `body` turns @hono/node-server's lightweight Response into a full
+    // one, which every other answer is spared.
+    if (res.status !== 200 && res.status !== 206) return undefined;
+    if (!res.headers.has('accept-ranges') || Number(res.headers.get('content-length')) < handOff.minBytes) return undefined;
+    return fileSpanOf(res.body);
+  };
+  if (nginx) return viaNginx(fetch, spanOf, nginx);
+  return async (request, env) => {
+    const res = await fetch(request, env);
+    const span = spanOf(res);
+    if (!span || !(env.outgoing instanceof ServerResponse)) return res;
+    void sendSpan(res, span, env.outgoing);
+    return RESPONSE_ALREADY_SENT;
+  };
+}
+
+function outgoingHeaders(headers: Headers): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = {};
+  headers.forEach((value, name) => {
+    if (name !== 'set-cookie') out[name] = value;
+  });
+  const cookies = headers.getSetCookie();
+  if (cookies.length > 0) out['set-cookie'] = cookies;
+  return out;
+}
+
+/** Writes the span to the socket; a file that ends early aborts the connection (never a short body). */
+async function sendSpan(res: Response, span: FileSpan, out: ServerResponse): Promise<void> {
+  const body = res.body!;
+  try {
+    out.writeHead(res.status, outgoingHeaders(res.headers));
+    let position = span.offset;
+    const end = span.offset + span.length;
+    while (position < end && !out.destroyed) {
+      const size = Math.min(CHUNK, end - position);
+      const chunk = Buffer.allocUnsafe(size);
+      let got = 0;
+      while (got < size) {
+        const bytesRead = readSync(span.fd, chunk, got, size - got, position + got); // synchronous: see fs-storage.ts
+        if (bytesRead === 0) throw new Error('the file became shorter while it was being sent');
+        got += bytesRead;
+      }
+      position += size;
+      if (position >= end) {
+        out.end(chunk);
+      } else if (!out.write(chunk)) {
+        await new Promise<void>((resume) => {
+          const done = () => {
+            out.off('drain', done);
+            out.off('close', done);
+            resume();
+          };
+          out.on('drain', done);
+          out.on('close', done);
+        });
+      }
+    }
+    if (span.length === 0) out.end();
+  } catch {
+    out.destroy();
+  } finally {
+    await body.cancel().catch(() => {}); // closes the descriptor
+  }
+}
+
+/** Request headers nginx evaluates itself against the file it serves (RFC 9110 section 13 and 14). */
+const FILE_CONDITIONS = ['range', 'if-range', 'if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since'];
+/** Path characters nginx takes literally in X-Accel-Redirect; any other file is served by Node itself. */
+const PLAIN_PATH = /^[A-Za-z0-9._~/-]+$/;
+
+function viaNginx(fetch: Fetch, spanOf: (res: Response) => FileSpan | undefined, options: NginxHandOff): Fetch {
+  return async (request, env) => {
+    // nginx answers Range, HEAD and the conditionals from the file it serves; the gateway judges the plain GET.
+    const judged = request.method === 'HEAD' || (request.method === 'GET' && FILE_CONDITIONS.some((h) => request.headers.has(h)));
+    const plain = judged ? stripConditions(request) : request;
+    const res = await fetch(plain, env);
+    const span = spanOf(res);
+    if (!span) return res;
+    const relative = span.path.slice(span.root.length + 1);
+    if (!span.path.startsWith(`${span.root}/`) || !PLAIN_PATH.test(relative) || relative.split('/').some((s) => s.startsWith('.'))) {
+      // An unusual file name: Node serves it, judging the original request (its Range, HEAD, conditions).
+      await res.body!.cancel();
+      const original = plain === request ? res : await fetch(request, env);
+      const again = spanOf(original);
+      if (!again || !(env.outgoing instanceof ServerResponse)) return original;
+      void sendSpan(original, again, env.outgoing);
+      return RESPONSE_ALREADY_SENT;
+    }
+    await res.body!.cancel();
+    const headers = new Headers(res.headers);
+    for (const name of ['content-length', 'content-range', 'content-type', 'etag', 'last-modified', 'accept-ranges']) headers.delete(name);
+    headers.set('X-Accel-Redirect', `${NGINX_FILES_LOCATION}${relative}`);
+    headers.set('X-Accel-Expires', String(verdictLifetime(res.headers.get('Cache-Control'), options.verdictCache)));
+    return new Response(null, { status: 200, headers });
+  };
+}
+
+function stripConditions(request: Request): Request {
+  const headers = new Headers(request.headers);
+  for (const name of FILE_CONDITIONS) headers.delete(name);
+  return new Request(request.url, { method: 'GET', headers });
+}
+
+/**
+ * How long nginx may reuse this "granted" answer: at most the max-age the viewer's own cache got (already capped at
+ * the grant's expiry), at most `cap` seconds; 0 (never) when the answer must be revalidated (session control checks
+ * every request). The answer is `private` to the viewer, and nginx's cache key holds everything the verdict read
+ * (URL, host, cookies, origin, client address: see nginx-config.ts), so it is reused only for the same viewer.
+ */
+export function verdictLifetime(cacheControl: string | null, cap: number): number {
+  if (!cacheControl || /(?:^|,)\s*(?:no-cache|no-store)\b/i.test(cacheControl)) return 0;
+  const maxAge = /(?:^|,)\s*max-age=(\d+)/i.exec(cacheControl);
+  return maxAge ? Math.min(Number(maxAge[1]), cap) : 0;
+}
