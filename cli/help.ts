@@ -62,6 +62,12 @@ hls-gate cloudfront kvs-sync --kvs-arn ARN [--current keys.json] [--out kvs-upda
   control at the edge, and the KeyValueStore update mirroring the gateway's revocations (ADMIN_SECRET and
   SESSION_SECRET from the environment; the file holds the secret and is written private, never printed).
 `,
+  'nginx-config': `hls-gate nginx-config [--listen PORT|ADDR:PORT] [--cache-dir DIR]
+  Prints the nginx configuration (for /etc/nginx/conf.d/) that puts nginx in front of this gateway: hls-gate judges
+  every request, nginx serves the granted files with sendfile. Reads MEDIA_DIR, HOST, PORT and VERDICT_CACHE as the
+  gateway does; run the gateway with SERVE_VIA_NGINX=true. --listen defaults to 80, --cache-dir (nginx's verdict
+  cache) to /var/cache/nginx/hls-gate.
+`,
   serve: `hls-gate serve
   Runs the gateway on Node with the configuration in the environment (the README's table). With none at all it runs
   the demo: a development key in ./.dev-keys and the videos in ./media.
@@ -78,6 +84,7 @@ Usage:
   hls-gate catalog list|add|remove        edit catalog.json safely
   hls-gate revoke --sub ID | list | lift   take a grant back (session control)
   hls-gate cloudfront function | kvs-sync  session control at the edge, with CloudFront in front
+  hls-gate nginx-config [--listen PORT]    nginx in front: it serves the files hls-gate grants
   hls-gate keys generate [--type rsa|ecdsa] [--out DIR]
   hls-gate sign cookies --resource URL --expires T [...] [--json | --header]
   hls-gate sign url URL --expires T [...]

@@ -32,6 +32,8 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
         return await (await import('./catalog.ts')).catalogCommand(argv.slice(1), io);
       case 'cloudfront':
         return await (await import('./cloudfront/index.ts')).cloudfrontCommand(argv.slice(1), io);
+      case 'nginx-config':
+        return await (await import('./nginx-config.ts')).nginxConfigCommand(argv.slice(1), io);
       case 'revoke':
         return await (await import('./revoke.ts')).revokeCommand(argv.slice(1), io);
       case 'token':

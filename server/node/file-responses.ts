@@ -4,7 +4,7 @@ import type { HttpBindings, Http2Bindings } from '@hono/node-server';
 // Tells @hono/node-server the response has been written already.
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { fileSpanOf, type FileSpan } from './file-spans.ts';
-import { NGINX_FILES_LOCATION } from './nginx-config.ts';
+import { FILE_HEADER, NGINX_FILES_LOCATION, VERDICT_HEADER } from './nginx-config.ts';
 
 // How granted file bytes leave the Node server. The app answers with a lazy stream over a checked file
 // (file-spans.ts); here, after every middleware has had its say on status and headers, the server either
@@ -103,28 +103,48 @@ const PLAIN_PATH = /^[A-Za-z0-9._~/-]+$/;
 function viaNginx(fetch: Fetch, spanOf: (res: Response) => FileSpan | undefined, options: NginxHandOff): Fetch {
   return async (request, env) => {
     // nginx answers Range, HEAD and the conditionals from the file it serves; the gateway judges the plain GET.
-    const judged = request.method === 'HEAD' || (request.method === 'GET' && FILE_CONDITIONS.some((h) => request.headers.has(h)));
+    const verdict = request.headers.get(VERDICT_HEADER) === '1';
+    const judged = verdict || request.method === 'HEAD' || (request.method === 'GET' && FILE_CONDITIONS.some((h) => request.headers.has(h)));
     const plain = judged ? stripConditions(request) : request;
     const res = await fetch(plain, env);
     const span = spanOf(res);
+    const relative = span && span.path.startsWith(`${span.root}/`) ? span.path.slice(span.root.length + 1) : undefined;
+    const plainName = relative !== undefined && PLAIN_PATH.test(relative) && !relative.split('/').some((s) => s.startsWith('.'));
+    if (verdict) {
+      // nginx's auth_request: 200 "serve this file" (cacheable for X-Accel-Expires), or 403 "ask for the full
+      // answer", which nginx then does (a refusal, a 404, a tokenized playlist: hls-gate's own response).
+      await res.body?.cancel();
+      if (!span || !plainName) return new Response(null, { status: 403, headers: { 'Cache-Control': 'no-store' } });
+      const lifetime = verdictLifetime(res.headers.get('Cache-Control'), options.verdictCache);
+      const headers = handOffHeaders(res.headers);
+      // A reused verdict is up to `lifetime` seconds old: the viewer's max-age still ends by the grant's expiry.
+      headers.set('Cache-Control', (res.headers.get('Cache-Control') ?? '').replace(/max-age=(\d+)/i, (_, n: string) => `max-age=${Math.max(0, Number(n) - lifetime)}`));
+      headers.set(FILE_HEADER, relative!);
+      headers.set('X-Accel-Expires', String(lifetime));
+      return new Response(null, { status: 200, headers });
+    }
     if (!span) return res;
-    const relative = span.path.slice(span.root.length + 1);
-    if (!span.path.startsWith(`${span.root}/`) || !PLAIN_PATH.test(relative) || relative.split('/').some((s) => s.startsWith('.'))) {
+    await res.body!.cancel();
+    if (!plainName) {
       // An unusual file name: Node serves it, judging the original request (its Range, HEAD, conditions).
-      await res.body!.cancel();
-      const original = plain === request ? res : await fetch(request, env);
+      const original = await fetch(request, env);
       const again = spanOf(original);
       if (!again || !(env.outgoing instanceof ServerResponse)) return original;
       void sendSpan(original, again, env.outgoing);
       return RESPONSE_ALREADY_SENT;
     }
-    await res.body!.cancel();
-    const headers = new Headers(res.headers);
-    for (const name of ['content-length', 'content-range', 'content-type', 'etag', 'last-modified', 'accept-ranges']) headers.delete(name);
+    const headers = handOffHeaders(res.headers);
     headers.set('X-Accel-Redirect', `${NGINX_FILES_LOCATION}${relative}`);
-    headers.set('X-Accel-Expires', String(verdictLifetime(res.headers.get('Cache-Control'), options.verdictCache)));
+    headers.set('X-Accel-Expires', '0'); // nginx cannot cache an X-Accel-Redirect answer anyway
     return new Response(null, { status: 200, headers });
   };
+}
+
+/** The app's headers without those nginx makes itself from the file it serves. */
+function handOffHeaders(from: Headers): Headers {
+  const headers = new Headers(from);
+  for (const name of ['content-length', 'content-range', 'content-type', 'etag', 'last-modified', 'accept-ranges']) headers.delete(name);
+  return headers;
 }
 
 function stripConditions(request: Request): Request {

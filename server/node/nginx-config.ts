@@ -1,4 +1,5 @@
 import { TYPES } from '../app/mime.ts';
+import { ROUTES } from '../app/layout.ts';
 
 // nginx in front of the Node gateway (SERVE_VIA_NGINX=true): every request goes to hls-gate, which judges it and
 // answers as usual, except that for a granted file it sends no bytes, only X-Accel-Redirect naming the checked file
@@ -6,19 +7,30 @@ import { TYPES } from '../app/mime.ts';
 // (https://nginx.org/en/docs/http/ngx_http_core_module.html#internal,
 // https://nginx.org/en/docs/http/ngx_http_proxy_module.html#proxy_ignore_headers).
 //
-// Why X-Accel-Redirect rather than auth_request: with auth_request nginx keeps only the status of the check (and
-// turns anything but 2xx/401/403 into a 500), so hls-gate's refusals (CloudFront's XML, X-Hls-Gate-Reason, 404 for
-// a missing file, 400 bad-host) and its tokenized playlists for signed URLs could not reach the viewer unchanged.
-// With X-Accel-Redirect hls-gate's answer *is* the response; nginx only supplies the bytes. Both cost one request
-// to hls-gate per uncached verdict (bench/serving.ts measures both).
+// Media requests use both of nginx's mechanisms, each for what only it can do:
+// - auth_request (https://nginx.org/en/docs/http/ngx_http_auth_request_module.html) asks hls-gate for a verdict
+//   on every /videos/ request. Its answer can be cached (proxy_cache), which an X-Accel-Redirect answer cannot (nginx
+//   redirects before it would store it), so a granted verdict is reused for VERDICT_CACHE seconds (default 1, never
+//   past the grant) and most segment requests never reach Node. hls-gate answers 200 with the file to serve, or 403.
+// - on 403 nginx asks hls-gate again for its full answer (error_page to a named location): auth_request alone keeps
+//   only a status (and turns a 404 into a 500), so hls-gate's refusals (CloudFront's XML, X-Hls-Gate-Reason, 404, 400
+//   bad-host) and its tokenized playlists go out exactly as the gateway alone sends them. Should that answer grant
+//   a file after all, it comes as X-Accel-Redirect to the internal location; every other path does too.
+// bench/serving.ts measures X-Accel-Redirect alone against this.
 
 /** The internal location: never reachable from outside (`internal`), only through hls-gate's X-Accel-Redirect. */
 export const NGINX_FILES_LOCATION = '/_hls-gate/files/';
+/** Set by nginx on its auth_request subrequest (and cleared on everything else): answer with a verdict. */
+export const VERDICT_HEADER = 'X-Hls-Gate-Verdict';
+/** On a granted verdict: the file to serve, relative to MEDIA_DIR, as hls-gate checked it (its real path). */
+export const FILE_HEADER = 'X-Hls-Gate-File';
+/** The media routes' prefix (app/layout.ts). */
+const MEDIA_PREFIX = ROUTES.media.slice(0, ROUTES.media.indexOf(':'));
 
 /**
- * The response headers of hls-gate's answer that nginx must copy onto the file it serves (an internal redirect keeps
- * only a few upstream headers; these are read back as $upstream_http_*). The layouts are compared header for header
- * in test/nginx/.
+ * The response headers of hls-gate's answer that nginx must copy onto the file it serves: an internal redirect keeps
+ * only a few upstream headers (Cache-Control, Set-Cookie, Content-Disposition...); these are read back as
+ * $upstream_http_*. The layouts are compared header for header in test/nginx/.
  */
 export const PASSED_HEADERS = ['Cache-Control', 'Vary', 'Access-Control-Allow-Origin', 'Access-Control-Allow-Credentials', 'Access-Control-Expose-Headers'] as const;
 
@@ -36,6 +48,8 @@ export interface NginxSettings {
 }
 
 const variable = (header: string) => `$upstream_http_${header.toLowerCase().replace(/-/g, '_')}`;
+const verdictVariable = (header: string) => `$hls_gate_${header.toLowerCase().replace(/-/g, '_')}`;
+const headerName = (header: string) => header.toLowerCase().replace(/-/g, '_');
 
 /** The `http {}`-level configuration (upstream, cache zone, server) for /etc/nginx/conf.d/. */
 export function nginxConfig(s: NginxSettings): string {
@@ -43,7 +57,13 @@ export function nginxConfig(s: NginxSettings): string {
   for (const [ext, type] of Object.entries(TYPES)) byType.set(type, [...(byType.get(type) ?? []), ext]);
   const types = [...byType].map(([type, exts]) => `      "${type}" ${exts.join(' ')};`).join('\n');
   const cache = s.verdictCache > 0;
-  return `# hls-gate behind nginx: hls-gate judges every request, nginx serves the granted files (X-Accel-Redirect).
+  const proxied = `proxy_http_version 1.1;
+    proxy_set_header Connection "";
+    proxy_set_header Host $http_host;
+    # hls-gate (TRUST_PROXY, implied by SERVE_VIA_NGINX) reads the viewer's address from the last entry.
+    proxy_set_header X-Forwarded-For $remote_addr;`;
+  const fileHeaders = (names: readonly string[], value: (h: string) => string) => names.map((h) => `    add_header ${h} ${value(h)} always;`).join('\n');
+  return `# hls-gate behind nginx: hls-gate judges every request, nginx serves the granted files.
 # Generated by \`hls-gate nginx-config\`; run the gateway with SERVE_VIA_NGINX=true and the same MEDIA_DIR.
 ${cache ? `
 # Granted verdicts only, for at most VERDICT_CACHE seconds and never past the grant (hls-gate sets X-Accel-Expires).
@@ -58,26 +78,58 @@ server {
   listen ${s.listen};
   server_tokens off;
 
+  # Everything but media: hls-gate answers (the API, uploads, the player page).
   location / {
     # No URI part: hls-gate receives the request line exactly as the client sent it and judges that.
     proxy_pass http://hls_gate;
-    proxy_http_version 1.1;
-    proxy_set_header Connection "";
-    proxy_set_header Host $http_host;
-    # hls-gate (TRUST_PROXY, implied by SERVE_VIA_NGINX) reads the viewer's address from the last entry.
-    proxy_set_header X-Forwarded-For $remote_addr;
+    ${proxied}
+    proxy_set_header ${VERDICT_HEADER} "";
     # Uploads stream through to hls-gate, which bounds them.
     client_max_body_size 0;
     proxy_request_buffering off;
     proxy_read_timeout 3600s;
-    proxy_send_timeout 3600s;${cache ? `
+    proxy_send_timeout 3600s;
+  }
+
+  # Media: a verdict first; the file from disk when granted, hls-gate's own answer otherwise.
+  location ^~ ${MEDIA_PREFIX} {
+    auth_request /_hls-gate/verdict;
+    auth_request_set $hls_gate_file $upstream_http_${headerName(FILE_HEADER)};
+${PASSED_HEADERS.map((h) => `    auth_request_set ${verdictVariable(h)} ${variable(h)};`).join('\n')}
+    error_page 403 = @hls_gate;
+    root ${s.mediaDir};
+    # The file hls-gate named (its real path, checked), never one derived from the URL here.
+    try_files /$hls_gate_file =404;
+    disable_symlinks on from=$document_root;
+    max_ranges 1;
+    types {
+${types}
+    }
+    default_type application/octet-stream;
+${fileHeaders(PASSED_HEADERS, verdictVariable)}
+  }
+
+  location = /_hls-gate/verdict {
+    internal;
+    # The viewer's request line as sent, its headers, no body.
+    proxy_pass http://hls_gate$request_uri;
+    ${proxied}
+    proxy_set_header ${VERDICT_HEADER} 1;
+    proxy_pass_request_body off;
+    proxy_set_header Content-Length "";${cache ? `
     proxy_cache hls_gate_verdicts;
     # Everything the verdict reads: the URL with its query (signed URLs), the host, every cookie, the CORS origin and
     # the viewer's address (IP-bound grants).
     proxy_cache_key "$scheme|$http_host|$request_uri|$http_cookie|$http_origin|$remote_addr";
-    # Only X-Accel-Expires decides what is kept: it is 0 for everything but a granted file.
+    # Only X-Accel-Expires decides what is kept: hls-gate sends it on granted verdicts alone.
     proxy_ignore_headers Cache-Control Expires;` : `
     proxy_ignore_headers X-Accel-Expires;`}
+  }
+
+  location @hls_gate {
+    proxy_pass http://hls_gate;
+    ${proxied}
+    proxy_set_header ${VERDICT_HEADER} "";
   }
 
   location ^~ ${NGINX_FILES_LOCATION} {
@@ -90,7 +142,8 @@ server {
 ${types}
     }
     default_type application/octet-stream;
-${PASSED_HEADERS.map((h) => `    add_header ${h} ${variable(h)} always;`).join('\n')}
+    # Cache-Control comes with the redirect itself.
+${fileHeaders(PASSED_HEADERS.filter((h) => h !== 'Cache-Control'), variable)}
   }
 }
 `;
