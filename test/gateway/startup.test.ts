@@ -55,6 +55,11 @@ describe('start-up refusals', () => {
     ['a session store that is not Redis', { SESSION_SECRET: 's'.repeat(40), SESSION_STORE: 'postgres://db' }, /SESSION_STORE must be memory or a redis:\/\/ URL/],
     ['a bad MAX_STREAMS_PER_VIEWER', { SESSION_SECRET: 's'.repeat(40), MAX_STREAMS_PER_VIEWER: '0' }, /must be a whole number from 1 to 1000/],
     ['a bad SESSION_STORE_FAILURE', { SESSION_SECRET: 's'.repeat(40), SESSION_STORE_FAILURE: 'maybe' }, /SESSION_STORE_FAILURE must be closed .* or open/],
+    // nginx in front (issue #16).
+    ['SERVE_VIA_NGINX with TRUST_PROXY=false', { SERVE_VIA_NGINX: 'true', TRUST_PROXY: 'false' }, /SERVE_VIA_NGINX=true needs the viewer address nginx forwards/],
+    ['VERDICT_CACHE without SERVE_VIA_NGINX', { VERDICT_CACHE: '5' }, /VERDICT_CACHE is for nginx in front: set SERVE_VIA_NGINX=true/],
+    ['a VERDICT_CACHE over a minute', { SERVE_VIA_NGINX: 'true', VERDICT_CACHE: '2m' }, /VERDICT_CACHE must be at most 60 seconds/],
+    ['a bad SERVE_VIA_NGINX', { SERVE_VIA_NGINX: 'maybe' }, /SERVE_VIA_NGINX="maybe" must be true or false/],
   ])('refuses %s', (_name, over, message) => {
     const r = start({ ...testEnv(), ...over });
     expect(r.status).toBe(1);

@@ -7,6 +7,8 @@ import { createFsStorage } from '../../server/node/fs-storage.ts';
 import { loadNodeEnv, readPublicKeyFiles } from '../../server/node/load-env.ts';
 import { startNodeGateway } from '../../server/node/start.ts';
 import { RSA2_KEY_PAIR_ID, RSA_KEY_PAIR_ID, fixtureKey } from './fixtures.ts';
+import { startNginx, type RunningNginx } from './nginx.ts';
+import { freePort } from './ports.ts';
 
 export const JWT_SECRET = 'test-secret-that-is-long-enough-for-hs256!';
 export const ALLOWED_ORIGIN = 'http://app.example.test';
@@ -78,3 +80,27 @@ export function cookiesFrom(res: Response): Record<string, string> {
 }
 
 export const cookieHeader = (c: Record<string, string | number>) => Object.entries(c).map(([k, v]) => `${k}=${v}`).join('; ');
+
+/** nginx in front, hls-gate judging (SERVE_VIA_NGINX): the Node production layout. */
+export const behindNginx: StartTarget = async (extraEnv = {}) => {
+  const port = await freePort();
+  const gw = await startNodeGateway(testEnv({ PORT: String(port), SERVE_VIA_NGINX: 'true', ...extraEnv }), { log: () => {} });
+  const { mediaDir } = await loadNodeEnv(testEnv(extraEnv));
+  let nginx: RunningNginx;
+  try {
+    nginx = await startNginx({ upstream: `127.0.0.1:${port}`, mediaDir });
+  } catch (err) {
+    await gw.close();
+    throw err;
+  }
+  return {
+    baseUrl: nginx.url,
+    fetch: (path, init) => fetch(new URL(path, nginx.url), init),
+    privateKeyPem: fixtureKey('rsa-pkcs8.pem'),
+    keyPairId: RSA_KEY_PAIR_ID,
+    close: async () => {
+      await nginx.stop();
+      await gw.close();
+    },
+  };
+};
