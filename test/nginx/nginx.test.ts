@@ -24,7 +24,7 @@ describe('nginx in front of hls-gate', () => {
   let judged: RunningGateway;
   let nginx: RunningNginx;
   const sign = async (base: string, over: { expires?: number; ipAddress?: string; video?: string } = {}) =>
-    cookieHeader(await signCookies({ resource: `${base}/videos/${over.video ?? 'ladder'}/*`, expires: over.expires ?? now() + 600, ...(over.ipAddress ? { ipAddress: over.ipAddress } : {}) }, { keyPairId: RSA_KEY_PAIR_ID, privateKey: await importPrivateKey(fixtureKey('rsa-pkcs8.pem')) }));
+    cookieHeader({ ...(await signCookies({ resource: `${base}/videos/${over.video ?? 'ladder'}/*`, expires: over.expires ?? now() + 600, ...(over.ipAddress ? { ipAddress: over.ipAddress } : {}) }, { keyPairId: RSA_KEY_PAIR_ID, privateKey: await importPrivateKey(fixtureKey('rsa-pkcs8.pem')) })) });
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'hls-gate-nginx-media-'));
