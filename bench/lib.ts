@@ -1,4 +1,4 @@
-// Shared helpers: timed loops, medians, and the result shape written to bench/results.json.
+// Shared helpers: timed loops, interleaved rounds, medians, and the result shape written to bench/results.json.
 
 export interface Ratio {
   ratio: number;
@@ -6,6 +6,8 @@ export interface Ratio {
   value: number;
   baseline: number;
   unit: string;
+  /** Spread of the ratio over the rounds (min-max), so a reader sees whether runs agree. */
+  spread?: string;
   note?: string;
 }
 
@@ -35,6 +37,20 @@ export async function compare(contenders: Record<string, (i: number) => Promise<
   for (const op of Object.values(contenders)) await rate(op, Math.min(200, ms)); // warm-up
   for (let r = 0; r < rounds; r++) for (const [name, op] of Object.entries(contenders)) samples[name]!.push(await rate(op, ms));
   return Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, median(v)]));
+}
+
+/** Interleaved rounds of measurements that each return a rate: every sample, per contender. */
+export async function rounds(contenders: Record<string, () => Promise<number>>, count: number): Promise<Record<string, number[]>> {
+  const samples: Record<string, number[]> = Object.fromEntries(Object.keys(contenders).map((k) => [k, []]));
+  for (let r = 0; r < count; r++) for (const [name, run] of Object.entries(contenders)) samples[name]!.push(await run());
+  return samples;
+}
+
+/** value / baseline from the medians of interleaved samples, with the spread of the per-round ratios. */
+export function ratioOf(value: number[], baseline: number[], unit: string, target?: number, note?: string): Ratio {
+  const perRound = value.map((v, i) => v / baseline[i]!);
+  const spread = `${Math.min(...perRound).toFixed(2)}-${Math.max(...perRound).toFixed(2)}`;
+  return { ...ratio(median(value), median(baseline), unit, target, note), spread };
 }
 
 export function ratio(value: number, baseline: number, unit: string, target?: number, note?: string): Ratio {

@@ -1,5 +1,6 @@
-// `npm run bench [-- --quick] [-- --only issuance,serving,...]`: every ratio measured side by side in one run,
-// printed as a table and written to bench/results.json.
+// `npm run bench [-- --quick] [-- --only serving,api]`: every ratio measured side by side in one run, printed as a
+// table and written to bench/results.json (a partial run replaces only its own entries).
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -8,8 +9,11 @@ import type { Ratio } from './lib.ts';
 import { issuance } from './issuance.ts';
 
 const quick = process.argv.includes('--quick');
-const onlyArg = process.argv.find((a) => a.startsWith('--only='))?.slice(7);
-const only = onlyArg ? new Set(onlyArg.split(',')) : undefined;
+// --only=a,b or --only a,b
+const onlyAt = process.argv.findIndex((a) => a === '--only' || a.startsWith('--only='));
+const onlyArg = onlyAt < 0 ? undefined : process.argv[onlyAt]!.startsWith('--only=') ? process.argv[onlyAt]!.slice(7) : process.argv[onlyAt + 1];
+if (onlyAt >= 0 && !onlyArg) throw new Error('--only needs a list of suites, e.g. --only serving,api');
+const only = onlyArg ? new Set(onlyArg.split(',').map((s) => s.trim())) : undefined;
 const want = (name: string) => !only || only.has(name);
 
 const results: Record<string, Ratio> = {};
@@ -17,12 +21,17 @@ const started = Date.now();
 const suites: [string, () => Promise<Record<string, Ratio>>][] = [
   ['issuance', () => issuance(quick ? 3 : 5, quick ? 400 : 1500)],
   ['serving', async () => (await import('./serving.ts')).serving(quick)],
+  ['api', async () => (await import('./api.ts')).api(quick)],
   ['memory', async () => (await import('./memory.ts')).memory(quick)],
   ['workerd', async () => (await import('./workerd.ts')).workerdCpu(quick)],
   ['playback', async () => (await import('./playback.ts')).playback(quick ? 3 : 7)],
   ['sessions', async () => (await import('./sessions.ts')).sessions(quick)],
   ['uploads', async () => (await import('./uploads.ts')).uploads(quick)],
 ];
+const unknown = only ? [...only].filter((n) => !suites.some(([s]) => s === n)) : [];
+if (unknown.length > 0) throw new Error(`unknown suite(s) ${unknown.join(', ')}; the suites: ${suites.map(([s]) => s).join(', ')}`);
+// The HTTP suites run the installed command (dist/) and the player page: build them as `npm test` does.
+if (suites.some(([name]) => name !== 'issuance' && want(name))) execFileSync('npm', ['run', 'build'], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
 for (const [name, run] of suites) {
   if (!want(name)) continue;
   console.error(`bench: ${name}…`);
@@ -36,10 +45,10 @@ for (const [name, run] of suites) {
 const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
 const rows = Object.entries(results).map(([name, r]) => {
   const met = r.target === undefined ? '' : r.ratio >= r.target ? 'yes' : 'NO';
-  return `| ${name} | ${r.ratio} | ${r.target ?? ''} | ${met} | ${r.value} ${r.unit} | ${r.baseline} |`;
+  return `| ${name} | ${r.ratio} | ${r.spread ?? ''} | ${r.target ?? ''} | ${met} | ${r.value} ${r.unit} | ${r.baseline} |`;
 });
 console.log(`\nhls-gate benchmarks (${quick ? 'quick' : 'full'}), ${machine}, ${Math.round((Date.now() - started) / 1000)} s\n`);
-console.log('| ratio | value | target | met | measured | baseline |\n|---|---|---|---|---|---|');
+console.log('| ratio | value | rounds | target | met | measured | baseline |\n|---|---|---|---|---|---|---|');
 console.log(rows.join('\n'));
 // A partial run (--only=...) updates its own entries and keeps the others.
 const file = join(REPO_ROOT, 'bench/results.json');

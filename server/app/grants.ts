@@ -37,12 +37,15 @@ export function createGrantIssuer(opts: GrantIssuerOptions) {
     const minEnd = now + opts.ttl;
     const expiresAt = opts.window > 0 ? Math.ceil(minEnd / opts.window) * opts.window : minEnd;
     const policy = buildCustomPolicy({ resource, expires: expiresAt, ...(ip ? { ipAddress: ip } : {}) });
-    let cookies: Promise<SignedCookies> | undefined = ip ? undefined : cache.get(policy);
+    // GRANT_WINDOW=0 turns sharing off entirely (grants within one second would otherwise share a policy); an
+    // IP-bound grant is never shared.
+    const share = !ip && opts.window > 0;
+    let cookies: Promise<SignedCookies> | undefined = share ? cache.get(policy) : undefined;
     if (cookies) counters.reused++;
     else {
       counters.signatures++;
       cookies = signPolicyCookies(policy, signer);
-      if (!ip) {
+      if (share) {
         cache.set(policy, cookies);
         cookies.catch(() => cache.set(policy, Promise.reject(new Error('signing failed'))));
       }

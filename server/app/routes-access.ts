@@ -157,8 +157,7 @@ export function accessRoutes(app: Hono<GatewayEnv>, ctx: AppContext, issuer: Gra
   // a window, so a listing costs one signature per poster and window.
   const posterUrls = new Lru<Promise<string>>(1000);
   const posterUrl = (url: string, nowMs: number): Promise<string> => {
-    const window = Math.max(60, deps.config.grantWindow);
-    const expires = Math.ceil((nowMs / 1000 + POSTER_TTL) / window) * window;
+    const expires = posterWindow(nowMs);
     const key = `${expires} ${url}`;
     let signed = posterUrls.get(key);
     if (!signed) {
@@ -168,6 +167,14 @@ export function accessRoutes(app: Hono<GatewayEnv>, ctx: AppContext, issuer: Gra
     return signed;
   };
 
+  // A listing for a viewer of every video is the same bytes for everyone on one origin until the catalog is re-read
+  // or the poster links' window turns: it is serialised once per catalog, origin and window, not per request.
+  const listings = new WeakMap<object, Lru<string>>();
+  const posterWindow = (nowMs: number) => {
+    const window = Math.max(60, deps.config.grantWindow);
+    return Math.ceil((nowMs / 1000 + POSTER_TTL) / window) * window;
+  };
+
   app.get(ROUTES.catalog, async (c) => {
     const auth = await deps.auth.authenticate(c.req.header('Authorization'), ctx.now());
     if (!auth.ok) return problem(auth.status, auth.code, auth.detail);
@@ -175,12 +182,25 @@ export function accessRoutes(app: Hono<GatewayEnv>, ctx: AppContext, issuer: Gra
     if (!mediaBase) return badHost();
     const prefix = mountPrefix(c, ROUTES.catalog);
     const nowMs = ctx.now();
-    const entries = (await readCatalog(deps.storage, nowMs, ctx.catalogError)).filter((v) => entitled(auth.viewer, v.id));
+    const catalog = await readCatalog(deps.storage, nowMs, ctx.catalogError);
+    c.header('Cache-Control', 'no-store');
+    c.header('Content-Type', 'application/json');
+    const everything = auth.viewer.videos === '*';
+    const key = `${posterWindow(nowMs)} ${mediaBase}${prefix}`;
+    const cached = everything ? listings.get(catalog)?.get(key) : undefined;
+    if (cached !== undefined) return c.body(cached);
+    const allowed = everything ? null : new Set(auth.viewer.videos);
+    const entries = allowed ? catalog.filter((v) => allowed.has(v.id)) : catalog;
     const videos = await Promise.all(
       entries.map(async (v) => (v.poster ? { ...v, posterUrl: await posterUrl(`${mediaBase}${videoFolder(prefix, v.id)}${v.poster}`, nowMs) } : v)),
     );
-    c.header('Cache-Control', 'no-store');
-    return c.json({ videos });
+    const body = JSON.stringify({ videos });
+    if (everything) {
+      let perCatalog = listings.get(catalog);
+      if (!perCatalog) listings.set(catalog, (perCatalog = new Lru<string>(16)));
+      perCatalog.set(key, body);
+    }
+    return c.body(body);
   });
 
   app.post(ROUTES.demoToken, async (c) => {

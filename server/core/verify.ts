@@ -226,19 +226,38 @@ export function createVerifier(options: VerifierOptions): Verifier {
    */
   function usable(values: string[] | undefined, wellFormed: (v: string) => boolean): Value[] {
     if (!values || values.length === 0) return [{ value: undefined, pos: 0 }];
-    const good = values.map((value, pos) => ({ value, pos })).filter((v) => wellFormed(v.value)).slice(0, KEEP_PER_NAME);
+    // A value repeated (the same key pair ID in every grant) is one candidate, not one per copy.
+    const good = values
+      .map((value, pos) => ({ value, pos }))
+      .filter((v, i) => values.indexOf(v.value) === i && wellFormed(v.value))
+      .slice(0, KEEP_PER_NAME);
     return good.length > 0 ? good : [{ value: values[0], pos: 0 }];
   }
 
+  /**
+   * The Resource a policy cookie names, or null when it does not parse: for ordering candidates only (nothing is
+   * trusted from it). Remembered per exact string, as decoding it is a pure function of it: a viewer sending grants
+   * for several videos is not decoded again on every request.
+   */
+  const resources = new Lru<string | null>(1000, 1000 * 1200);
+  const resourceOf = (p: string): string | null => {
+    let r = resources.get(p);
+    if (r === undefined) {
+      const text = policyText(p);
+      try {
+        r = text === undefined ? null : parsePolicy(text).resource;
+      } catch {
+        r = null;
+      }
+      resources.set(p, r);
+    }
+    return r;
+  };
+
   function cookieCandidates(jar: ReturnType<typeof readCloudFrontCookies>, url: string): Credentials[] {
     const matchesUrl = (p: string): boolean | undefined => {
-      const text = policyText(p);
-      if (text === undefined) return undefined;
-      try {
-        return resourceMatches(parsePolicy(text).resource, url);
-      } catch {
-        return undefined;
-      }
+      const resource = resourceOf(p);
+      return resource === null ? undefined : resourceMatches(resource, url);
     };
     const kids = usable(jar.get(COOKIE.keyPairId), (v) => keys.has(v));
     const sigs = usable(jar.get(COOKIE.signature), plausibleSignature);
