@@ -1,5 +1,6 @@
 import { SignJWT, createRemoteJWKSet, importSPKI, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { ConfigError, type AuthConfig } from './config.ts';
+import { Lru } from '../core/lru.ts';
 
 // Viewer tokens are JWTs issued by the host application (HS256 shared secret, a public key, or a JWKS URL),
 // verified with jose. Entitlement is the `videos` claim: a list of video IDs, or "*".
@@ -65,9 +66,17 @@ export async function createViewerAuth(config: AuthConfig, demo: boolean): Promi
   const requireExp = config.requireExp ?? true;
   const options = { ...(config.audience ? { audience: config.audience } : {}), ...(config.issuer ? { issuer: config.issuer } : {}) };
 
+  // Tokens jose accepted, by their exact text: a viewer's next request (another video, a refresh) skips the signature
+  // check, which WebCrypto runs on the thread pool (a round trip costing more than the HMAC). Successes only; the
+  // time claims are checked again on every use, and anything but a clean pass goes back to jose for its verdict.
+  const accepted = new Lru<JWTPayload>(10_000, 10_000 * 1024);
+  const stillValid = (p: JWTPayload, now: number) => (p.exp === undefined || now < p.exp) && (p.nbf === undefined || now >= p.nbf);
+
   async function authenticate(authorization: string | null | undefined, nowMs: number): Promise<AuthResult> {
     const m = /^Bearer\s+([A-Za-z0-9_.-]+)\s*$/i.exec(authorization ?? '');
     if (!m) return { ok: false, status: 401, code: 'token-missing', detail: 'Send the viewer token as "Authorization: Bearer <JWT>".' };
+    const known = accepted.get(m[1]!);
+    if (known && stillValid(known, Math.floor(nowMs / 1000))) return viewerOf(known);
     let lastCode = 'token-invalid';
     for (const v of verifiers) {
       try {
@@ -77,9 +86,9 @@ export async function createViewerAuth(config: AuthConfig, demo: boolean): Promi
           currentDate: new Date(nowMs),
           ...(requireExp ? { requiredClaims: ['exp'] } : {}),
         });
-        const videos = videosClaim(payload, claim);
-        if (!videos) return { ok: false, status: 403, code: 'no-entitlement', detail: `The token has no "${claim}" claim (a list of video IDs, or "*").` };
-        return { ok: true, viewer: { videos, ...(payload.sub ? { subject: payload.sub } : {}), ...(payload.upload === true ? { canUpload: true } : {}) } };
+        // The JWKS can rotate: only tokens checked against fixed keys are remembered.
+        if (typeof v.key !== 'function') accepted.set(m[1]!, payload);
+        return viewerOf(payload);
       } catch (err) {
         const code = (err as { code?: string }).code;
         if (code === 'ERR_JWT_EXPIRED') lastCode = 'token-expired';
@@ -92,6 +101,12 @@ export async function createViewerAuth(config: AuthConfig, demo: boolean): Promi
       'token-invalid': 'The viewer token is not valid (bad signature or format).',
     };
     return { ok: false, status: 401, code: lastCode, detail: details[lastCode]! };
+  }
+
+  function viewerOf(payload: JWTPayload): AuthResult {
+    const videos = videosClaim(payload, claim);
+    if (!videos) return { ok: false, status: 403, code: 'no-entitlement', detail: `The token has no "${claim}" claim (a list of video IDs, or "*").` };
+    return { ok: true, viewer: { videos, ...(payload.sub ? { subject: payload.sub } : {}), ...(payload.upload === true ? { canUpload: true } : {}) } };
   }
 
   const auth: ViewerAuth = { authenticate };

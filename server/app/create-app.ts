@@ -48,7 +48,15 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
   app.use('*', requestLog(deps.log, now));
   app.use('/api/*', cors(config.allowedOrigins));
   // API bodies are small JSON: memory spent on a request body is bounded before anything reads it.
-  app.use('/api/*', bodyLimit({ maxSize: MAX_API_BODY, onError: () => problem(413, 'body-too-large', `API request bodies are at most ${MAX_API_BODY / 1024} KB.`) }));
+  const tooLarge = () => problem(413, 'body-too-large', `API request bodies are at most ${MAX_API_BODY / 1024} KB.`);
+  const limitStream = bodyLimit({ maxSize: MAX_API_BODY, onError: tooLarge });
+  app.use('/api/*', async (c, next) => {
+    // A declared length (browsers send Content-Length: 0 on a POST without body) is compared without touching the
+    // body, which would build a stream for every POST; any other body is counted as it is read.
+    const length = c.req.header('Content-Length');
+    if (length === undefined || c.req.header('Transfer-Encoding') !== undefined) return limitStream(c, next);
+    return /^\s*\d+\s*$/.test(length) && Number(length) <= MAX_API_BODY ? next() : tooLarge();
+  });
   app.use('/videos/*', cors(config.allowedOrigins));
 
   app.get(ROUTES.health, (c) => c.json({ status: 'ok' }));
