@@ -4,7 +4,7 @@ import type { HttpBindings, Http2Bindings } from '@hono/node-server';
 // Tells @hono/node-server the response has been written already.
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { fileSpanOf, type FileSpan } from './file-spans.ts';
-import { FILE_HEADER, NGINX_FILES_LOCATION, VERDICT_HEADER } from './nginx-config.ts';
+import { FILE_HEADER, NGINX_FILES_LOCATION, VERDICT_HEADER, type NginxHandOff } from './nginx-config.ts';
 
 // How granted file bytes leave the Node server. The app answers with a lazy stream over a checked file
 // (file-spans.ts); here, after every middleware has had its say on status and headers, the server either
@@ -19,10 +19,6 @@ type Fetch = (request: Request, env: HttpBindings | Http2Bindings) => Response |
 /** Bytes per read: a 200 KB segment is one read and one write. */
 const CHUNK = 256 * 1024;
 
-export interface NginxHandOff {
-  /** Seconds nginx may reuse a "granted" answer (X-Accel-Expires), never past the grant's own expiry; 0: never. */
-  verdictCache: number;
-}
 
 /**
  * Wraps the app's fetch for @hono/node-server: file bodies leave by the fast route. `handOff` is what the disk storage

@@ -47,8 +47,12 @@ export interface FsStorageOptions {
   handOff?: { minBytes: number };
 }
 
-/** What the Node server hands off: files it moves faster itself than as bytes through the web Response. */
-export const NODE_HAND_OFF = { minBytes: SMALL + 1 };
+/**
+ * What the Node server hands off: files it moves faster itself than as bytes through the web Response. Up to
+ * 256 KB (a playlist, a 200 KB segment) one read into one buffer is quicker still (no stream built); 200 viewers
+ * stalled mid-segment then hold at most 50 MB.
+ */
+export const NODE_HAND_OFF = { minBytes: 256 * 1024 + 1 };
 /** With nginx in front: every file (nginx serves them all). */
 export const NGINX_HAND_OFF = { minBytes: 0 };
 
@@ -118,7 +122,8 @@ export function createFsStorage(root: string, options: FsStorageOptions = {}): M
       const length = range ? range.length : meta.size;
       return markFileSpan(fileStream(fd, offset, length), { fd, offset, length, path: real, root: base });
     }
-    if (!range && meta.size <= SMALL) {
+    const bytesUpTo = options.handOff ? options.handOff.minBytes - 1 : SMALL;
+    if (!range && meta.size <= bytesUpTo) {
       try {
         const bytes = new Uint8Array(meta.size);
         let got = 0;

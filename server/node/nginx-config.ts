@@ -34,6 +34,12 @@ const MEDIA_PREFIX = ROUTES.media.slice(0, ROUTES.media.indexOf(':'));
  */
 export const PASSED_HEADERS = ['Cache-Control', 'Vary', 'Access-Control-Allow-Origin', 'Access-Control-Allow-Credentials', 'Access-Control-Expose-Headers'] as const;
 
+/** How the gateway works with nginx in front (SERVE_VIA_NGINX). */
+export interface NginxHandOff {
+  /** Seconds nginx may reuse a "granted" answer (X-Accel-Expires), never past the grant's own expiry; 0: never. */
+  verdictCache: number;
+}
+
 export interface NginxSettings {
   /** Where nginx listens, e.g. "80" or "127.0.0.1:8080". */
   listen: string;

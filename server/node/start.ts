@@ -9,7 +9,8 @@ import { ConfigError, parseConfig, parseDuration, type Env, type GatewayConfig }
 import { buildGateway } from '../app/build.ts';
 import type { EventLog, LogEntry } from '../app/log.ts';
 import { NGINX_HAND_OFF, NODE_HAND_OFF, createFsStorage } from './fs-storage.ts';
-import { withFileResponses, type NginxHandOff } from './file-responses.ts';
+import { withFileResponses } from './file-responses.ts';
+import type { NginxHandOff } from './nginx-config.ts';
 import { parseBool } from '../app/mode.ts';
 import { createAssets } from './assets.ts';
 import { withNodeCrypto } from './native-key.ts';
