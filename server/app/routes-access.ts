@@ -16,6 +16,36 @@ const BAD_ID = 'Video IDs are 1 to 64 letters, digits, "-" or "_".';
 /** Poster links in the catalog listing: a canned signed URL for that one file, valid this long (rounded up). */
 const POSTER_TTL = 600;
 
+/**
+ * Cloudflare Workers compress responses on their own and would compress an already-gzipped body again
+ * (https://developers.cloudflare.com/workers/runtime-apis/response/, encodeBody; https://hono.dev/middleware/builtin/compress):
+ * there the listing goes out plain.
+ */
+const EDGE_COMPRESSES = typeof navigator !== 'undefined' && navigator.userAgent === 'Cloudflare-Workers';
+
+/** A catalog listing as sent to every viewer of all videos: JSON, and gzip made once on first demand. */
+interface Listing {
+  json: string;
+  gzip?: Promise<Uint8Array<ArrayBuffer>>;
+}
+
+/** gzip with a non-zero quality in Accept-Encoding (RFC 9110 section 12.5.3); browsers always send it. */
+function acceptsGzip(header: string | undefined): boolean {
+  if (!header) return false;
+  return header.split(',').some((part) => {
+    const [coding, ...params] = part.trim().toLowerCase().split(';');
+    if (coding !== 'gzip' && coding !== '*') return false;
+    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
+    return q === undefined || Number(q.slice(2)) > 0;
+  });
+}
+
+/** Web-standard gzip (CompressionStream: Node and Workers alike). */
+async function gzipped(text: string): Promise<Uint8Array<ArrayBuffer>> {
+  const stream = new Blob([text]).stream().pipeThrough(new CompressionStream('gzip'));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
 export function accessRoutes(app: Hono<GatewayEnv>, ctx: AppContext, issuer: GrantIssuer): void {
   const { deps } = ctx;
   const scope = (mediaBase: string, prefix: string, videoId: string) => ({
@@ -169,7 +199,7 @@ export function accessRoutes(app: Hono<GatewayEnv>, ctx: AppContext, issuer: Gra
 
   // A listing for a viewer of every video is the same bytes for everyone on one origin until the catalog is re-read
   // or the poster links' window turns: it is serialised once per catalog, origin and window, not per request.
-  const listings = new WeakMap<object, Lru<string>>();
+  const listings = new WeakMap<object, Lru<Listing>>();
   const posterWindow = (nowMs: number) => {
     const window = Math.max(60, deps.config.grantWindow);
     return Math.ceil((nowMs / 1000 + POSTER_TTL) / window) * window;
@@ -185,10 +215,16 @@ export function accessRoutes(app: Hono<GatewayEnv>, ctx: AppContext, issuer: Gra
     const catalog = await readCatalog(deps.storage, nowMs, ctx.catalogError);
     c.header('Cache-Control', 'no-store');
     c.header('Content-Type', 'application/json');
+    c.header('Vary', 'Accept-Encoding', { append: true });
+    const gzip = !EDGE_COMPRESSES && acceptsGzip(c.req.header('Accept-Encoding'));
     const everything = auth.viewer.videos === '*';
     const key = `${posterWindow(nowMs)} ${mediaBase}${prefix}`;
     const cached = everything ? listings.get(catalog)?.get(key) : undefined;
-    if (cached !== undefined) return c.body(cached);
+    if (cached !== undefined) {
+      if (!gzip) return c.body(cached.json);
+      c.header('Content-Encoding', 'gzip');
+      return c.body(await (cached.gzip ??= gzipped(cached.json)));
+    }
     const allowed = everything ? null : new Set(auth.viewer.videos);
     const entries = allowed ? catalog.filter((v) => allowed.has(v.id)) : catalog;
     const videos = await Promise.all(
@@ -197,8 +233,8 @@ export function accessRoutes(app: Hono<GatewayEnv>, ctx: AppContext, issuer: Gra
     const body = JSON.stringify({ videos });
     if (everything) {
       let perCatalog = listings.get(catalog);
-      if (!perCatalog) listings.set(catalog, (perCatalog = new Lru<string>(16)));
-      perCatalog.set(key, body);
+      if (!perCatalog) listings.set(catalog, (perCatalog = new Lru<Listing>(16)));
+      perCatalog.set(key, { json: body });
     }
     return c.body(body);
   });
