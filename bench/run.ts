@@ -31,7 +31,7 @@ const suites: [string, () => Promise<Record<string, Ratio>>][] = [
 const unknown = only ? [...only].filter((n) => !suites.some(([s]) => s === n)) : [];
 if (unknown.length > 0) throw new Error(`unknown suite(s) ${unknown.join(', ')}; the suites: ${suites.map(([s]) => s).join(', ')}`);
 // The HTTP suites run the installed command (dist/) and the player page: build them as `npm test` does.
-if (suites.some(([name]) => name !== 'issuance' && want(name))) execFileSync('npm', ['run', 'build'], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+if (suites.some(([name]) => name !== 'issuance' && want(name))) execFileSync('npm', ['run', 'build'], { cwd: REPO_ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
 for (const [name, run] of suites) {
   if (!want(name)) continue;
   console.error(`bench: ${name}…`);

@@ -21,7 +21,7 @@ const POSTER_TTL = 600;
  * (https://developers.cloudflare.com/workers/runtime-apis/response/, encodeBody; https://hono.dev/middleware/builtin/compress):
  * there the listing goes out plain.
  */
-const EDGE_COMPRESSES = typeof navigator !== 'undefined' && navigator.userAgent === 'Cloudflare-Workers';
+const EDGE_COMPRESSES = (globalThis as { navigator?: { userAgent?: string } }).navigator?.userAgent === 'Cloudflare-Workers';
 
 /** A catalog listing as sent to every viewer of all videos: JSON, and gzip made once on first demand. */
 interface Listing {
