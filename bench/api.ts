@@ -47,7 +47,8 @@ export async function api(quick: boolean): Promise<Record<string, Ratio>> {
       return r.requestsPerSec;
     };
     const grant = (base: string) => () => rps(`${base}/api/videos/bench/access`, { method: 'POST', rotate: addresses });
-    const popular = () => rps(`${rsa.url}/api/videos/bench/access`, { method: 'POST', rotate: [{ ...auth, 'Content-Length': '0' }] });
+    // Not IP-bound (the catalog gateways run with the defaults): every viewer of a video in one window shares a grant.
+    const popular = () => rps(`${cat3.url}/api/videos/video-0/access`, { method: 'POST', rotate: [{ ...auth, 'Content-Length': '0' }] });
     await grant(rsa.url)();
     await grant(ec.url)();
     const s = await rounds({ rawRsa: () => rawSignRate(RSA_PEM, seconds), rsa: grant(rsa.url), ec: grant(ec.url), popular, rawEc: () => rawSignRate(EC_PEM, seconds) }, count);
@@ -60,7 +61,7 @@ export async function api(quick: boolean): Promise<Record<string, Ratio>> {
       'issuance.http.rsa_ip_bound_vs_raw_rsa_sign': ratioOf(s.rsa!, s.rawRsa!, 'grants/s', 0.8, 'POST /api/videos/:id/access over HTTP, every grant IP-bound to a new address (nothing shared); raw = node:crypto signing distinct policies on the same core'),
       'issuance.http.ecdsa_ip_bound_vs_rsa_ip_bound': ratioOf(s.ec!, s.rsa!, 'grants/s', 5, 'the same endpoint with an ECDSA P-256 key'),
       'issuance.http.ecdsa_ip_bound_vs_raw_ecdsa_sign': ratioOf(s.ec!, s.rawEc!, 'grants/s', undefined, 'what is left beside the ECDSA signature: HTTP, JWT check, framework, log'),
-      'issuance.http.popular_video_vs_raw_rsa_sign': ratioOf(s.popular!, s.rawRsa!, 'grants/s', undefined, 'one video, one address: one signature per GRANT_WINDOW (60 s), reused'),
+      'issuance.http.popular_video_vs_raw_rsa_sign': ratioOf(s.popular!, s.rawRsa!, 'grants/s', undefined, 'one video, grants not IP-bound: one signature per GRANT_WINDOW (60 s), reused; what is left is the fixed cost of the endpoint over HTTP'),
       'catalog.http.list_1001_vs_3_videos': ratioOf(c.large!, c.small!, 'req/s', 0.8, 'GET /api/videos (gzip accepted, as browsers send) for a viewer entitled to every video'),
     };
   } finally {

@@ -37,7 +37,7 @@ export async function workerdCpu(quick: boolean): Promise<Record<string, Ratio>>
     modules: true, scriptPath, modulesRoot: dirname(scriptPath), compatibilityDate: '2026-04-01', r2Buckets: ['MEDIA'],
     // Drain the worker's request log instead of printing thousands of lines.
     handleRuntimeStdio: (out: Readable, err: Readable) => { out.resume(); err.resume(); },
-    bindings: { CLOUDFRONT_KEY_PAIR_ID: 'K2JCJMDEHXQW5F', CLOUDFRONT_PRIVATE_KEY: pem, AUTH_JWT_SECRET: SECRET, GRANT_WINDOW: '0', ACCESS_BIND_IP: 'true' },
+    bindings: { CLOUDFRONT_KEY_PAIR_ID: 'K2JCJMDEHXQW5F', CLOUDFRONT_PRIVATE_KEY: pem, AUTH_JWT_SECRET: SECRET, GRANT_WINDOW: '0', ACCESS_BIND_IP: 'true', MEDIA_HOSTS: 'localhost' },
   });
   const noop = new Miniflare({ modules: true, script: 'export default { fetch() { return new Response("ok") } }', compatibilityDate: '2026-04-01' });
   try {
