@@ -10,7 +10,7 @@ import { importPrivateKey, signCookies } from '../../server/core/index.ts';
 import { REPO_ROOT } from '../../server/node/load-env.ts';
 import { startNodeGateway, type RunningGateway } from '../../server/node/start.ts';
 import { verdictLifetime } from '../../server/node/file-responses.ts';
-import { ALLOWED_ORIGIN, cookieHeader, testEnv } from '../helpers/targets.ts';
+import { ALLOWED_ORIGIN, cookieHeader, cookiesFrom, testEnv, viewerToken } from '../helpers/targets.ts';
 import { fixtureKey, RSA_KEY_PAIR_ID } from '../helpers/fixtures.ts';
 import { freePort } from '../helpers/ports.ts';
 import { startNginx, type RunningNginx } from '../helpers/nginx.ts';
@@ -103,6 +103,28 @@ describe('nginx in front of hls-gate', () => {
     const res = await fetch(`${nginx.url}${path}`, { headers: { Cookie: cookie } }); // the verdict is still cached
     expect(res.status).not.toBe(200);
     expect(await res.text()).not.toContain('root:');
+  });
+
+  it('under session control no verdict is reused: a revocation refuses the very next request after one poll', async () => {
+    const port = await freePort();
+    const admin = 'admin-secret-that-is-long-enough-0123456789ab';
+    const gw = await startNodeGateway(testEnv({ PORT: String(port), MEDIA_DIR: dir, SERVE_VIA_NGINX: 'true', VERDICT_CACHE: '30', SESSION_SECRET: 'session-secret-that-is-long-enough-0123456789', ADMIN_SECRET: admin }), { log: () => {}, events: () => {} });
+    const front = await startNginx({ upstream: `127.0.0.1:${port}`, mediaDir: dir, verdictCache: 30 });
+    try {
+      const granted = await fetch(`${front.url}/api/videos/ladder/access`, { method: 'POST', headers: { Authorization: `Bearer ${await viewerToken('*')}` } });
+      expect(granted.status).toBe(200);
+      const cookie = cookieHeader(cookiesFrom(granted));
+      for (let i = 0; i < 2; i++) expect((await fetch(`${front.url}${SEGMENT}`, { headers: { Cookie: cookie } })).status).toBe(200);
+      const revoke = await fetch(`${front.url}/api/admin/revocations`, { method: 'POST', headers: { Authorization: `Bearer ${admin}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ sub: 'viewer-1', ttl: 600 }) });
+      expect(revoke.status).toBe(201);
+      await new Promise((r) => setTimeout(r, 1100)); // one SESSION_POLL
+      const refused = await fetch(`${front.url}${SEGMENT}`, { headers: { Cookie: cookie } });
+      expect(refused.status).toBe(403);
+      expect(refused.headers.get('x-hls-gate-reason')).toBe('revoked');
+    } finally {
+      await front.stop();
+      await gw.close();
+    }
   });
 
   it('reuses a verdict only when the answer may be cached, for at most VERDICT_CACHE and the grant', () => {
