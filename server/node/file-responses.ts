@@ -4,7 +4,7 @@ import type { HttpBindings, Http2Bindings } from '@hono/node-server';
 // Tells @hono/node-server the response has been written already.
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { fileSpanOf, type FileSpan } from './file-spans.ts';
-import { FILE_HEADER, NGINX_FILES_LOCATION, VERDICT_HEADER, type NginxHandOff } from './nginx-config.ts';
+import { FILE_HEADER, METHOD_HEADER, NGINX_FILES_LOCATION, VERDICT_HEADER, type NginxHandOff } from './nginx-config.ts';
 
 // How granted file bytes leave the Node server. The app answers with a lazy stream over a checked file
 // (file-spans.ts); here, after every middleware has had its say on status and headers, the server either
@@ -100,6 +100,8 @@ function viaNginx(fetch: Fetch, spanOf: (res: Response) => FileSpan | undefined,
   return async (request, env) => {
     // nginx answers Range, HEAD and the conditionals from the file it serves; the gateway judges the plain GET.
     const verdict = request.headers.get(VERDICT_HEADER) === '1';
+    // Only a GET or HEAD can be answered with a file; any other method gets hls-gate's own answer (a preflight, 405).
+    if (verdict && !['GET', 'HEAD'].includes(request.headers.get(METHOD_HEADER) ?? '')) return new Response(null, { status: 403, headers: { 'Cache-Control': 'no-store' } });
     const judged = verdict || request.method === 'HEAD' || (request.method === 'GET' && FILE_CONDITIONS.some((h) => request.headers.has(h)));
     const plain = judged ? stripConditions(request) : request;
     const res = await fetch(plain, env);
@@ -143,10 +145,11 @@ function handOffHeaders(from: Headers): Headers {
   return headers;
 }
 
+/** The request as judged when nginx serves the file: HEAD as GET, without Range or conditions; other methods kept. */
 function stripConditions(request: Request): Request {
   const headers = new Headers(request.headers);
   for (const name of FILE_CONDITIONS) headers.delete(name);
-  return new Request(request.url, { method: 'GET', headers });
+  return new Request(request.url, { method: request.method === 'HEAD' ? 'GET' : request.method, headers });
 }
 
 /**

@@ -22,6 +22,8 @@ import { ROUTES } from '../app/layout.ts';
 export const NGINX_FILES_LOCATION = '/_hls-gate/files/';
 /** Set by nginx on its auth_request subrequest (and cleared on everything else): answer with a verdict. */
 export const VERDICT_HEADER = 'X-Hls-Gate-Verdict';
+/** On the verdict subrequest: the viewer's method (nginx sends subrequests as GET). */
+export const METHOD_HEADER = 'X-Hls-Gate-Method';
 /** On a granted verdict: the file to serve, relative to MEDIA_DIR, as hls-gate checked it (its real path). */
 export const FILE_HEADER = 'X-Hls-Gate-File';
 /** The media routes' prefix (app/layout.ts). */
@@ -121,12 +123,14 @@ ${fileHeaders(PASSED_HEADERS, verdictVariable)}
     proxy_pass http://hls_gate$request_uri;
     ${proxied}
     proxy_set_header ${VERDICT_HEADER} 1;
+    # nginx sends every subrequest as GET: the viewer's method goes along (only GET and HEAD can get a file).
+    proxy_set_header ${METHOD_HEADER} $request_method;
     proxy_pass_request_body off;
     proxy_set_header Content-Length "";${cache ? `
     proxy_cache hls_gate_verdicts;
-    # Everything the verdict reads: the URL with its query (signed URLs), the host, every cookie, the CORS origin and
-    # the viewer's address (IP-bound grants).
-    proxy_cache_key "$scheme|$http_host|$request_uri|$http_cookie|$http_origin|$remote_addr";
+    # Everything the verdict reads: the method, the URL with its query (signed URLs), the host, every cookie, the
+    # CORS origin and the viewer's address (IP-bound grants).
+    proxy_cache_key "$request_method|$scheme|$http_host|$request_uri|$http_cookie|$http_origin|$remote_addr";
     # Only X-Accel-Expires decides what is kept: hls-gate sends it on granted verdicts alone.
     proxy_ignore_headers Cache-Control Expires;` : `
     proxy_ignore_headers X-Accel-Expires;`}

@@ -70,6 +70,16 @@ describe('nginx in front of hls-gate', () => {
       const status = await rawStatus(nginx.url, path, { Cookie: cookie });
       expect([400, 403, 404], path).toContain(status);
     }
+    // Other methods get the gateway's own answer, never a file: a CORS preflight, a POST (after a GET was granted).
+    expect((await fetch(`${nginx.url}${SEGMENT}`, { headers: { Cookie: cookie, Origin: ALLOWED_ORIGIN } })).status).toBe(200);
+    const preflight = await fetch(`${nginx.url}${SEGMENT}`, { method: 'OPTIONS', headers: { Cookie: cookie, Origin: ALLOWED_ORIGIN, 'Access-Control-Request-Method': 'GET' } });
+    const preflightAlone = await fetch(`${alone.url}${SEGMENT}`, { method: 'OPTIONS', headers: { Origin: ALLOWED_ORIGIN, 'Access-Control-Request-Method': 'GET' } });
+    expect(preflight.status).toBe(preflightAlone.status);
+    expect(preflight.headers.get('access-control-allow-origin')).toBe(ALLOWED_ORIGIN);
+    expect(await preflight.text()).toBe('');
+    const post = await fetch(`${nginx.url}${SEGMENT}`, { method: 'POST', headers: { Cookie: cookie }, body: 'x' });
+    expect(post.status).toBe((await fetch(`${alone.url}${SEGMENT}`, { method: 'POST', headers: { Cookie: await sign(alone.url) }, body: 'x' })).status);
+    expect(post.status).not.toBe(200);
     // The verdict header from a client changes nothing: it gets hls-gate's refusal.
     const res = await fetch(`${nginx.url}${SEGMENT}`, { headers: { 'X-Hls-Gate-Verdict': '1' } });
     expect(res.status).toBe(403);
