@@ -52,16 +52,24 @@ function outgoingHeaders(headers: Headers): OutgoingHttpHeaders {
   return out;
 }
 
-/** Writes the span to the socket; a file that ends early aborts the connection (never a short body). */
+/**
+ * Writes the span to the socket; a file that ends early aborts the connection (never a short body). A span of up to
+ * CHUNK is one read and one write; a longer one reuses one buffer, each read waiting until the socket has taken the
+ * previous chunk (no new 256 KB allocation per chunk for the garbage collector to chase).
+ */
 async function sendSpan(res: Response, span: FileSpan, out: ServerResponse): Promise<void> {
   const body = res.body!;
   try {
     out.writeHead(res.status, outgoingHeaders(res.headers));
+    if (span.length === 0) {
+      out.end();
+      return;
+    }
+    const chunk = Buffer.allocUnsafe(Math.min(CHUNK, span.length));
     let position = span.offset;
     const end = span.offset + span.length;
     while (position < end && !out.destroyed) {
-      const size = Math.min(CHUNK, end - position);
-      const chunk = Buffer.allocUnsafe(size);
+      const size = Math.min(chunk.length, end - position);
       let got = 0;
       while (got < size) {
         const bytesRead = readSync(span.fd, chunk, got, size - got, position + got); // synchronous: see fs-storage.ts
@@ -69,21 +77,21 @@ async function sendSpan(res: Response, span: FileSpan, out: ServerResponse): Pro
         got += bytesRead;
       }
       position += size;
+      const piece = size === chunk.length ? chunk : chunk.subarray(0, size);
       if (position >= end) {
-        out.end(chunk);
-      } else if (!out.write(chunk)) {
-        await new Promise<void>((resume) => {
-          const done = () => {
-            out.off('drain', done);
-            out.off('close', done);
-            resume();
-          };
-          out.on('drain', done);
-          out.on('close', done);
-        });
+        out.end(piece);
+        break;
       }
+      // Resumes once the socket has taken this chunk (or the connection is gone): the buffer is free again.
+      await new Promise<void>((resume) => {
+        const done = () => {
+          out.off('close', done);
+          resume();
+        };
+        out.on('close', done);
+        out.write(piece, done);
+      });
     }
-    if (span.length === 0) out.end();
   } catch {
     out.destroy();
   } finally {
