@@ -8,17 +8,17 @@ import { FILE_HEADER, METHOD_HEADER, NGINX_FILES_LOCATION, VERDICT_HEADER, type 
 
 // How granted file bytes leave the Node server. The app answers with a lazy stream over a checked file
 // (file-spans.ts); here, after every middleware has had its say on status and headers, the server either
-// - writes the bytes itself, straight from the descriptor to the socket (no web-stream chunks, one read for a
-//   segment of up to 256 KB), or
-// - with nginx in front (SERVE_VIA_NGINX), sends no bytes at all: an empty answer with X-Accel-Redirect naming the
-//   checked file under nginx's `internal` location, and nginx serves it with sendfile
-//   (https://nginx.org/en/docs/http/ngx_http_proxy_module.html#proxy_ignore_headers, "X-Accel-Redirect").
+// - writes the bytes itself, straight from the descriptor to the socket (no web-stream chunks), or
+// - with nginx in front (SERVE_VIA_NGINX, nginx-config.ts), sends no bytes at all: to nginx's auth_request it
+//   answers a verdict (200 naming the checked file, or 403 "ask me"), and to a plain request for a granted file an
+//   empty answer with X-Accel-Redirect to nginx's `internal` location; nginx serves the file with sendfile
+//   (https://nginx.org/en/docs/http/ngx_http_auth_request_module.html,
+//   https://nginx.org/en/docs/http/ngx_http_proxy_module.html#proxy_ignore_headers, "X-Accel-Redirect").
 
 type Fetch = (request: Request, env: HttpBindings | Http2Bindings) => Response | Promise<Response>;
 
-/** Bytes per read: a 200 KB segment is one read and one write. */
+/** Bytes per read and write, and the one buffer a response holds: 200 stalled viewers hold at most 50 MB. */
 const CHUNK = 256 * 1024;
-
 
 /**
  * Wraps the app's fetch for @hono/node-server: file bodies leave by the fast route. `handOff` is what the disk storage
