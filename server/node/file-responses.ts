@@ -4,7 +4,7 @@ import type { HttpBindings, Http2Bindings } from '@hono/node-server';
 // Tells @hono/node-server the response has been written already.
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { fileSpanOf, type FileSpan } from './file-spans.ts';
-import { FILE_HEADER, METHOD_HEADER, NGINX_FILES_LOCATION, VERDICT_HEADER, type NginxHandOff } from './nginx-config.ts';
+import { FILE_HEADER, METHOD_HEADER, NGINX_FILES_LOCATION, VERDICT_HEADER, WHOLE_HEADER, type NginxHandOff } from './nginx-config.ts';
 
 // How granted file bytes leave the Node server. The app answers with a lazy stream over a checked file
 // (file-spans.ts); here, after every middleware has had its say on status and headers, the server either
@@ -110,7 +110,8 @@ function viaNginx(fetch: Fetch, spanOf: (res: Response) => FileSpan | undefined,
     const verdict = request.headers.get(VERDICT_HEADER) === '1';
     // Only a GET or HEAD can be answered with a file; any other method gets hls-gate's own answer (a preflight, 405).
     if (verdict && !['GET', 'HEAD'].includes(request.headers.get(METHOD_HEADER) ?? '')) return new Response(null, { status: 403, headers: { 'Cache-Control': 'no-store' } });
-    const judged = verdict || request.method === 'HEAD' || (request.method === 'GET' && FILE_CONDITIONS.some((h) => request.headers.has(h)));
+    const whole = !verdict && request.headers.get(WHOLE_HEADER) === '1' && (request.method === 'GET' || request.method === 'HEAD');
+    const judged = verdict || whole || request.method === 'HEAD' || (request.method === 'GET' && FILE_CONDITIONS.some((h) => request.headers.has(h)));
     const plain = judged ? stripConditions(request) : request;
     const res = await fetch(plain, env);
     const span = spanOf(res);
@@ -123,13 +124,21 @@ function viaNginx(fetch: Fetch, spanOf: (res: Response) => FileSpan | undefined,
       if (!span || !plainName) return new Response(null, { status: 403, headers: { 'Cache-Control': 'no-store' } });
       const lifetime = verdictLifetime(res.headers.get('Cache-Control'), options.verdictCache);
       const headers = handOffHeaders(res.headers);
-      // A reused verdict is up to `lifetime` seconds old: the viewer's max-age still ends by the grant's expiry.
-      headers.set('Cache-Control', (res.headers.get('Cache-Control') ?? '').replace(/max-age=(\d+)/i, (_, n: string) => `max-age=${Math.max(0, Number(n) - lifetime)}`));
+      headers.set('Cache-Control', reducedMaxAge(res.headers.get('Cache-Control'), lifetime));
       headers.set(FILE_HEADER, relative!);
       headers.set('X-Accel-Expires', String(lifetime));
       return new Response(null, { status: 200, headers });
     }
     if (!span) return res;
+    if (whole && env.outgoing instanceof ServerResponse) {
+      // nginx keeps this answer like a verdict (same key, same lifetime) and serves Range, HEAD and 304 from it.
+      const lifetime = verdictLifetime(res.headers.get('Cache-Control'), options.verdictCache);
+      const headers = new Headers(res.headers);
+      headers.set('Cache-Control', reducedMaxAge(res.headers.get('Cache-Control'), lifetime));
+      headers.set('X-Accel-Expires', String(lifetime));
+      void sendSpan(new Response(res.body, { status: res.status, headers }), span, env.outgoing);
+      return RESPONSE_ALREADY_SENT;
+    }
     await res.body!.cancel();
     if (!plainName) {
       // An unusual file name: Node serves it, judging the original request (its Range, HEAD, conditions).
@@ -144,6 +153,11 @@ function viaNginx(fetch: Fetch, spanOf: (res: Response) => FileSpan | undefined,
     headers.set('X-Accel-Expires', '0'); // nginx cannot cache an X-Accel-Redirect answer anyway
     return new Response(null, { status: 200, headers });
   };
+}
+
+/** A reused answer is up to `lifetime` seconds old: the viewer's max-age still ends by the grant's expiry. */
+function reducedMaxAge(cacheControl: string | null, lifetime: number): string {
+  return (cacheControl ?? '').replace(/max-age=(\d+)/i, (_, n: string) => `max-age=${Math.max(0, Number(n) - lifetime)}`);
 }
 
 /** The app's headers without those nginx makes itself from the file it serves. */

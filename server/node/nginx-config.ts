@@ -24,6 +24,8 @@ export const NGINX_FILES_LOCATION = '/_hls-gate/files/';
 export const VERDICT_HEADER = 'X-Hls-Gate-Verdict';
 /** On the verdict subrequest: the viewer's method (nginx sends subrequests as GET). */
 export const METHOD_HEADER = 'X-Hls-Gate-Method';
+/** Set by nginx on playlist requests it caches whole: answer with the file itself, cacheable like a verdict. */
+export const WHOLE_HEADER = 'X-Hls-Gate-Whole';
 /** On a granted verdict: the file to serve, relative to MEDIA_DIR, as hls-gate checked it (its real path). */
 export const FILE_HEADER = 'X-Hls-Gate-File';
 /** The media routes' prefix (app/layout.ts). */
@@ -55,6 +57,8 @@ export interface NginxSettings {
   verdictCache: number;
 }
 
+/** Everything a verdict reads: the method, the URL with its query (signed URLs), the host, every cookie, the CORS origin and the viewer's address (IP-bound grants). */
+const CACHE_KEY = '"$request_method|$scheme|$http_host|$request_uri|$http_cookie|$http_origin|$remote_addr"';
 const variable = (header: string) => `$upstream_http_${header.toLowerCase().replace(/-/g, '_')}`;
 const verdictVariable = (header: string) => `$hls_gate_${header.toLowerCase().replace(/-/g, '_')}`;
 const headerName = (header: string) => header.toLowerCase().replace(/-/g, '_');
@@ -92,6 +96,7 @@ server {
     proxy_pass http://hls_gate;
     ${proxied}
     proxy_set_header ${VERDICT_HEADER} "";
+    proxy_set_header ${WHOLE_HEADER} "";
     # Uploads stream through to hls-gate, which bounds them.
     client_max_body_size 0;
     proxy_request_buffering off;
@@ -114,7 +119,21 @@ ${PASSED_HEADERS.map((h) => `    auth_request_set ${verdictVariable(h)} ${variab
 ${types}
     }
     default_type application/octet-stream;
-${fileHeaders(PASSED_HEADERS, verdictVariable)}
+${fileHeaders(PASSED_HEADERS, verdictVariable)}${cache ? `
+
+    # Playlists are small: a subrequest plus a file open is most of their cost. hls-gate answers them whole
+    # (refusals and tokenized playlists as always), and a granted answer is kept like a verdict, under the same key,
+    # for the same lifetime; nginx answers Range, HEAD and If-None-Match from it.
+    location ~ \\.m3u8$ {
+      auth_request off;
+      proxy_pass http://hls_gate;
+      ${proxied.replace(/\n {4}/g, '\n      ')}
+      proxy_set_header ${VERDICT_HEADER} "";
+      proxy_set_header ${WHOLE_HEADER} 1;
+      proxy_cache hls_gate_verdicts;
+      proxy_cache_key ${CACHE_KEY};
+      proxy_ignore_headers Cache-Control Expires;
+    }` : ''}
   }
 
   location = /_hls-gate/verdict {
@@ -130,7 +149,7 @@ ${fileHeaders(PASSED_HEADERS, verdictVariable)}
     proxy_cache hls_gate_verdicts;
     # Everything the verdict reads: the method, the URL with its query (signed URLs), the host, every cookie, the
     # CORS origin and the viewer's address (IP-bound grants).
-    proxy_cache_key "$request_method|$scheme|$http_host|$request_uri|$http_cookie|$http_origin|$remote_addr";
+    proxy_cache_key ${CACHE_KEY};
     # Only X-Accel-Expires decides what is kept: hls-gate sends it on granted verdicts alone.
     proxy_ignore_headers Cache-Control Expires;` : `
     proxy_ignore_headers X-Accel-Expires;`}
@@ -140,6 +159,7 @@ ${fileHeaders(PASSED_HEADERS, verdictVariable)}
     proxy_pass http://hls_gate;
     ${proxied}
     proxy_set_header ${VERDICT_HEADER} "";
+    proxy_set_header ${WHOLE_HEADER} "";
   }
 
   location ^~ ${NGINX_FILES_LOCATION} {

@@ -62,6 +62,19 @@ describe('nginx in front of hls-gate', () => {
       expect(Buffer.from(await res.arrayBuffer()).equals(directBytes)).toBe(true);
     }
     expect((await fetch(`${nginx.url}${SEGMENT}`, { headers: { Cookie: cookie, 'If-None-Match': direct.headers.get('etag')! } })).status).toBe(304);
+    // A playlist, answered whole by hls-gate and then from nginx's cache: the same headers and bytes.
+    const playlist = '/videos/ladder/240p/index.m3u8';
+    const directList = await fetch(`${alone.url}${playlist}`, { headers: { Cookie: await sign(alone.url, { expires }), Origin: ALLOWED_ORIGIN } });
+    const listText = await directList.text();
+    for (let i = 0; i < 2; i++) {
+      const res = await fetch(`${nginx.url}${playlist}`, { headers: { Cookie: cookie, Origin: ALLOWED_ORIGIN } });
+      expect(pick(res)).toEqual(pick(directList));
+      expect(maxAge(res)).toBeLessThanOrEqual(maxAge(directList));
+      expect(await res.text()).toBe(listText);
+    }
+    const ranged = await fetch(`${nginx.url}${playlist}`, { headers: { Cookie: cookie, Origin: ALLOWED_ORIGIN, Range: 'bytes=0-6' } });
+    expect(ranged.status).toBe(206);
+    expect(await ranged.text()).toBe(listText.slice(0, 7));
   });
 
   it('never serves its internal locations, however they are spelled', async () => {
@@ -88,11 +101,15 @@ describe('nginx in front of hls-gate', () => {
 
   it('a reused verdict ends with its grant, even with VERDICT_CACHE longer', async () => {
     const cookie = await sign(nginx.url, { expires: now() + 2 });
-    expect((await fetch(`${nginx.url}/videos/ladder/240p/seg_001.ts`, { headers: { Cookie: cookie } })).status).toBe(200);
+    // A segment (a reused verdict) and a playlist (a reused whole answer).
+    const paths = ['/videos/ladder/240p/seg_001.ts', '/videos/ladder/240p/index.m3u8'];
+    for (const path of paths) expect((await fetch(`${nginx.url}${path}`, { headers: { Cookie: cookie } })).status).toBe(200);
     await new Promise((r) => setTimeout(r, 3100));
-    const res = await fetch(`${nginx.url}/videos/ladder/240p/seg_001.ts`, { headers: { Cookie: cookie } });
-    expect(res.status).toBe(403);
-    expect(res.headers.get('x-hls-gate-reason')).toBe('expired');
+    for (const path of paths) {
+      const res = await fetch(`${nginx.url}${path}`, { headers: { Cookie: cookie } });
+      expect(res.status, path).toBe(403);
+      expect(res.headers.get('x-hls-gate-reason')).toBe('expired');
+    }
   });
 
   it('a reused verdict reaches nobody else: another address (IP-bound grant) or another cookie is judged again', async () => {
@@ -101,6 +118,10 @@ describe('nginx in front of hls-gate', () => {
     expect(await rawStatus(nginx.url, SEGMENT, { Cookie: cookie }, '127.0.0.2')).toBe(403);
     const other = await sign(nginx.url, { video: 'cmaf' });
     expect(await rawStatus(nginx.url, SEGMENT, { Cookie: other })).toBe(403);
+    const playlist = '/videos/ladder/240p/index.m3u8';
+    expect(await rawStatus(nginx.url, playlist, { Cookie: cookie })).toBe(200);
+    expect(await rawStatus(nginx.url, playlist, { Cookie: cookie }, '127.0.0.2')).toBe(403);
+    expect(await rawStatus(nginx.url, playlist, { Cookie: other })).toBe(403);
   });
 
   it('serves only the file hls-gate checked: a symlink swapped in after the verdict is not followed', async () => {
