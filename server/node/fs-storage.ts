@@ -125,7 +125,7 @@ export function createFsStorage(root: string, options: FsStorageOptions = {}): M
     const bytesUpTo = options.handOff ? options.handOff.minBytes - 1 : SMALL;
     if (!range && meta.size <= bytesUpTo) {
       try {
-        const bytes = new Uint8Array(meta.size);
+        const bytes = Buffer.allocUnsafe(meta.size); // every byte is overwritten below, or the body fails
         let got = 0;
         while (got < meta.size) {
           const bytesRead = readSync(fd, bytes, got, meta.size - got, got);
