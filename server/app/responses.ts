@@ -1,3 +1,4 @@
+import type { HonoRequest } from 'hono';
 import type { Denial } from '../core/index.ts';
 import { cloudFrontErrorXml } from '../core/denials.ts';
 
@@ -22,4 +23,19 @@ export function cloudFrontDenial(denial: Pick<Denial, 'code' | 'reason'>): Respo
     status: 403,
     headers: { 'Content-Type': 'text/xml', 'Cache-Control': 'no-store', 'X-Hls-Gate-Reason': denial.reason },
   });
+}
+
+/**
+ * An API request's optional JSON body: its fields, none when the request is not JSON, or a 400 that shows the
+ * expected `shape` when it does not parse (or is not an object).
+ */
+export async function optionalJsonBody(req: HonoRequest, shape: string): Promise<Record<string, unknown> | Response> {
+  if (!(req.header('Content-Type') ?? '').includes('json')) return {};
+  try {
+    const body: unknown = await req.json();
+    if (body !== null && typeof body === 'object' && !Array.isArray(body)) return body as Record<string, unknown>;
+  } catch {
+    // answered below
+  }
+  return problem(400, 'bad-json', `The body must be JSON: ${shape}.`);
 }

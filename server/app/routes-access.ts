@@ -5,7 +5,7 @@ import { SESSION_PARAM } from '../core/cookies.ts';
 import { entitled, type Viewer } from './auth.ts';
 import { findVideo, readCatalog } from './catalog.ts';
 import { ROUTES, VIDEO_ID, mountPrefix, videoFolder } from './layout.ts';
-import { badHost, problem } from './responses.ts';
+import { badHost, optionalJsonBody, problem } from './responses.ts';
 import { parseIPv4 } from '../core/cidr.ts';
 import { signUrl } from '../core/index.ts';
 import { Lru } from '../core/lru.ts';
@@ -129,14 +129,8 @@ export function accessRoutes(app: Hono<GatewayEnv>, ctx: AppContext, issuer: Gra
     const found = await entitledVideo(c);
     if (found instanceof Response) return found;
     const { videoId, mediaBase, viewer, video } = found;
-    let body: { bindIp?: unknown } = {};
-    if ((c.req.header('Content-Type') ?? '').includes('json')) {
-      try {
-        body = (await c.req.json()) as typeof body;
-      } catch {
-        return problem(400, 'bad-json', 'The body must be JSON: { "bindIp": true | false } (optional).');
-      }
-    }
+    const body = await optionalJsonBody(c.req, '{ "bindIp": true | false } (optional)');
+    if (body instanceof Response) return body;
     if (body.bindIp !== undefined && typeof body.bindIp !== 'boolean') return problem(400, 'bad-bind-ip', '"bindIp" must be true or false.');
     const ip = boundIp(c, body.bindIp ?? deps.config.bindIp);
     if (ip instanceof Response) return ip;
@@ -241,14 +235,8 @@ export function accessRoutes(app: Hono<GatewayEnv>, ctx: AppContext, issuer: Gra
 
   app.post(ROUTES.demoToken, async (c) => {
     if (!deps.auth.issueDemoToken) return problem(404, 'demo-off', 'Demo mode is off: the host application issues viewer tokens.');
-    let body: { videos?: unknown; ttl?: unknown } = {};
-    if ((c.req.header('Content-Type') ?? '').includes('json')) {
-      try {
-        body = (await c.req.json()) as typeof body;
-      } catch {
-        return problem(400, 'bad-json', 'The body must be JSON: { "videos": ["id"] | "*", "ttl": seconds }.');
-      }
-    }
+    const body = await optionalJsonBody(c.req, '{ "videos": ["id"] | "*", "ttl": seconds }');
+    if (body instanceof Response) return body;
     const videos = body.videos === undefined || body.videos === '*' ? '*' : body.videos;
     if (videos !== '*' && !(Array.isArray(videos) && videos.every((v) => typeof v === 'string' && VIDEO_ID.test(v)))) {
       return problem(400, 'bad-videos', '"videos" must be "*" or a list of video IDs.');

@@ -1,7 +1,7 @@
 import type { Context, Hono } from 'hono';
 import type { AppContext, GatewayEnv } from './context.ts';
 import { VIDEO_ID, mountPrefix } from './layout.ts';
-import { badHost, cloudFrontDenial, problem } from './responses.ts';
+import { badHost, cloudFrontDenial, optionalJsonBody, problem } from './responses.ts';
 import { uploadGuard } from './upload-guard.ts';
 import { signUrl } from '../core/index.ts';
 import { sameSecret } from './routes-admin.ts';
@@ -48,14 +48,8 @@ export function uploadRoutes(app: Hono<GatewayEnv>, ctx: AppContext): void {
     if (refused) return refused;
     const mediaBase = ctx.mediaBase(c);
     if (!mediaBase) return badHost();
-    let body: { videoId?: unknown } = {};
-    if ((c.req.header('Content-Type') ?? '').includes('json')) {
-      try {
-        body = (await c.req.json()) as typeof body;
-      } catch {
-        return problem(400, 'bad-json', 'The body must be JSON: { "videoId": "id" } (optional).');
-      }
-    }
+    const body = await optionalJsonBody(c.req, '{ "videoId": "id" } (optional)');
+    if (body instanceof Response) return body;
     const videoId = body.videoId === undefined ? [...crypto.getRandomValues(new Uint8Array(9))].map((b) => (b % 36).toString(36)).join('') : body.videoId;
     if (typeof videoId !== 'string' || !VIDEO_ID.test(videoId)) return problem(400, 'bad-video-id', 'Video IDs are 1 to 64 letters, digits, "-" or "_".');
     if (await published(videoId)) return problem(409, 'video-exists', 'A video with this ID is published; it is never overwritten.');

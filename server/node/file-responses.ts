@@ -111,8 +111,9 @@ function viaNginx(fetch: Fetch, spanOf: (res: Response) => FileSpan | undefined,
     // Only a GET or HEAD can be answered with a file; any other method gets hls-gate's own answer (a preflight, 405).
     if (verdict && !['GET', 'HEAD'].includes(request.headers.get(METHOD_HEADER) ?? '')) return new Response(null, { status: 403, headers: { 'Cache-Control': 'no-store' } });
     const whole = !verdict && request.headers.get(WHOLE_HEADER) === '1' && (request.method === 'GET' || request.method === 'HEAD');
-    const judged = verdict || whole || request.method === 'HEAD' || (request.method === 'GET' && FILE_CONDITIONS.some((h) => request.headers.has(h)));
-    const plain = judged ? stripConditions(request) : request;
+    // A new Request only when there is something to take out: a verdict is asked for on every uncached segment.
+    const strip = request.method === 'HEAD' || (request.method === 'GET' && FILE_CONDITIONS.some((h) => request.headers.has(h)));
+    const plain = strip ? stripConditions(request) : request;
     const res = await fetch(plain, env);
     const span = spanOf(res);
     const relative = span && span.path.startsWith(`${span.root}/`) ? span.path.slice(span.root.length + 1) : undefined;
@@ -122,21 +123,14 @@ function viaNginx(fetch: Fetch, spanOf: (res: Response) => FileSpan | undefined,
       // answer", which nginx then does (a refusal, a 404, a tokenized playlist: hls-gate's own response).
       await res.body?.cancel();
       if (!span || !plainName) return new Response(null, { status: 403, headers: { 'Cache-Control': 'no-store' } });
-      const lifetime = verdictLifetime(res.headers.get('Cache-Control'), options.verdictCache);
-      const headers = handOffHeaders(res.headers);
-      headers.set('Cache-Control', reducedMaxAge(res.headers.get('Cache-Control'), lifetime));
+      const headers = keptFor(handOffHeaders(res.headers), options.verdictCache);
       headers.set(FILE_HEADER, relative!);
-      headers.set('X-Accel-Expires', String(lifetime));
       return new Response(null, { status: 200, headers });
     }
     if (!span) return res;
     if (whole && env.outgoing instanceof ServerResponse) {
       // nginx keeps this answer like a verdict (same key, same lifetime) and serves Range, HEAD and 304 from it.
-      const lifetime = verdictLifetime(res.headers.get('Cache-Control'), options.verdictCache);
-      const headers = new Headers(res.headers);
-      headers.set('Cache-Control', reducedMaxAge(res.headers.get('Cache-Control'), lifetime));
-      headers.set('X-Accel-Expires', String(lifetime));
-      void sendSpan(new Response(res.body, { status: res.status, headers }), span, env.outgoing);
+      void sendSpan(new Response(res.body, { status: res.status, headers: keptFor(new Headers(res.headers), options.verdictCache) }), span, env.outgoing);
       return RESPONSE_ALREADY_SENT;
     }
     await res.body!.cancel();
@@ -155,9 +149,17 @@ function viaNginx(fetch: Fetch, spanOf: (res: Response) => FileSpan | undefined,
   };
 }
 
-/** A reused answer is up to `lifetime` seconds old: the viewer's max-age still ends by the grant's expiry. */
-function reducedMaxAge(cacheControl: string | null, lifetime: number): string {
-  return (cacheControl ?? '').replace(/max-age=(\d+)/i, (_, n: string) => `max-age=${Math.max(0, Number(n) - lifetime)}`);
+/**
+ * Marks an answer nginx may keep (X-Accel-Expires, verdictLifetime below). A kept answer is up to that many seconds
+ * old when nginx hands it out, so its max-age is shortened by as much: the viewer's copy still ends by the grant's
+ * expiry.
+ */
+function keptFor(headers: Headers, cap: number): Headers {
+  const cacheControl = headers.get('Cache-Control');
+  const lifetime = verdictLifetime(cacheControl, cap);
+  if (cacheControl) headers.set('Cache-Control', cacheControl.replace(/max-age=(\d+)/i, (_, n: string) => `max-age=${Math.max(0, Number(n) - lifetime)}`));
+  headers.set('X-Accel-Expires', String(lifetime));
+  return headers;
 }
 
 /** The app's headers without those nginx makes itself from the file it serves. */

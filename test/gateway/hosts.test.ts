@@ -83,6 +83,19 @@ describe('the demo: any plain host, never a wildcard', () => {
 });
 
 describe('API request bodies are bounded', () => {
+  it('a JSON body that is not an object (null, an array, a number, broken) is 400 bad-json, never a 500', async () => {
+    const gw = await startNodeGateway({ PORT: '0', DEMO: 'true' }, { log: () => {} });
+    try {
+      for (const body of ['null', '[1]', '42', '{"videos":']) {
+        const res = await fetch(`${gw.url}/api/demo/token`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body });
+        expect(res.status, body).toBe(400);
+        expect(await res.json()).toMatchObject({ code: 'bad-json', detail: expect.stringContaining('"videos"') });
+      }
+    } finally {
+      await gw.close();
+    }
+  });
+
   it('a 1 MB body to the demo token endpoint is refused with 413 before it is read', async () => {
     const gw = await startNodeGateway({ PORT: '0', DEMO: 'true' }, { log: () => {} });
     try {
