@@ -1,7 +1,7 @@
 // wrk, started asynchronously (the benchmark process keeps sampling while it runs) and pinned to the load core.
 // Headers that change per request (many viewers, many addresses, many videos) come from a generated Lua script.
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LOAD_CPU, TMP } from './procs.ts';
 
@@ -22,12 +22,15 @@ export interface WrkOptions {
   rotate?: Record<string, string>[];
   /** One path per request, taken in turn (same script). */
   paths?: string[];
+  /** A request body; '' sends `Content-Length: 0`, as browsers do for a POST without a body. (wrk drops a
+   *  Content-Length header given without a body, so a header alone cannot say it.) */
+  body?: string;
   timeoutSeconds?: number;
 }
 
 let scripts = 0;
 
-function luaScript(rotate: Record<string, string>[] | undefined, paths: string[] | undefined, method: string): string {
+function luaScript(rotate: Record<string, string>[] | undefined, paths: string[] | undefined, method: string, body: string | undefined): string {
   const file = join(TMP, `wrk-${process.pid}-${scripts++}.lua`);
   const q = (s: string) => JSON.stringify(s); // a JSON string is a valid Lua string literal for these ASCII values
   const sets = (rotate ?? [{}]).map((h) => `{${Object.entries(h).map(([k, v]) => `[${q(k)}]=${q(v)}`).join(',')}}`);
@@ -40,7 +43,7 @@ request = function()
   i = i + 1
   local h = sets[(i % #sets) + 1]
   local p = #paths > 0 and paths[(i % #paths) + 1] or wrk.path
-  return wrk.format(${q(method)}, p, h)
+  return wrk.format(${q(method)}, p, h${body === undefined ? '' : `, ${q(body)}`})
 end
 `,
   );
@@ -50,7 +53,8 @@ end
 export function wrk(url: string, o: WrkOptions): Promise<WrkResult> {
   const args = ['-c', String(LOAD_CPU), 'wrk', '-t1', `-c${o.connections}`, `-d${o.seconds}s`, `--timeout`, `${o.timeoutSeconds ?? 10}s`];
   for (const [k, v] of Object.entries(o.headers ?? {})) args.push('-H', `${k}: ${v}`);
-  if (o.rotate || o.paths || (o.method && o.method !== 'GET')) args.push('-s', luaScript(o.rotate, o.paths, o.method ?? 'GET'));
+  const script = o.rotate || o.paths || o.body !== undefined || (o.method && o.method !== 'GET') ? luaScript(o.rotate, o.paths, o.method ?? 'GET', o.body) : undefined;
+  if (script) args.push('-s', script);
   args.push(url);
   return new Promise((resolve, reject) => {
     const child = spawn('taskset', args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -59,6 +63,7 @@ export function wrk(url: string, o: WrkOptions): Promise<WrkResult> {
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
     child.once('error', reject);
     child.once('exit', (code) => {
+      if (script) rmSync(script, { force: true });
       if (code !== 0) return reject(new Error(`wrk failed: ${out.slice(-300)}`));
       const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0);
       const t = /Transfer\/sec:\s+([\d.]+)([KMG]?B)/.exec(out);
