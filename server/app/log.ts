@@ -38,7 +38,10 @@ export function loggableError(err: unknown): { name: string; message: string } {
   return { name, message };
 }
 
-export const defaultLog = (entry: LogEntry): void => console.log(JSON.stringify({ level: 'info', msg: 'request', ...entry }));
+/** A request's log line (JSON, no newline): the one format every writer uses. */
+export const requestLogLine = (entry: LogEntry): string => JSON.stringify({ level: 'info', msg: 'request', ...entry });
+
+export const defaultLog = (entry: LogEntry): void => console.log(requestLogLine(entry));
 
 /** The context variable the log reads (declared by the gateway's environment, app/context.ts). */
 type LogVariables = { Variables: { keyPairId: string | undefined; sub: string | undefined; sessionId: string | undefined; grantSource: 'cookie' | 'url' | undefined } };
