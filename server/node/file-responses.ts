@@ -3,6 +3,7 @@ import { ServerResponse, type OutgoingHttpHeaders } from 'node:http';
 import type { HttpBindings, Http2Bindings } from '@hono/node-server';
 // Tells @hono/node-server the response has been written already.
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
+import { BUFFER_BYTES, leaseBuffer, shortenLease } from './file-buffers.ts';
 import { fileSpanOf, type FileSpan } from './file-spans.ts';
 import { FILE_HEADER, METHOD_HEADER, NGINX_FILES_LOCATION, VERDICT_HEADER, WHOLE_HEADER, type NginxHandOff } from './nginx-config.ts';
 
@@ -18,7 +19,7 @@ import { FILE_HEADER, METHOD_HEADER, NGINX_FILES_LOCATION, VERDICT_HEADER, WHOLE
 type Fetch = (request: Request, env: HttpBindings | Http2Bindings) => Response | Promise<Response>;
 
 /** Bytes per read and write, and the one buffer a response holds: 200 stalled viewers hold at most 50 MB. */
-const CHUNK = 256 * 1024;
+const CHUNK = BUFFER_BYTES;
 
 /**
  * Wraps the app's fetch for @hono/node-server: file bodies leave by the fast route. `handOff` is what the disk storage
@@ -65,7 +66,8 @@ async function sendSpan(res: Response, span: FileSpan, out: ServerResponse): Pro
       out.end();
       return;
     }
-    const chunk = Buffer.allocUnsafe(Math.min(CHUNK, span.length));
+    // Returned to the pool when the response finishes with it (file-buffers.ts).
+    const chunk = leaseBuffer(Math.min(CHUNK, span.length));
     let position = span.offset;
     const end = span.offset + span.length;
     while (position < end && !out.destroyed) {
@@ -77,7 +79,7 @@ async function sendSpan(res: Response, span: FileSpan, out: ServerResponse): Pro
         got += bytesRead;
       }
       position += size;
-      const piece = size === chunk.length ? chunk : chunk.subarray(0, size);
+      const piece = size === chunk.length ? chunk : shortenLease(chunk, size);
       if (position >= end) {
         out.end(piece);
         break;

@@ -1,6 +1,7 @@
 import { closeSync, constants, fstatSync, openSync, readSync, readlinkSync, realpathSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
 import type { ByteRange, MediaStorage, ObjectMeta, OpenedObject, StoredObject } from '../app/storage.ts';
+import { leaseBuffer } from './file-buffers.ts';
 import { markFileSpan } from './file-spans.ts';
 
 // Local-disk storage: MEDIA_DIR/<videoId>/<path>. Keys arrive validated (see app/layout.ts), but the text of a
@@ -125,7 +126,9 @@ export function createFsStorage(root: string, options: FsStorageOptions = {}): M
     const bytesUpTo = options.handOff ? options.handOff.minBytes - 1 : SMALL;
     if (!range && meta.size <= bytesUpTo) {
       try {
-        const bytes = Buffer.allocUnsafe(meta.size); // every byte is overwritten below, or the body fails
+        // Every byte is overwritten below, or the body fails. For the Node server, a segment's buffer is one it
+        // reuses once the socket has taken it (file-buffers.ts); a playlist's is small enough to be cheap new.
+        const bytes = options.handOff && meta.size > SMALL ? leaseBuffer(meta.size) : Buffer.allocUnsafe(meta.size);
         let got = 0;
         while (got < meta.size) {
           const bytesRead = readSync(fd, bytes, got, meta.size - got, got);

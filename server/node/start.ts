@@ -9,6 +9,7 @@ import { ConfigError, parseConfig, parseDuration, type Env, type GatewayConfig }
 import { buildGateway } from '../app/build.ts';
 import { requestLogLine, type EventLog, type LogEntry } from '../app/log.ts';
 import { NGINX_HAND_OFF, NODE_HAND_OFF, createFsStorage } from './fs-storage.ts';
+import { BufferReturningResponse } from './file-buffers.ts';
 import { withFileResponses } from './file-responses.ts';
 import type { NginxHandOff } from './nginx-config.ts';
 import { parseBool } from '../app/mode.ts';
@@ -118,6 +119,8 @@ export async function startNodeGateway(input: Env, options: StartOptions = {}): 
 
   const limits = connectionLimits(env, Boolean(config.uploads));
   const serverOptions = {
+    // Returns file buffers to their pool once sent (file-buffers.ts).
+    ServerResponse: BufferReturningResponse,
     headersTimeout: limits.headers * 1000,
     requestTimeout: limits.request * 1000,
     keepAliveTimeout: limits.idle * 1000,
