@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createPublicKey, createVerify } from 'node:crypto';
-import { importPrivateKey, importPublicKey, generateKeyPair, signPolicy, decodeCloudFrontBase64, CoreError } from '../../server/core/index.ts';
+import { importPrivateKey, importPublicKey, generateKeyPair, signPolicy, decodeCloudFrontBase64, encodeCloudFrontBase64, CoreError } from '../../server/core/index.ts';
 import { fixtureKey } from '../helpers/fixtures.ts';
 
 const policy = '{"Statement":[{"Resource":"https://media.example.com/videos/a/*","Condition":{"DateLessThan":{"AWS:EpochTime":2000000000}}}]}';
@@ -77,5 +77,17 @@ describe('generateKeyPair', () => {
     expect(pair.publicKeyPem).toMatch(/^-----BEGIN PUBLIC KEY-----\n/);
     const key = await importPrivateKey(pair.privateKeyPem);
     expect(nodeVerify(pair.publicKeyPem, await signPolicy(policy, key), 'SHA1', type === 'ecdsa')).toBe(true);
+  });
+});
+
+describe("CloudFront's base64", () => {
+  it('is standard base64 with + -> -, = -> _, / -> ~ for every length (all three remainders) and round-trips', () => {
+    for (let length = 0; length < 300; length++) {
+      const bytes = new Uint8Array(length).map((_, i) => (i * 151 + length * 29) & 255);
+      const expected = Buffer.from(bytes).toString('base64').replace(/\+/g, '-').replace(/=/g, '_').replace(/\//g, '~');
+      expect(encodeCloudFrontBase64(bytes)).toBe(expected);
+      if (length > 0) expect(decodeCloudFrontBase64(expected)).toEqual(bytes);
+    }
+    expect(encodeCloudFrontBase64('{"é":1}')).toBe(Buffer.from('{"é":1}').toString('base64').replace(/=/g, '_'));
   });
 });
