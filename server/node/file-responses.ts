@@ -132,6 +132,9 @@ function viaNginx(fetch: Fetch, spanOf: (res: Response) => FileSpan | undefined,
     if (!span) return res;
     if (whole && env.outgoing instanceof ServerResponse) {
       // nginx keeps this answer like a verdict (same key, same lifetime) and serves Range, HEAD and 304 from it.
+      // Without a Date: nginx sends its own (an upstream's is hidden), and every stored header is parsed again on
+      // every cache hit.
+      env.outgoing.sendDate = false;
       void sendSpan(new Response(res.body, { status: res.status, headers: keptFor(new Headers(res.headers), options.verdictCache) }), span, env.outgoing);
       return RESPONSE_ALREADY_SENT;
     }
