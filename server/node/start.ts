@@ -7,10 +7,11 @@ import type { AddressInfo } from 'node:net';
 import type { Hono } from 'hono';
 import { ConfigError, parseConfig, parseDuration, type Env, type GatewayConfig } from '../app/config.ts';
 import { buildGateway } from '../app/build.ts';
-import { requestLogLine, type EventLog, type LogEntry } from '../app/log.ts';
+import type { EventLog, LogEntry } from '../app/log.ts';
 import { NGINX_HAND_OFF, NODE_HAND_OFF, createFsStorage } from './fs-storage.ts';
 import { BufferReturningResponse } from './file-buffers.ts';
 import { withFileResponses } from './file-responses.ts';
+import { stdoutLog } from './stdout-log.ts';
 import type { NginxHandOff } from './nginx-config.ts';
 import { parseBool } from '../app/mode.ts';
 import { createAssets } from './assets.ts';
@@ -72,16 +73,6 @@ export function nginxHandOff(env: Env): NginxHandOff | undefined {
   if (verdictCache > 60) throw new ConfigError('VERDICT_CACHE must be at most 60 seconds (0 turns the verdict cache off)');
   return { verdictCache };
 }
-
-/**
- * The request log: one line straight to stdout. console.log formats its arguments first, 5-9% of a small request's
- * cost here (bench/api.ts). Like console.log, a stdout that went away (EPIPE) does not stop the gateway.
- */
-function stdoutLog(): (entry: LogEntry) => void {
-  if (!process.stdout.listeners('error').includes(ignoreStdoutError)) process.stdout.on('error', ignoreStdoutError);
-  return (entry) => void process.stdout.write(`${requestLogLine(entry)}\n`);
-}
-function ignoreStdoutError(): void {}
 
 /** Starts the gateway on Node: validates config (throws ConfigError), imports keys, listens. */
 export async function startNodeGateway(input: Env, options: StartOptions = {}): Promise<RunningGateway> {
