@@ -226,11 +226,8 @@ export function createVerifier(options: VerifierOptions): Verifier {
    */
   function usable(values: string[] | undefined, wellFormed: (v: string) => boolean): Value[] {
     if (!values || values.length === 0) return [{ value: undefined, pos: 0 }];
-    // A value repeated (the same key pair ID in every grant) is one candidate, not one per copy.
-    const good = values
-      .map((value, pos) => ({ value, pos }))
-      .filter((v, i) => values.indexOf(v.value) === i && wellFormed(v.value))
-      .slice(0, KEEP_PER_NAME);
+    // Values arrive without repeats (readCloudFrontCookies): the same key pair ID in every grant is one candidate.
+    const good = values.map((value, pos) => ({ value, pos })).filter((v) => wellFormed(v.value)).slice(0, KEEP_PER_NAME);
     return good.length > 0 ? good : [{ value: values[0], pos: 0 }];
   }
 
