@@ -16,6 +16,7 @@ import type { NginxHandOff } from './nginx-config.ts';
 import { parseBool } from '../app/mode.ts';
 import { createAssets } from './assets.ts';
 import { withNodeCrypto } from './native-key.ts';
+import { signInBatches } from './sign-batches.ts';
 import { createRedisStore } from './redis-store.ts';
 import { createFsUploads } from './fs-uploads.ts';
 import { packageUpload } from './package-upload.ts';
@@ -99,7 +100,7 @@ export async function startNodeGateway(input: Env, options: StartOptions = {}): 
   const app = await buildGateway(config, createFsStorage(mediaDir, { handOff }), {
     assets: createAssets(options.assetsDir ?? join(REPO_ROOT, 'player/dist')),
     clientIp: (c) => getConnInfo(c).remote.address ?? null,
-    nativeSigner: withNodeCrypto,
+    nativeSigner: (key, pem) => signInBatches(withNodeCrypto(key, pem)),
     warn: (message) => warnings.push(message),
     ...(sessionStore ? { sessionStore } : {}),
     ...(config.uploads ? { uploads: createFsUploads(mediaDir, packageUpload(mediaDir)) } : {}),
