@@ -1,6 +1,7 @@
 import type { MediaStorage } from './storage.ts';
 import { VIDEO_ID } from './layout.ts';
 import { JsonError, parseStrictJson } from '../core/json.ts';
+import { Lru } from '../core/lru.ts';
 
 // The catalog lives beside the media as catalog.json:
 //   { "videos": [{ "id", "title", "description"?, "durationSeconds"?, "playlist"?, "poster"? }] }
@@ -86,6 +87,8 @@ interface CatalogState {
   entries: Promise<CatalogEntry[]>;
   lastGood?: CatalogEntry[];
   reported?: string;
+  /** Videos without a catalog entry found by their master playlist during this read's life (found ones only). */
+  masters?: Lru<CatalogEntry>;
 }
 const cached = new WeakMap<MediaStorage, CatalogState>();
 
@@ -124,9 +127,25 @@ export async function checkCatalog(storage: MediaStorage): Promise<void> {
   await readCatalog(storage);
 }
 
-/** A video exists when the catalog lists it, or when it has a master playlist. */
+/** Each catalog's entries by ID, made once per catalog read (the access endpoint looks one up on every grant). */
+const indexes = new WeakMap<CatalogEntry[], Map<string, CatalogEntry>>();
+
+/**
+ * A video exists when the catalog lists it, or when it has a master playlist. A video found by its playlist is
+ * remembered as long as the catalog read is (a few seconds), like the catalog itself; an unknown ID is looked up
+ * every time, so nothing a client makes up is kept.
+ */
 export async function findVideo(storage: MediaStorage, videoId: string, nowMs = Date.now(), onError?: (err: Error) => void): Promise<CatalogEntry | null> {
-  const entry = (await readCatalog(storage, nowMs, onError)).find((v) => v.id === videoId);
+  const entries = await readCatalog(storage, nowMs, onError);
+  let index = indexes.get(entries);
+  if (!index) indexes.set(entries, (index = new Map(entries.map((v) => [v.id, v]))));
+  const entry = index.get(videoId);
   if (entry) return entry;
-  return (await storage.head(`${videoId}/master.m3u8`)) ? { id: videoId, title: videoId, playlist: 'master.m3u8' } : null;
+  const state = cached.get(storage);
+  const known = state?.masters?.get(videoId);
+  if (known) return known;
+  if (!(await storage.head(`${videoId}/master.m3u8`))) return null;
+  const found: CatalogEntry = { id: videoId, title: videoId, playlist: 'master.m3u8' };
+  if (state) (state.masters ??= new Lru<CatalogEntry>(1000)).set(videoId, found);
+  return found;
 }

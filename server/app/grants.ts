@@ -1,5 +1,4 @@
 import type { Context } from 'hono';
-import { setCookie } from 'hono/cookie';
 import { buildCustomPolicy, signPolicyCookies, type HashAlgorithm, type SignedCookies, type SigningKey } from '../core/index.ts';
 import { COOKIE, SESSION_COOKIE } from '../core/cookies.ts';
 import { Lru } from '../core/lru.ts';
@@ -74,23 +73,35 @@ const GRANT_COOKIES = [COOKIE.policy, COOKIE.signature, COOKIE.keyPairId, COOKIE
 /** The header a player sends its device session id back in, on refresh and on stop. */
 export const SESSION_HEADER = 'X-Hls-Gate-Session';
 
+/**
+ * The attributes of every cookie of one grant (RFC 6265 section 4.1.1), in the order hono/cookie writes them:
+ * HttpOnly, SameSite=Lax, Secure for https media, the folder as Path, Max-Age matching the grant.
+ */
+function cookieAttributes(scope: GrantCookieScope, maxAge: number): string {
+  return `; Max-Age=${maxAge}${scope.domain ? `; Domain=${scope.domain}` : ''}; Path=${scope.path}; HttpOnly${scope.secure ? '; Secure' : ''}; SameSite=Lax`;
+}
+
+/** Grant cookie values are CloudFront base64, key pair IDs and session proofs: cookie octets needing no encoding. */
+const COOKIE_VALUE = /^[A-Za-z0-9_~.-]*$/;
+
+function appendCookie(c: Context, name: string, value: string, attributes: string): void {
+  if (!COOKIE_VALUE.test(value)) throw new Error(`the ${name} cookie value is not a plain cookie value`);
+  c.header('Set-Cookie', `${name}=${value}${attributes}`, { append: true });
+}
+
 /** The session control's companion cookie: same scope and lifetime as the grant it is bound to. */
 export function setSessionCookie(c: Context, value: string, scope: GrantCookieScope, expiresAt: number, nowMs: number): void {
-  const maxAge = Math.max(0, expiresAt - Math.floor(nowMs / 1000));
-  setCookie(c, SESSION_COOKIE, value, { path: scope.path, maxAge, httpOnly: true, sameSite: 'Lax', secure: scope.secure, ...(scope.domain ? { domain: scope.domain } : {}) });
+  appendCookie(c, SESSION_COOKIE, value, cookieAttributes(scope, Math.max(0, expiresAt - Math.floor(nowMs / 1000))));
 }
 
 /** Sets a grant's cookies: HttpOnly, SameSite=Lax, Secure for https media, Max-Age matching the grant. */
 export function setGrantCookies(c: Context, grant: Grant, scope: GrantCookieScope, nowMs: number): void {
-  const maxAge = Math.max(0, grant.expiresAt - Math.floor(nowMs / 1000));
-  for (const [name, value] of Object.entries(grant.cookies)) {
-    setCookie(c, name, String(value), { path: scope.path, maxAge, httpOnly: true, sameSite: 'Lax', secure: scope.secure, ...(scope.domain ? { domain: scope.domain } : {}) });
-  }
+  const attributes = cookieAttributes(scope, Math.max(0, grant.expiresAt - Math.floor(nowMs / 1000)));
+  for (const [name, value] of Object.entries(grant.cookies)) appendCookie(c, name, String(value), attributes);
 }
 
 /** Clears every grant cookie of one folder (same Path and Domain as when set). */
 export function clearGrantCookies(c: Context, scope: GrantCookieScope, withSession = false): void {
-  for (const name of withSession ? [...GRANT_COOKIES, SESSION_COOKIE] : GRANT_COOKIES) {
-    setCookie(c, name, '', { path: scope.path, maxAge: 0, httpOnly: true, sameSite: 'Lax', secure: scope.secure, ...(scope.domain ? { domain: scope.domain } : {}) });
-  }
+  const attributes = cookieAttributes(scope, 0);
+  for (const name of withSession ? [...GRANT_COOKIES, SESSION_COOKIE] : GRANT_COOKIES) appendCookie(c, name, '', attributes);
 }
