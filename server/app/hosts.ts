@@ -1,5 +1,6 @@
 import { getPublicSuffix } from 'tldts';
 import { ConfigError } from './config-error.ts';
+import { Lru } from '../core/lru.ts';
 
 // Which hosts may ever appear in a policy's Resource. A grant names its media origin, so a host taken from a request
 // must be a plain host name (or IP) and port: never `*`, `?`, spaces or anything else a wildcard could widen.
@@ -51,10 +52,21 @@ export function createMediaOrigin(config: { mediaBaseUrl?: string; mediaHosts: r
   const fixed = config.mediaBaseUrl;
   if (fixed) return () => fixed;
   const allowed = config.mediaHosts;
-  return (requestUrl) => {
+  const originOf = (requestUrl: string): string | null => {
     const url = new URL(requestUrl);
     if (!isPlainHost(url.host)) return null;
     if (allowed.length > 0 && !hostAllowed(allowed, url.host)) return null;
     return url.origin;
+  };
+  // Every request of one origin gets the same answer: it is worked out once per scheme and authority (the text before
+  // the path's first "/", which holds the whole authority: https://url.spec.whatwg.org/#authority-state), in a
+  // bounded cache, so made-up Host headers cannot grow it.
+  const known = new Lru<string | null>(256, 64 * 1024);
+  return (requestUrl) => {
+    const slash = requestUrl.indexOf('/', requestUrl.indexOf('//') + 2);
+    const key = slash < 0 ? requestUrl : requestUrl.slice(0, slash);
+    let origin = known.get(key);
+    if (origin === undefined) known.set(key, (origin = originOf(requestUrl)));
+    return origin;
   };
 }

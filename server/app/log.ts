@@ -55,7 +55,7 @@ export function requestLog(log: ((e: LogEntry) => void) | undefined, now: () => 
     const entry: LogEntry = {
       time: new Date(start).toISOString(),
       method: c.req.method,
-      path: new URL(c.req.url).pathname,
+      path: c.req.path,
       status: c.res.status,
       bytes: length === null ? null : Number(length),
       ms: Math.round((now() - start) * 10) / 10,

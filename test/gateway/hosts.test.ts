@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'node:http';
 import { startNodeGateway, type RunningGateway } from '../../server/node/start.ts';
 import { testEnv, viewerToken } from '../helpers/targets.ts';
+import { createMediaOrigin } from '../../server/app/hosts.ts';
 
 interface RawResponse {
   status: number;
@@ -106,5 +107,32 @@ describe('API request bodies are bounded', () => {
     } finally {
       await gw.close();
     }
+  });
+});
+
+describe('the media origin, worked out once per authority', () => {
+  // Tricky request URLs: each must get the answer a fresh parse gives, whatever was asked before it.
+  const urls = [
+    'http://media.example.test:8443/videos/a/x.ts',
+    'http://media.example.test:8443\\evil.example.com/videos/a/x.ts',
+    'http://evil.example.com\\media.example.test:8443/videos/a/x.ts',
+    'http://media.example.test:8443?x/videos/a/x.ts',
+    'http://media.example.test:8443#x/videos/a/x.ts',
+    'http://user@media.example.test:8443/videos/a/x.ts',
+    'http://MEDIA.example.test:8443/videos/a/x.ts',
+    'http://media.example.test:08443/videos/a/x.ts',
+    'http://127.0.0.1/videos/a/x.ts',
+    'http://evil.example.com/videos/a/x.ts',
+  ];
+  it('answers every URL as a fresh parse would, in any order, and after its cache has been flooded', () => {
+    const config = { mediaHosts: ['media.example.test', '127.0.0.1'] };
+    const fresh = (u: string) => createMediaOrigin(config)(u);
+    const memo = createMediaOrigin(config);
+    const expected = urls.map(fresh);
+    expect(expected[0]).toBe('http://media.example.test:8443');
+    expect(expected[9]).toBeNull();
+    for (const order of [urls, [...urls].reverse()]) for (const u of order) expect(memo(u)).toBe(fresh(u));
+    for (let i = 0; i < 1000; i++) expect(memo(`http://made-up-${i}.example.com/videos/a/x.ts`)).toBeNull();
+    urls.forEach((u, i) => expect(memo(u)).toBe(expected[i]));
   });
 });
