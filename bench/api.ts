@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { SignJWT } from 'jose';
 import { ratioOf, rounds, type Ratio } from './lib.ts';
-import { EC_PEM, JWT_SECRET, RSA_PEM, SERVER_CPU, TMP, prepareMedia, startGateway } from './procs.ts';
+import { EC_PEM, JWT_SECRET, RSA_PEM, SERVER_CPU, TMP, prepareMedia, startFloor, startGateway } from './procs.ts';
 import { wrk, type WrkOptions } from './wrk.ts';
 
 /** Signatures per second over distinct policies, on the server core, in a separate process (node:crypto). */
@@ -35,6 +35,9 @@ export async function api(quick: boolean): Promise<Record<string, Ratio>> {
   const ec = await startGateway({ ...bind, CLOUDFRONT_PRIVATE_KEY: EC_PEM }, 'api-ec');
   const cat3 = await startGateway({ MEDIA_DIR: `${TMP}/catalog3` }, 'catalog3');
   const cat1001 = await startGateway({ MEDIA_DIR: `${TMP}/catalog1001` }, 'catalog1001');
+  // The floor: a Hono app that only signs, sets the cookies and logs (bench/floor-servers.mjs).
+  const floorRsa = await startFloor('grants', { CLOUDFRONT_PRIVATE_KEY: RSA_PEM });
+  const floorEc = await startFloor('grants', { CLOUDFRONT_PRIVATE_KEY: EC_PEM });
   try {
     const token = await new SignJWT({ videos: '*' }).setProtectedHeader({ alg: 'HS256' }).setSubject('bench').setExpirationTime('2h').sign(new TextEncoder().encode(JWT_SECRET));
     const auth = { Authorization: `Bearer ${token}` };
@@ -51,7 +54,9 @@ export async function api(quick: boolean): Promise<Record<string, Ratio>> {
     const popular = () => rps(`${cat3.url}/api/videos/video-0/access`, { method: 'POST', body: '', rotate: [auth] });
     await grant(rsa.url)();
     await grant(ec.url)();
-    const s = await rounds({ rawRsa: () => rawSignRate(RSA_PEM, seconds), rsa: grant(rsa.url), ec: grant(ec.url), popular, rawEc: () => rawSignRate(EC_PEM, seconds) }, count);
+    await grant(floorRsa.url)();
+    await grant(floorEc.url)();
+    const s = await rounds({ rawRsa: () => rawSignRate(RSA_PEM, seconds), rsa: grant(rsa.url), ec: grant(ec.url), popular, rawEc: () => rawSignRate(EC_PEM, seconds), floorRsa: grant(floorRsa.url), floorEc: grant(floorEc.url) }, count);
     // As a browser asks for it (Accept-Encoding: gzip).
     const list = (base: string) => () => rps(`${base}/api/videos`, { headers: { ...auth, 'Accept-Encoding': 'gzip' } });
     await list(cat3.url)();
@@ -61,10 +66,12 @@ export async function api(quick: boolean): Promise<Record<string, Ratio>> {
       'issuance.http.rsa_ip_bound_vs_raw_rsa_sign': ratioOf(s.rsa!, s.rawRsa!, 'grants/s', 0.8, 'POST /api/videos/:id/access over HTTP, every grant IP-bound to a new address (nothing shared); raw = node:crypto signing distinct policies on the same core'),
       'issuance.http.ecdsa_ip_bound_vs_rsa_ip_bound': ratioOf(s.ec!, s.rsa!, 'grants/s', 5, 'the same endpoint with an ECDSA P-256 key'),
       'issuance.http.ecdsa_ip_bound_vs_raw_ecdsa_sign': ratioOf(s.ec!, s.rawEc!, 'grants/s', undefined, 'what is left beside the ECDSA signature: HTTP, JWT check, framework, log'),
+      'issuance.http.bare_hono_rsa_vs_raw_rsa_sign': ratioOf(s.floorRsa!, s.rawRsa!, 'grants/s', undefined, 'the floor: a Hono app that only signs (batched), sets the three cookies and logs, nothing checked (bench/floor-servers.mjs)'),
+      'issuance.http.bare_hono_ecdsa_vs_bare_hono_rsa': ratioOf(s.floorEc!, s.floorRsa!, 'grants/s', undefined, 'the same floor with an ECDSA P-256 key'),
       'issuance.http.popular_video_vs_raw_rsa_sign': ratioOf(s.popular!, s.rawRsa!, 'grants/s', undefined, 'one video, grants not IP-bound: one signature per GRANT_WINDOW (60 s), reused; what is left is the fixed cost of the endpoint over HTTP'),
       'catalog.http.list_1001_vs_3_videos': ratioOf(c.large!, c.small!, 'req/s', 0.8, 'GET /api/videos (gzip accepted, as browsers send) for a viewer entitled to every video'),
     };
   } finally {
-    await Promise.all([rsa.stop(), ec.stop(), cat3.stop(), cat1001.stop()]);
+    await Promise.all([rsa.stop(), ec.stop(), cat3.stop(), cat1001.stop(), floorRsa.stop(), floorEc.stop()]);
   }
 }

@@ -84,6 +84,31 @@ export async function startGateway(env: Record<string, string> = {}, name = 'gat
   throw new Error(`the gateway did not start (is dist/ built? npm run build): ${stderr.slice(-500)}`);
 }
 
+/**
+ * A floor server (bench/floor-servers.mjs: what node:http, or Hono on it, allows with none of hls-gate's work), pinned
+ * to the server core like the gateway, its log lines written to a file.
+ */
+export async function startFloor(kind: 'files' | 'grants', env: Record<string, string> = {}): Promise<Server> {
+  const port = await freePort();
+  const out = openSync(join(TMP, `floor-${kind}.log`), 'w');
+  const child = spawn('taskset', ['-c', String(SERVER_CPU), process.execPath, join(REPO_ROOT, 'bench/floor-servers.mjs'), kind, String(port), MEDIA], {
+    env: { PATH: process.env.PATH!, ...env },
+    stdio: ['ignore', out, 'inherit'],
+  });
+  closeSync(out);
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 200 && child.exitCode === null; i++) {
+    try {
+      await fetch(`${url}/bench/index.m3u8`);
+      return { url, pid: child.pid!, stop: () => stopChild(child) };
+    } catch {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  await stopChild(child);
+  throw new Error(`the ${kind} floor server did not start`);
+}
+
 /** nginx with hls-gate's generated configuration in front of `gateway`, plus /static/ serving the same media. */
 export function startFrontNginx(gatewayPort: number, verdictCache: number, mediaDir = MEDIA): Promise<RunningNginx> {
   return startNginx({ upstream: `127.0.0.1:${gatewayPort}`, mediaDir, verdictCache, cpu: SERVER_CPU, extraServer: `  location /static/ { alias ${mediaDir}/; }` });

@@ -5,7 +5,7 @@
 // same-name cookie sets (grants for several videos), against one viewer. Servers on core 0, wrk on core 1.
 import { importPrivateKey, signCookies } from '../server/core/index.ts';
 import { ratioOf, rounds, type Ratio } from './lib.ts';
-import { KEY_PAIR_ID, RSA_PEM, prepareMedia, startFrontNginx, startGateway } from './procs.ts';
+import { KEY_PAIR_ID, RSA_PEM, prepareMedia, startFloor, startFrontNginx, startGateway } from './procs.ts';
 import { wrk, type WrkOptions } from './wrk.ts';
 
 const FILES = { playlist: 'index.m3u8', big_playlist: 'big.m3u8', seg200k: 'seg200k.ts', seg2m: 'seg2m.ts' } as const;
@@ -22,6 +22,7 @@ export async function serving(quick: boolean): Promise<Record<string, Ratio>> {
   const judgeNoCache = await startGateway({ SERVE_VIA_NGINX: 'true', VERDICT_CACHE: '0' }, 'judge-nocache');
   const front = await startFrontNginx(judge.port, 1);
   const frontNoCache = await startFrontNginx(judgeNoCache.port, 0);
+  const floor = await startFloor('files');
   try {
     const key = await importPrivateKey(RSA_PEM);
     const expires = Math.floor(Date.now() / 1000) + 7200;
@@ -42,12 +43,18 @@ export async function serving(quick: boolean): Promise<Record<string, Ratio>> {
         front: () => rps(`${front.url}/videos/bench/${file}`, { headers: { Cookie: frontCookie } }),
         frontNoCache: () => rps(`${frontNoCache.url}/videos/bench/${file}`, { headers: { Cookie: noCacheCookie } }),
         alone: () => rps(`${alone.url}/videos/bench/${file}`, { headers: { Cookie: aloneCookie } }),
+        // For segments, the gateway alone's floor: node:http reading the file and logging, nothing checked.
+        ...(ALONE_TARGET[label] ? { floor: () => rps(`${floor.url}/bench/${file}`) } : {}),
       };
       for (const run of Object.values(contenders)) await rps(run === contenders.nginxStatic ? `${front.url}/static/bench/${file}` : `${alone.url}/healthz`, { seconds: 1 }); // warm-up
       const s = await rounds(contenders, count);
       out[`serving.${label}.nginx_front_vs_nginx_static`] = ratioOf(s.front!, s.nginxStatic!, 'req/s', FRONT_TARGET[label], 'nginx in front (SERVE_VIA_NGINX, VERDICT_CACHE=1) vs nginx serving the same file statically');
       out[`serving.${label}.nginx_front_no_verdict_cache_vs_nginx_static`] = ratioOf(s.frontNoCache!, s.nginxStatic!, 'req/s', undefined, 'VERDICT_CACHE=0: every request asks hls-gate');
       out[`serving.${label}.gateway_alone_vs_nginx_static`] = ratioOf(s.alone!, s.nginxStatic!, 'req/s', ALONE_TARGET[label], 'the Node gateway alone, request log on');
+      if (s.floor) {
+        out[`serving.${label}.bare_node_file_server_vs_nginx_static`] = ratioOf(s.floor, s.nginxStatic!, 'req/s', undefined, 'the floor: node:http reading the file per request (reused buffer) and logging a line, nothing checked (bench/floor-servers.mjs)');
+        out[`serving.${label}.gateway_alone_vs_bare_node_file_server`] = ratioOf(s.alone!, s.floor, 'req/s', undefined, 'what the gateway keeps of the floor: Hono, the cookie check, containment, headers, CORS');
+      }
     }
 
     // Verdicts the cache cannot share: the gateway alone, small playlist (where a verdict's cost shows most).
@@ -71,6 +78,6 @@ export async function serving(quick: boolean): Promise<Record<string, Ratio>> {
     return out;
   } finally {
     await Promise.all([front.stop(), frontNoCache.stop()]);
-    await Promise.all([alone.stop(), judge.stop(), judgeNoCache.stop()]);
+    await Promise.all([alone.stop(), judge.stop(), judgeNoCache.stop(), floor.stop()]);
   }
 }
