@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UsageError, type Io } from './io.ts';
-import { readCatalogFile, updateCatalog, upsertEntry } from './catalog-file.ts';
+import { readCatalogFile, updateCatalog, upsertEntry } from '../packager/catalog-file.ts';
 import { VIDEO_ID } from '../server/app/layout.ts';
 import type { CatalogEntry } from '../server/app/catalog.ts';
 
@@ -19,7 +19,7 @@ export async function catalogCommand(argv: string[], io: Io): Promise<number> {
   if (!existsSync(mediaDir)) throw new UsageError(`the media folder ${mediaDir} does not exist (--media-dir or MEDIA_DIR)`);
   switch (action) {
     case 'list': {
-      const entries = readCatalogFile(mediaDir);
+      const entries = await readCatalogFile(mediaDir);
       if (values.json) io.stdout(`${JSON.stringify(entries)}\n`);
       else for (const e of entries) io.stdout(`${e.id}\t${e.title}${e.durationSeconds !== undefined ? `\t${Math.round(e.durationSeconds)} s` : ''}\n`);
       return 0;
@@ -33,7 +33,7 @@ export async function catalogCommand(argv: string[], io: Io): Promise<number> {
       if (values.description) entry.description = values.description;
       if (values.duration) entry.durationSeconds = Number(values.duration);
       if (values.poster) entry.poster = values.poster;
-      upsertEntry(mediaDir, entry);
+      await upsertEntry(mediaDir, entry);
       io.stdout(`catalog.json: ${id} added\n`);
       return 0;
     }
@@ -41,7 +41,7 @@ export async function catalogCommand(argv: string[], io: Io): Promise<number> {
       const id = positionals[0];
       if (!id) throw new UsageError('usage: hls-gate catalog remove <videoId> (the media files stay; delete the folder yourself)');
       let found = false;
-      updateCatalog(mediaDir, (entries) => entries.filter((e) => (e.id === id ? ((found = true), false) : true)));
+      await updateCatalog(mediaDir, (entries) => entries.filter((e) => (e.id === id ? ((found = true), false) : true)));
       if (!found) throw new UsageError(`${id} is not in catalog.json`);
       io.stdout(`catalog.json: ${id} removed (its files in ${join(mediaDir, id)} are kept)\n`);
       return 0;

@@ -27,7 +27,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
         await import('../server/node/main.ts');
         return await new Promise<number>(() => {}); // runs until a signal stops it
       case 'package':
-        return await (await import('./package/index.ts')).packageCommand(argv.slice(1), io);
+        return await (await import('./package.ts')).packageCommand(argv.slice(1), io);
       case 'catalog':
         return await (await import('./catalog.ts')).catalogCommand(argv.slice(1), io);
       case 'cloudfront':

@@ -36,8 +36,11 @@ export interface GatewayConfig {
   accessTtl: number;
   /** Seconds a device link (a signed playlist URL for cookie-less devices) lasts at most. */
   deviceLinkTtl: number;
-  /** Signed uploads (UPLOADS=true): the largest source accepted, and how long an upload URL lasts. */
-  uploads?: { maxBytes: number; urlTtl: number };
+  /**
+   * Signed uploads (UPLOADS=true): the largest source accepted, how long an upload URL lasts, and per uploader the
+   * most unfinished uploads and source bytes (the admin is not limited).
+   */
+  uploads?: { maxBytes: number; urlTtl: number; maxPending: number; maxPendingBytes: number };
   /** Expiries are rounded up to a multiple of this many seconds, so grants in one window share a policy. */
   grantWindow: number;
   bindIp: boolean;
@@ -214,14 +217,21 @@ export function parseConfig(env: Env): GatewayConfig {
   // The demo takes uploads by default (its page has an upload panel); a deployment turns them on explicitly.
   const uploads = parseBool(value(env, 'UPLOADS'), 'UPLOADS') ?? demo;
   const uploadMax = value(env, 'UPLOAD_MAX_BYTES');
-  if (!uploads && (uploadMax !== undefined || value(env, 'UPLOAD_URL_TTL') !== undefined)) throw new ConfigError('UPLOAD_MAX_BYTES and UPLOAD_URL_TTL need UPLOADS=true');
+  const uploadVars = ['UPLOAD_MAX_BYTES', 'UPLOAD_URL_TTL', 'UPLOAD_MAX_PENDING', 'UPLOAD_MAX_PENDING_BYTES'];
+  const stray = uploadVars.find((name) => value(env, name) !== undefined);
+  if (!uploads && stray) throw new ConfigError(`${stray} needs UPLOADS=true`);
   let uploadConfig: GatewayConfig['uploads'];
   if (uploads) {
     const maxBytes = uploadMax === undefined ? 2 * 1024 ** 3 : Number(uploadMax);
     if (!Number.isInteger(maxBytes) || maxBytes < 1024 || maxBytes > 100 * 1024 ** 3) throw new ConfigError('UPLOAD_MAX_BYTES must be a whole number of bytes from 1024 to 100 GiB');
     const urlTtl = parseDuration(value(env, 'UPLOAD_URL_TTL') ?? '1h', 'UPLOAD_URL_TTL');
     if (urlTtl < 60 || urlTtl > 86400) throw new ConfigError('UPLOAD_URL_TTL must be between 1 minute and 1 day');
-    uploadConfig = { maxBytes, urlTtl };
+    const maxPending = Number(value(env, 'UPLOAD_MAX_PENDING') ?? '5');
+    if (!Number.isInteger(maxPending) || maxPending < 1 || maxPending > 1000) throw new ConfigError('UPLOAD_MAX_PENDING must be a whole number from 1 to 1000 (unfinished uploads per uploader)');
+    const pendingBytes = value(env, 'UPLOAD_MAX_PENDING_BYTES');
+    const maxPendingBytes = pendingBytes === undefined ? 2 * maxBytes : Number(pendingBytes);
+    if (!Number.isInteger(maxPendingBytes) || maxPendingBytes < maxBytes) throw new ConfigError(`UPLOAD_MAX_PENDING_BYTES must be a whole number of bytes, at least UPLOAD_MAX_BYTES (${maxBytes})`);
+    uploadConfig = { maxBytes, urlTtl, maxPending, maxPendingBytes };
   }
   const adminSecret = value(env, 'ADMIN_SECRET');
   if (adminSecret !== undefined) {

@@ -18,8 +18,9 @@ const MAX_API_BODY = 16 * 1024;
 export type { AppDeps } from './context.ts';
 
 /**
- * The gateway as a Hono app that registers only its own routes (`/api/...`, `/videos/...`, `/healthz`, and the
- * player page at `/` when `deps.assets` is given), so it can be mounted at any prefix beside a host app's routes.
+ * The gateway as a Hono app that registers only its own routes (`/api/...`, `/videos/...`, `/uploads/...`,
+ * `/healthz`, and the player page at `/` when `deps.assets` is given), so it can be mounted at any prefix beside a
+ * host app's routes.
  */
 export function createApp(deps: AppDeps): Hono<GatewayEnv> {
   const { config } = deps;
@@ -58,6 +59,9 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
     return /^\s*\d+\s*$/.test(length) && Number(length) <= MAX_API_BODY ? next() : tooLarge();
   });
   app.use('/videos/*', cors(config.allowedOrigins));
+  // The signed upload PUT (routes-uploads.ts) is sent cross-origin by a page on another host (the split
+  // deployment): its preflight (PUT, x-amz-content-sha256) is answered here, before any route could 404 it.
+  app.use('/uploads/*', cors(config.allowedOrigins));
 
   app.get(ROUTES.health, (c) => c.json({ status: 'ok' }));
   adminRoutes(app, ctx);

@@ -5,22 +5,31 @@ import { badHost, cloudFrontDenial, optionalJsonBody, problem } from './response
 import { uploadGuard } from './upload-guard.ts';
 import { signUrl } from '../core/index.ts';
 import { sameSecret } from './routes-admin.ts';
-import type { UploadRefusal } from './storage.ts';
+import { findVideo } from './catalog.ts';
+import type { UploadOwner, UploadRefusal } from './storage.ts';
 
-// Signed uploads, the way they work through CloudFront: POST /api/uploads hands out a CloudFront signed URL (custom
-// policy, exact Resource, short expiry) for PUT /uploads/<id>/source; the PUT carries x-amz-content-sha256 (the
-// body's SHA-256, hex, as S3 requires it through CloudFront). hls-gate accepts that PUT itself: the URL is checked
-// exactly like a media request, the body streamed to the upload sink with its hash, size and leading bytes checked
-// as it arrives; a refused upload leaves nothing. Who may upload: a viewer token with `"upload": true`, or the admin
-// secret. A published video is never overwritten.
+// Signed uploads, the way they work through CloudFront: POST /api/uploads reserves an ID for the uploader and hands
+// out a CloudFront signed URL (custom policy, exact Resource, short expiry) for PUT /uploads/<id>/source; the PUT
+// carries x-amz-content-sha256 (the body's SHA-256, hex, as S3 requires it through CloudFront). hls-gate accepts
+// that PUT itself: the URL is checked exactly like a media request, one body is claimed per ID, and the body is
+// streamed to the upload sink with its hash, size and leading bytes checked as it arrives; a refused upload leaves
+// nothing. Who may upload: a viewer token with `"upload": true` and a `sub` (the ID's owner), or the admin secret.
+// Only the owner (or the admin) reads an upload's status; a published or catalogued video is never overwritten.
 
 const REFUSALS: Record<UploadRefusal, [400 | 411 | 413 | 415, string]> = {
   'length-required': [411, 'Send Content-Length with the upload (this runtime stores a body of known length).'],
   'hash-mismatch': [400, 'The body does not match its x-amz-content-sha256.'],
   'too-large': [413, 'The body is larger than UPLOAD_MAX_BYTES.'],
-  'not-a-video': [415, 'The body does not start like a video or audio file.'],
+  'over-quota': [413, 'The body would take this uploader past UPLOAD_MAX_PENDING_BYTES of unfinished uploads.'],
+  'not-a-video': [415, 'The body does not start like an audio or video container hls-gate accepts (MP4/MOV, Matroska/WebM, MPEG-TS/PS, AVI, FLV, MP3, AAC, WAV, FLAC, Ogg).'],
   incomplete: [400, 'The body ended before it was complete (the client went away).'],
 };
+
+const ADMIN: UploadOwner = 'admin';
+const badId = () => problem(400, 'bad-video-id', 'Video IDs are 1 to 64 letters, digits, "-" or "_".');
+const exists = () => problem(409, 'video-exists', 'A video with this ID is published or in the catalog; it is never overwritten.');
+const taken = () => problem(409, 'upload-exists', 'Another uploader holds this ID, or a body was already accepted under it.');
+const full = () => problem(507, 'storage-full', 'The gateway is short of disk space for uploads; try again later.');
 
 export function uploadRoutes(app: Hono<GatewayEnv>, ctx: AppContext): void {
   const { deps } = ctx;
@@ -28,42 +37,50 @@ export function uploadRoutes(app: Hono<GatewayEnv>, ctx: AppContext): void {
   const sink = deps.uploads;
   const route = '/uploads/:videoId/source';
 
-  /** The caller may upload: the admin secret, or a viewer token granting `upload`. */
-  async function uploader(c: Context): Promise<Response | null> {
+  /** Who is asking: the admin, or the uploader token's subject; or the refusal. */
+  async function uploader(c: Context): Promise<UploadOwner | Response> {
     const header = c.req.header('Authorization') ?? '';
     const admin = deps.config.adminSecret;
     const bearer = /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1];
-    if (admin && bearer && (await sameSecret(bearer, admin))) return null;
+    if (admin && bearer && (await sameSecret(bearer, admin))) return ADMIN;
     const auth = await deps.auth.authenticate(header, ctx.now());
     if (!auth.ok) return problem(auth.status, auth.code, auth.detail);
     if (!auth.viewer.canUpload) return problem(403, 'no-upload-permission', 'The viewer token does not grant uploads ("upload": true).');
-    if (auth.viewer.subject) c.set('sub', auth.viewer.subject);
-    return null;
+    if (!auth.viewer.subject) return problem(403, 'no-subject', 'An uploader token needs a "sub": uploads belong to the uploader who reserved them.');
+    c.set('sub', auth.viewer.subject);
+    return `sub:${auth.viewer.subject}`;
   }
-  const published = async (id: string) => (await deps.storage.head(`${id}/master.m3u8`)) !== null;
+  const published = async (id: string) => (await findVideo(deps.storage, id, ctx.now(), ctx.catalogError)) !== null;
 
   app.post('/api/uploads', async (c) => {
     if (!limits || !sink) return problem(404, 'uploads-off', 'Uploads are off (UPLOADS=true turns them on).');
-    const refused = await uploader(c);
-    if (refused) return refused;
+    const owner = await uploader(c);
+    if (owner instanceof Response) return owner;
     const mediaBase = ctx.mediaBase(c);
     if (!mediaBase) return badHost();
     const body = await optionalJsonBody(c.req, '{ "videoId": "id" } (optional)');
     if (body instanceof Response) return body;
-    const videoId = body.videoId === undefined ? [...crypto.getRandomValues(new Uint8Array(9))].map((b) => (b % 36).toString(36)).join('') : body.videoId;
-    if (typeof videoId !== 'string' || !VIDEO_ID.test(videoId)) return problem(400, 'bad-video-id', 'Video IDs are 1 to 64 letters, digits, "-" or "_".');
-    if (await published(videoId)) return problem(409, 'video-exists', 'A video with this ID is published; it is never overwritten.');
+    const videoId = body.videoId === undefined ? [...crypto.getRandomValues(new Uint8Array(12))].map((b) => (b % 36).toString(36)).join('') : body.videoId;
+    if (typeof videoId !== 'string' || !VIDEO_ID.test(videoId)) return badId();
+    if (await published(videoId)) return exists();
+    const now = ctx.now();
+    if (owner !== ADMIN && (await sink.reservation(videoId))?.owner !== owner) {
+      const pending = await sink.pending(owner, now);
+      if (pending.count >= limits.maxPending) return problem(429, 'too-many-uploads', `This uploader has ${pending.count} unfinished uploads (UPLOAD_MAX_PENDING); wait until one is packaged.`);
+    }
+    if (sink.hasRoom && !(await sink.hasRoom(0))) return full();
+    const expires = Math.floor(now / 1000) + limits.urlTtl;
+    if ((await sink.reserve(videoId, { owner, expiresAt: expires * 1000 }, now)) === 'taken') return taken();
     const url = `${mediaBase}${mountPrefix(c, '/api/uploads')}/uploads/${videoId}/source`;
-    const expires = Math.floor(ctx.now() / 1000) + limits.urlTtl;
     const uploadUrl = await signUrl(url, { expires, resource: url }, { keyPairId: deps.config.keyPairId, privateKey: deps.signingKey });
     c.header('Cache-Control', 'no-store');
     return c.json({ videoId, uploadUrl, expiresAt: new Date(expires * 1000).toISOString(), maxBytes: limits.maxBytes }, 201);
   });
 
   app.put(route, async (c) => {
-    if (!limits || !sink) return problem(404, 'uploads-off', 'Uploads are off.');
+    if (!limits || !sink) return problem(404, 'uploads-off', 'Uploads are off (UPLOADS=true turns them on).');
     const videoId = c.req.param('videoId');
-    if (!VIDEO_ID.test(videoId)) return problem(400, 'bad-video-id', 'Video IDs are 1 to 64 letters, digits, "-" or "_".');
+    if (!VIDEO_ID.test(videoId)) return badId();
     const mediaBase = ctx.mediaBase(c);
     if (!mediaBase) return badHost();
     const url = new URL(c.req.url);
@@ -74,19 +91,33 @@ export function uploadRoutes(app: Hono<GatewayEnv>, ctx: AppContext): void {
     if (!sha256) return problem(400, 'hash-missing', 'Send the body\'s SHA-256 (hex) in x-amz-content-sha256.');
     if (!/^[0-9a-f]{64}$/.test(sha256)) return problem(400, 'hash-malformed', 'x-amz-content-sha256 must be 64 hex digits.');
     const declared = c.req.header('Content-Length');
-    if (declared !== undefined && Number(declared) > limits.maxBytes) return problem(413, 'too-large', REFUSALS['too-large'][1]);
-    // A retry of an accepted body is answered from what is known (never read twice); another body is refused
-    // while the first is being packaged or once it is published.
-    const state = await sink.status(videoId);
-    if (state && state.status !== 'failed') {
-      if ((await sink.acceptedHash(videoId)) === sha256) return c.json({ videoId, ...state }, 200);
-      return problem(409, 'upload-exists', 'Another body was already accepted under this ID.');
+    const length = declared !== undefined && /^\d{1,15}$/.test(declared) ? Number(declared) : null;
+    if (length !== null && length > limits.maxBytes) return problem(413, 'too-large', REFUSALS['too-large'][1]);
+    // The signed URL was handed only to the uploader holding the reservation, and expires with it.
+    const reservation = await sink.reservation(videoId);
+    if (!reservation) return problem(404, 'no-upload', 'Nothing is reserved under this ID: ask POST /api/uploads for an upload URL.');
+    if (await published(videoId)) return exists();
+    // Exactly one body per ID: a retry of the accepted body is answered from what is known (never read twice).
+    if (!(await sink.claim(videoId))) {
+      const state = await sink.status(videoId);
+      if (state && (await sink.acceptedHash(videoId)) === sha256) return c.json({ videoId, ...state }, 200);
+      return taken();
     }
-    if (await published(videoId)) return problem(409, 'video-exists', 'A video with this ID is published; it is never overwritten.');
+    let room = limits.maxBytes;
+    let over: UploadRefusal = 'too-large';
+    if (reservation.owner !== ADMIN) {
+      const quotaLeft = limits.maxPendingBytes - (await sink.pending(reservation.owner, ctx.now())).bytes;
+      if (quotaLeft < room) [room, over] = [Math.max(0, quotaLeft), 'over-quota'];
+    }
+    const refuse = async (res: Response) => {
+      await sink.release(videoId);
+      return res;
+    };
+    if (length !== null && length > room) return refuse(problem(413, over, REFUSALS[over][1], { Connection: 'close' }));
+    if (sink.hasRoom && !(await sink.hasRoom(length ?? room))) return refuse(full());
     const body = c.req.raw.body;
-    if (!body) return problem(400, 'incomplete', 'The upload has no body.');
-    const length = declared !== undefined && /^\d+$/.test(declared) ? Number(declared) : null;
-    const result = await sink.receive(videoId, body.pipeThrough(uploadGuard(limits.maxBytes)), { sha256, maxBytes: limits.maxBytes, length });
+    if (!body) return refuse(problem(400, 'incomplete', 'The upload has no body.'));
+    const result = await sink.receive(videoId, body.pipeThrough(uploadGuard(room, over)), { sha256, maxBytes: room, length });
     if (!result.ok) {
       const [status, detail] = REFUSALS[result.reason];
       return problem(status, result.reason, detail, { Connection: 'close' });
@@ -95,14 +126,17 @@ export function uploadRoutes(app: Hono<GatewayEnv>, ctx: AppContext): void {
   });
 
   app.get('/api/uploads/:videoId', async (c) => {
-    if (!limits || !sink) return problem(404, 'uploads-off', 'Uploads are off.');
-    const refused = await uploader(c);
-    if (refused) return refused;
+    if (!limits || !sink) return problem(404, 'uploads-off', 'Uploads are off (UPLOADS=true turns them on).');
+    const owner = await uploader(c);
+    if (owner instanceof Response) return owner;
     const videoId = c.req.param('videoId');
-    if (!VIDEO_ID.test(videoId)) return problem(400, 'bad-video-id', 'Video IDs are 1 to 64 letters, digits, "-" or "_".');
+    if (!VIDEO_ID.test(videoId)) return badId();
     c.header('Cache-Control', 'no-store');
-    const state = await sink.status(videoId);
+    const reservation = await sink.reservation(videoId);
+    if (reservation && owner !== ADMIN && reservation.owner !== owner) return problem(403, 'not-upload-owner', 'This upload belongs to another uploader.');
+    const state = reservation ? await sink.status(videoId) : null;
     if (state) return c.json({ videoId, ...state });
-    return (await published(videoId)) ? c.json({ videoId, status: 'ready' }) : problem(404, 'no-upload', 'Nothing was uploaded under this ID.');
+    if (reservation) return c.json({ videoId, status: 'reserved' });
+    return problem(404, 'no-upload', 'Nothing was uploaded under this ID by this uploader.');
   });
 }

@@ -1,22 +1,115 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
-import { open, rename, rm, stat } from 'node:fs/promises';
+import { realpathSync } from 'node:fs';
+import { mkdir, open, readFile, readdir, rename, rm, stat, statfs, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { UploadResult, UploadSink } from '../app/storage.ts';
+import type { PendingUploads, Reservation, UploadOwner, UploadResult, UploadSink, UploadStatus } from '../app/storage.ts';
 import { UploadError } from '../app/upload-guard.ts';
-import { createUploadQueue, type QueueOptions } from './upload-queue.ts';
 
-// Uploaded sources on disk: MEDIA_DIR/.uploads/<id>/source. The folder's name starts with "." so the gateway never
-// serves it (no video ID does). A body is written to a temporary file beside it while its SHA-256 is computed; the
-// file is renamed into place only when the hash matches, and removed on any failure (a wrong hash, too large, not
-// media, or the client gone halfway), so a refused upload leaves nothing behind.
+// Uploaded sources on disk: MEDIA_DIR/.uploads/<id>/ (the folder's name starts with "." so the gateway never serves
+// it: no video ID does). One folder per ID, made with an exclusive mkdir by the uploader who reserves the ID:
+//   reservation.json  { owner, expiresAt }: who may PUT and read the status
+//   claim             made with O_EXCL by the one PUT that gets to send the body (exactly one, whatever the concurrency)
+//   source, sha256    the accepted body, renamed into place only when its hash matched
+//   state.json        where packaging stands (upload-queue.ts)
+// A body is written to a temporary file beside it while its SHA-256 is computed; any failure (a wrong hash, too
+// large, not media, the client gone halfway) removes it and releases the claim.
 
-export function createFsUploads(mediaDir: string, packager?: QueueOptions['run']): UploadSink {
+const enoent = (err: unknown) => (err as NodeJS.ErrnoException).code === 'ENOENT';
+const exists = (path: string) => stat(path).then(() => true, () => false);
+
+async function readJson<T>(path: string): Promise<T | null> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as T;
+  } catch {
+    return null;
+  }
+}
+
+/** Written atomically (a temporary file renamed over it): a reader sees the old or the new text, never half. */
+export async function writeJson(path: string, value: unknown): Promise<void> {
+  const tmp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
+  await writeFile(tmp, JSON.stringify(value));
+  await rename(tmp, path);
+}
+
+export interface FsUploads extends UploadSink {
+  /** MEDIA_DIR/.uploads */
+  root: string;
+}
+
+/**
+ * `minFreeBytes`: uploads are refused when they would leave less free space than this; `onAccepted` hands a received
+ * source to the packaging queue.
+ */
+export function createFsUploads(mediaDir: string, minFreeBytes: number, onAccepted?: (videoId: string) => void): FsUploads {
   const root = join(realpathSync(resolve(mediaDir)), '.uploads'); // made on the first upload
-  const queue = packager ? createUploadQueue({ mediaDir: realpathSync(resolve(mediaDir)), uploadsDir: root, run: packager }) : undefined;
+  const dir = (id: string) => join(root, id);
+  const reservationOf = (id: string) => readJson<Reservation>(join(dir(id), 'reservation.json'));
+  const stateOf = (id: string) => readJson<UploadStatus>(join(dir(id), 'state.json'));
+  const claimed = (id: string) => exists(join(dir(id), 'claim'));
+
+  async function reserve(videoId: string, reservation: Reservation, now: number, retried = false): Promise<'reserved' | 'taken'> {
+    await mkdir(root, { recursive: true });
+    try {
+      await mkdir(dir(videoId));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const held = await reservationOf(videoId);
+      if (!held) return 'taken'; // being reserved this instant by someone else
+      if (held.owner === reservation.owner) {
+        await writeJson(join(dir(videoId), 'reservation.json'), { owner: held.owner, expiresAt: Math.max(held.expiresAt, reservation.expiresAt) });
+        return 'reserved';
+      }
+      // Another owner's ID stays theirs while the reservation runs, and for good once a body was sent under it
+      // (until the retention sweep removes a failed one).
+      if (retried || held.expiresAt > now || (await claimed(videoId)) || (await stateOf(videoId))) return 'taken';
+      // Abandoned: moved aside in one rename, so of two uploaders taking it over only one succeeds.
+      const trash = join(root, `.trash-${randomBytes(6).toString('hex')}`);
+      try {
+        await rename(dir(videoId), trash);
+      } catch {
+        return 'taken';
+      }
+      await rm(trash, { recursive: true, force: true });
+      return reserve(videoId, reservation, now, true);
+    }
+    await writeJson(join(dir(videoId), 'reservation.json'), reservation);
+    return 'reserved';
+  }
+
   return {
+    root,
+    reserve: (videoId, reservation, now) => reserve(videoId, reservation, now),
+    reservation: reservationOf,
+    async pending(owner: UploadOwner, now: number): Promise<PendingUploads> {
+      let count = 0;
+      let bytes = 0;
+      for (const id of await readdir(root).catch(() => [] as string[])) {
+        if (id.startsWith('.')) continue;
+        const held = await reservationOf(id);
+        if (held?.owner !== owner) continue;
+        const state = await stateOf(id);
+        if (state?.status === 'ready' || state?.status === 'failed') continue;
+        const size = await stat(join(dir(id), 'source')).then((s) => s.size, () => null);
+        if (size === null && held.expiresAt <= now && !(await claimed(id))) continue; // an expired reservation
+        count++;
+        bytes += size ?? 0;
+      }
+      return { count, bytes };
+    },
+    async claim(videoId) {
+      try {
+        await (await open(join(dir(videoId), 'claim'), 'wx')).close();
+        return true;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'EEXIST' || enoent(err)) return false;
+        throw err;
+      }
+    },
+    async release(videoId) {
+      if (!(await stateOf(videoId))) await rm(join(dir(videoId), 'claim'), { force: true });
+    },
     async receive(videoId, body, expect): Promise<UploadResult> {
-      mkdirSync(root, { recursive: true });
       const tmp = join(root, `.tmp-${videoId}-${randomBytes(6).toString('hex')}`);
       const file = await open(tmp, 'wx', 0o644);
       const hash = createHash('sha256');
@@ -33,11 +126,11 @@ export function createFsUploads(mediaDir: string, packager?: QueueOptions['run']
         }
         await file.close();
         if (hash.digest('hex') !== expect.sha256) return { ok: false, reason: 'hash-mismatch' };
-        mkdirSync(join(root, videoId), { recursive: true });
-        await rename(tmp, join(root, videoId, 'source'));
-        writeFileSync(join(root, videoId, 'sha256'), expect.sha256);
+        await writeFile(join(dir(videoId), 'sha256'), expect.sha256);
+        await rename(tmp, join(dir(videoId), 'source'));
+        await writeJson(join(dir(videoId), 'state.json'), { status: 'uploaded', at: Date.now() });
         done = true;
-        queue?.enqueue(videoId);
+        onAccepted?.(videoId);
         return { ok: true, bytes };
       } catch (err) {
         if (err instanceof UploadError) return { ok: false, reason: err.reason };
@@ -46,25 +139,24 @@ export function createFsUploads(mediaDir: string, packager?: QueueOptions['run']
         if (!done) {
           await file.close().catch(() => {});
           await rm(tmp, { force: true });
+          await rm(join(dir(videoId), 'sha256'), { force: true });
+          await rm(join(dir(videoId), 'claim'), { force: true }); // the owner may send the body again
         }
       }
     },
     async acceptedHash(videoId) {
-      try {
-        return readFileSync(join(root, videoId, 'sha256'), 'utf8');
-      } catch {
-        return null;
-      }
+      if (!(await exists(join(dir(videoId), 'source'))) && !(await stateOf(videoId))) return null;
+      return (await readFile(join(dir(videoId), 'sha256'), 'utf8').catch(() => null)) ?? null;
     },
     async status(videoId) {
-      const state = queue?.status(videoId);
-      if (state) return state;
-      try {
-        await stat(join(root, videoId, 'source'));
-        return { status: 'uploaded' };
-      } catch {
-        return null;
-      }
+      const state = await stateOf(videoId);
+      if (!state) return null;
+      const { at: _at, ...rest } = state as UploadStatus & { at?: number };
+      return rest as UploadStatus;
+    },
+    async hasRoom(bytes) {
+      const s = await statfs((await exists(root)) ? root : resolve(mediaDir));
+      return s.bavail * s.bsize - bytes >= minFreeBytes;
     },
   };
 }

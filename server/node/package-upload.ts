@@ -1,24 +1,24 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { packageCommand } from '../../cli/package/index.ts';
+import { PACKAGE_FAILURES, PackageError, packageVideo, type Placement, type SourceLimits } from '../../packager/index.ts';
+import { JobFailure, type PackageJob } from './upload-queue.ts';
 
-/** The upload queue's packager: `hls-gate package` run in-process on the uploaded source, its progress reported. */
-export function packageUpload(mediaDir: string) {
-  return async (videoId: string, source: string, onProgress: (fraction: number) => void): Promise<string | null> => {
-    // Published by a run that was interrupted right after its final rename: nothing left to do.
-    if (existsSync(join(mediaDir, videoId, 'master.m3u8'))) return null;
-    let errors = '';
+// The upload queue's packager: the packaging library on a stranger's file. Loaded only when uploads are on (the
+// Node entry imports this module dynamically), so the gateway alone never loads ffmpeg's wrapper, aws4fetch or
+// m3u8-parser.
+
+export interface UploadPackaging {
+  mediaDir: string;
+  limits: SourceLimits;
+  placement: Placement;
+  env: Record<string, string | undefined>;
+}
+
+export function packageUpload(opts: UploadPackaging): PackageJob {
+  return async (videoId, source, signal, onProgress) => {
     try {
-      const code = await packageCommand([source, '--id', videoId, '--media-dir', mediaDir, '--json'], {
-        stdout: () => {},
-        stderr: (t) => void (errors = (errors + t).slice(-2000)),
-        env: process.env,
-        now: () => Date.now(),
-        onProgress,
-      });
-      return code === 0 ? null : errors.trim().split('\n').pop() || `packaging failed (exit ${code})`;
+      await packageVideo(source, { id: videoId, publish: { to: 'local', mediaDir: opts.mediaDir }, untrusted: opts.limits, placement: opts.placement, env: opts.env }, { signal, onProgress });
     } catch (err) {
-      return err instanceof Error ? err.message : 'packaging failed';
+      if (err instanceof PackageError) throw new JobFailure({ code: err.code, reason: PACKAGE_FAILURES[err.code] }, err.detail);
+      throw new JobFailure({ code: 'encode-failed', reason: PACKAGE_FAILURES['encode-failed'] }, err instanceof Error ? err.message : String(err));
     }
   };
 }

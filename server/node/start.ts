@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import type { Hono } from 'hono';
 import { ConfigError, parseConfig, parseDuration, type Env, type GatewayConfig } from '../app/config.ts';
 import { buildGateway } from '../app/build.ts';
-import type { EventLog, LogEntry } from '../app/log.ts';
+import { defaultEventLog, type EventLog, type LogEntry } from '../app/log.ts';
 import { NGINX_HAND_OFF, NODE_HAND_OFF, createFsStorage } from './fs-storage.ts';
 import { BufferReturningResponse } from './file-buffers.ts';
 import { withFileResponses } from './file-responses.ts';
@@ -18,8 +18,8 @@ import { createAssets } from './assets.ts';
 import { withNodeCrypto } from './native-key.ts';
 import { signInBatches } from './sign-batches.ts';
 import { createRedisStore } from './redis-store.ts';
-import { createFsUploads } from './fs-uploads.ts';
-import { packageUpload } from './package-upload.ts';
+import type { UploadSink } from '../app/storage.ts';
+import { uploadJobConfig, type UploadJobConfig } from './upload-jobs.ts';
 import { REPO_ROOT, loadNodeEnv, readPublicKeyFiles, type DevKey } from './load-env.ts';
 
 export interface RunningGateway {
@@ -75,6 +75,33 @@ export function nginxHandOff(env: Env): NginxHandOff | undefined {
   return { verdictCache };
 }
 
+/**
+ * Uploads on disk and their packaging queue. Loaded on demand: without UPLOADS=true the gateway never loads the
+ * packager (nor aws4fetch or m3u8-parser, which it uses).
+ */
+async function startUploads(mediaDir: string, jobs: UploadJobConfig, options: StartOptions): Promise<{ sink: UploadSink; close(): Promise<void> }> {
+  const [{ createFsUploads }, { createUploadQueue }, { packageUpload }] = await Promise.all([import('./fs-uploads.ts'), import('./upload-queue.ts'), import('./package-upload.ts')]);
+  const { realpathSync } = await import('node:fs');
+  const media = realpathSync(mediaDir);
+  let queue: ReturnType<typeof createUploadQueue> | undefined;
+  const sink = createFsUploads(media, jobs.minFreeBytes, (id) => queue?.enqueue(id));
+  queue = createUploadQueue({
+    mediaDir: media,
+    uploadsDir: sink.root,
+    concurrency: jobs.jobs,
+    retentionMs: jobs.retentionSeconds * 1000,
+    events: options.events ?? defaultEventLog,
+    ...(options.now ? { now: options.now } : {}),
+    run: packageUpload({
+      mediaDir: media,
+      limits: { maxSeconds: jobs.maxSeconds, maxWidth: jobs.maxWidth, maxHeight: jobs.maxHeight, wallBaseSeconds: jobs.wallBaseSeconds, wallFactor: jobs.wallFactor },
+      placement: { nice: 10, ...(jobs.cpus ? { cpus: jobs.cpus } : {}) },
+      env: process.env, // where ffmpeg is: PATH, FFMPEG_PATH, FFPROBE_PATH
+    }),
+  });
+  return { sink, close: () => queue.close() };
+}
+
 /** Starts the gateway on Node: validates config (throws ConfigError), imports keys, listens. */
 export async function startNodeGateway(input: Env, options: StartOptions = {}): Promise<RunningGateway> {
   const loaded = await loadNodeEnv(input);
@@ -97,13 +124,15 @@ export async function startNodeGateway(input: Env, options: StartOptions = {}): 
     }
   }
   const handOff = nginx ? NGINX_HAND_OFF : NODE_HAND_OFF;
+  const jobConfig = uploadJobConfig(env, Boolean(config.uploads));
+  const uploads = jobConfig ? await startUploads(mediaDir, jobConfig, options) : undefined;
   const app = await buildGateway(config, createFsStorage(mediaDir, { handOff }), {
     assets: createAssets(options.assetsDir ?? join(REPO_ROOT, 'player/dist')),
     clientIp: (c) => getConnInfo(c).remote.address ?? null,
     nativeSigner: (key, pem) => signInBatches(withNodeCrypto(key, pem)),
     warn: (message) => warnings.push(message),
     ...(sessionStore ? { sessionStore } : {}),
-    ...(config.uploads ? { uploads: createFsUploads(mediaDir, packageUpload(mediaDir)) } : {}),
+    ...(uploads ? { uploads: uploads.sink } : {}),
     log: options.log ?? stdoutLog(),
     ...(options.events ? { events: options.events } : {}),
     ...(options.now ? { now: options.now } : {}),
@@ -150,7 +179,7 @@ export async function startNodeGateway(input: Env, options: StartOptions = {}): 
         (server as { closeAllConnections?: () => void }).closeAllConnections?.();
         server.close(() => {
           void sessionStore?.close();
-          done();
+          void (uploads?.close() ?? Promise.resolve()).then(done);
         });
       }),
   };

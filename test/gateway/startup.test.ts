@@ -45,7 +45,7 @@ describe('start-up refusals', () => {
     ['a wildcard in MEDIA_HOSTS', { MEDIA_HOSTS: '*.example.com' }, /MEDIA_HOSTS: "\*.example.com" is not a host name/],
     ['both MEDIA_BASE_URL and MEDIA_HOSTS', { MEDIA_BASE_URL: 'https://media.example.com' }, /not both/],
     // Signed uploads (issue #15).
-    ['UPLOAD_MAX_BYTES without UPLOADS', { UPLOAD_MAX_BYTES: '1000000' }, /UPLOAD_MAX_BYTES and UPLOAD_URL_TTL need UPLOADS=true/],
+    ['UPLOAD_MAX_BYTES without UPLOADS', { UPLOAD_MAX_BYTES: '1000000' }, /UPLOAD_MAX_BYTES needs UPLOADS=true/],
     ['a tiny UPLOAD_MAX_BYTES', { UPLOADS: 'true', UPLOAD_MAX_BYTES: '10' }, /UPLOAD_MAX_BYTES must be a whole number of bytes from 1024/],
     // Session control (issue #13).
     ['MAX_STREAMS_PER_VIEWER without SESSION_SECRET', { MAX_STREAMS_PER_VIEWER: '2' }, /MAX_STREAMS_PER_VIEWER needs session control: set SESSION_SECRET/],

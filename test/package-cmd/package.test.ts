@@ -175,15 +175,15 @@ describe('hls-gate package', () => {
   });
 
   it('the player-style check names what is missing or malformed', async () => {
-    const { checkPackage } = await import('../../cli/package/check.ts');
+    const { checkPackage } = await import('../../packager/check.ts');
     const { cpSync, unlinkSync, writeFileSync } = await import('node:fs');
     const copy = join(work, 'broken');
     cpSync(join(media, 'cmaf_aes'), copy, { recursive: true });
-    expect(checkPackage(copy, true).problems).toEqual([]);
+    expect((await checkPackage(copy, true)).problems).toEqual([]);
     unlinkSync(join(copy, '480p', 'seg_0001.m4s'));
     writeFileSync(join(copy, 'key.key'), 'short');
     writeFileSync(join(copy, '720p', 'init_0.mp4'), 'not mp4'); // ffmpeg names init segments per rendition
-    expect(checkPackage(copy, true).problems.sort()).toEqual(['480p/seg_0001.m4s: missing or empty', '720p/init_0.mp4: not an fMP4 init segment (no ftyp box)', 'key.key: a key must be 16 bytes']);
+    expect((await checkPackage(copy, true)).problems.sort()).toEqual(['480p/seg_0001.m4s: missing or empty', '720p/init_0.mp4: not an fMP4 init segment (no ftyp box)', 'key.key: a key must be 16 bytes']);
   });
 
   it('an input ffmpeg cannot read fails with its reason and leaves nothing behind', async () => {

@@ -36,7 +36,9 @@ describe('upload packaging across a restart', () => {
       const { uploadUrl } = (await (await fetch(`${first.url}/api/uploads`, { method: 'POST', headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' }, body: '{"videoId":"survivor"}' })).json()) as { uploadUrl: string };
       expect((await fetch(uploadUrl, { method: 'PUT', body: new Uint8Array(body), headers: { 'x-amz-content-sha256': createHash('sha256').update(body).digest('hex') } })).status).toBe(201);
       const status = async (base: string) => ((await (await fetch(`${base}/api/uploads/survivor`, { headers: { Authorization: `Bearer ${token}` } })).json()) as { status: string; percent?: number });
-      for (let i = 0; i < 100 && (await status(first.url)).status !== 'packaging'; i++) await new Promise((r) => setTimeout(r, 50));
+      // Killed once ffmpeg is under way (its hidden build folder exists).
+      for (let i = 0; i < 200 && !readdirSync(dir).some((f) => f.startsWith('.package-survivor-')); i++) await new Promise((r) => setTimeout(r, 50));
+      expect((await status(first.url)).status).toBe('packaging');
       first.child.kill('SIGKILL');
       await new Promise((r) => first.child.once('exit', r));
       expect(existsSync(join(dir, 'survivor'))).toBe(false); // nothing half-published

@@ -44,10 +44,10 @@ export function parseLadder(text: string): number[] {
   return heights.map(Number);
 }
 
-/** The ffmpeg arguments that write every rendition into `outDir/<name>/`. */
-export function ffmpegArgs(input: string, outDir: string, source: Probe, renditions: Rendition[], opts: PackageFormat): string[] {
+/** The ffmpeg arguments that write every rendition into `outDir/<name>/`; `input` is `ffmpegInput(...)`. */
+export function ffmpegArgs(input: string[], outDir: string, source: Probe, renditions: Rendition[], opts: PackageFormat): string[] {
   const ext = opts.format === 'cmaf' ? 'm4s' : 'ts';
-  const args = ['-y', '-i', input];
+  const args = ['-y', ...input];
   const audio = Boolean(source.audio);
   const streams: string[] = [];
   if (renditions.length > 0) {

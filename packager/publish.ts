@@ -1,10 +1,10 @@
-import { spawnSync } from 'node:child_process';
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { readFile, readdir } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 import { AwsClient } from 'aws4fetch';
-import { contentTypeFor } from '../../server/app/mime.ts';
-import { parseCatalog, serialiseCatalog, type CatalogEntry } from '../../server/app/catalog.ts';
-import { UsageError } from '../io.ts';
+import { contentTypeFor } from '../server/app/mime.ts';
+import { parseCatalog, serialiseCatalog, type CatalogEntry } from '../server/app/catalog.ts';
+import { PackageError } from './errors.ts';
 
 // Where a packaged folder goes besides MEDIA_DIR:
 // - S3 (or any S3-compatible service) for the "CloudFront in front" deployment: objects under `videos/<id>/`, the
@@ -15,13 +15,18 @@ import { UsageError } from '../io.ts';
 //   remote (through `wrangler r2 object put --remote`, after `wrangler login`).
 // In both, the master playlist is written last: a player can never find a half-uploaded video.
 
-export function filesOf(dir: string): string[] {
-  return readdirSync(dir).flatMap((f) => (statSync(join(dir, f)).isDirectory() ? filesOf(join(dir, f)) : [join(dir, f)]));
+export async function filesOf(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    if (e.isDirectory()) out.push(...(await filesOf(join(dir, e.name))));
+    else out.push(join(dir, e.name));
+  }
+  return out;
 }
 
 /** The folder's files as relative keys, the master playlist last. */
-function ordered(dir: string): string[] {
-  const rel = filesOf(dir).map((f) => relative(dir, f).split(sep).join('/'));
+async function ordered(dir: string): Promise<string[]> {
+  const rel = (await filesOf(dir)).map((f) => relative(dir, f).split(sep).join('/'));
   return [...rel.filter((k) => k !== 'master.m3u8'), ...rel.filter((k) => k === 'master.m3u8')];
 }
 
@@ -35,10 +40,10 @@ export interface S3Target {
 
 function s3Client(target: S3Target): { client: AwsClient; base: string } {
   const m = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(\/.*)?$/.exec(target.url);
-  if (!m) throw new UsageError('--s3 takes s3://bucket[/prefix]');
+  if (!m) throw new PackageError('publish-failed', '--s3 takes s3://bucket[/prefix]');
   const accessKeyId = target.env.AWS_ACCESS_KEY_ID;
   const secretAccessKey = target.env.AWS_SECRET_ACCESS_KEY;
-  if (!accessKeyId || !secretAccessKey) throw new UsageError('--s3 needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment (and AWS_REGION, default us-east-1)');
+  if (!accessKeyId || !secretAccessKey) throw new PackageError('publish-failed', '--s3 needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment (and AWS_REGION, default us-east-1)');
   const region = target.env.AWS_REGION || target.env.AWS_DEFAULT_REGION || 'us-east-1';
   const endpoint = (target.endpoint || target.env.AWS_ENDPOINT_URL_S3 || target.env.AWS_ENDPOINT_URL || `https://s3.${region}.amazonaws.com`).replace(/\/$/, '');
   const prefix = (m[2] ?? '').replace(/^\/+|\/+$/g, '');
@@ -52,13 +57,13 @@ export async function publishS3(dir: string, id: string, target: S3Target, repla
   const { client, base } = s3Client(target);
   const folder = `${base}/videos/${id}`;
   const head = await client.fetch(`${folder}/master.m3u8`, { method: 'HEAD' });
-  if (head.ok && !replace) throw new UsageError(`${target.url} already has videos/${id}/master.m3u8: choose another --id, or --replace it`);
-  if (!head.ok && head.status !== 404 && head.status !== 403) throw new Error(`S3 answered ${head.status} when checking videos/${id}/master.m3u8`);
-  const keys = ordered(dir);
+  if (head.ok && !replace) throw new PackageError('exists', `${target.url} already has videos/${id}/master.m3u8: choose another --id, or --replace it`);
+  if (!head.ok && head.status !== 404 && head.status !== 403) throw new PackageError('publish-failed', `S3 answered ${head.status} when checking videos/${id}/master.m3u8`);
+  const keys = await ordered(dir);
   for (const key of keys) {
-    const body = readFileSync(join(dir, key));
+    const body = await readFile(join(dir, key));
     const res = await client.fetch(`${folder}/${key}`, { method: 'PUT', body, headers: { 'Content-Type': contentTypeFor(key), 'Content-Length': String(body.length) } });
-    if (!res.ok) throw new Error(`S3 refused videos/${id}/${key}: ${res.status} ${(await res.text()).slice(0, 200)}`);
+    if (!res.ok) throw new PackageError('publish-failed', `S3 refused videos/${id}/${key}: ${res.status} ${(await res.text()).slice(0, 200)}`);
     onFile(`videos/${id}/${key}`);
   }
   return keys.length;
@@ -82,7 +87,7 @@ async function localBucket(target: R2Target): Promise<Bucket> {
   try {
     ({ Miniflare } = await import('miniflare'));
   } catch {
-    throw new UsageError('local R2 needs miniflare (it comes with wrangler: npm i -D wrangler), or use --r2-remote');
+    throw new PackageError('publish-failed', 'local R2 needs miniflare (it comes with wrangler: npm i -D wrangler), or use --r2-remote');
   }
   const mf = new Miniflare({ modules: true, script: 'export default { fetch() { return new Response(null) } }', r2Buckets: { MEDIA: target.bucket }, r2Persist: join(resolve(target.persistTo), 'v3/r2') });
   const r2 = await mf.getR2Bucket('MEDIA');
@@ -96,18 +101,25 @@ async function localBucket(target: R2Target): Promise<Bucket> {
 }
 
 function remoteBucket(target: R2Target, env: Record<string, string | undefined>): Bucket {
-  const wrangler = (args: string[], input?: Uint8Array) => {
-    const r = spawnSync('npx', ['--no-install', 'wrangler', 'r2', 'object', ...args, '--remote'], { input, env: { ...process.env, ...env, WRANGLER_SEND_METRICS: 'false' }, maxBuffer: 64 * 1024 * 1024 });
-    return r;
-  };
+  const wrangler = (args: string[], input?: Uint8Array) =>
+    new Promise<{ status: number | null; stdout: Buffer; stderr: Buffer }>((done) => {
+      const child = spawn('npx', ['--no-install', 'wrangler', 'r2', 'object', ...args, '--remote'], { env: { ...process.env, ...env, WRANGLER_SEND_METRICS: 'false' }, stdio: ['pipe', 'pipe', 'pipe'] });
+      const out: Buffer[] = [];
+      const err: Buffer[] = [];
+      child.stdout.on('data', (d: Buffer) => out.push(d));
+      child.stderr.on('data', (d: Buffer) => err.push(d));
+      child.on('error', () => done({ status: null, stdout: Buffer.alloc(0), stderr: Buffer.from('npx could not be started') }));
+      child.on('close', (status) => done({ status, stdout: Buffer.concat(out), stderr: Buffer.concat(err) }));
+      child.stdin.end(input);
+    });
   return {
     get: async (key) => {
-      const r = wrangler(['get', `${target.bucket}/${key}`, '--pipe']);
+      const r = await wrangler(['get', `${target.bucket}/${key}`, '--pipe']);
       return r.status === 0 ? r.stdout.toString('utf8') : null;
     },
     put: async (key, body, contentType) => {
-      const r = wrangler(['put', `${target.bucket}/${key}`, '--pipe', '--content-type', contentType], body);
-      if (r.status !== 0) throw new Error(`wrangler could not upload ${key} (run npx wrangler login first): ${r.stderr.toString().trim().split('\n').pop() ?? ''}`);
+      const r = await wrangler(['put', `${target.bucket}/${key}`, '--pipe', '--content-type', contentType], body);
+      if (r.status !== 0) throw new PackageError('publish-failed', `wrangler could not upload ${key} (run npx wrangler login first): ${r.stderr.toString().trim().split('\n').pop() ?? ''}`);
     },
     close: async () => {},
   };
@@ -117,10 +129,10 @@ function remoteBucket(target: R2Target, env: Record<string, string | undefined>)
 export async function publishR2(dir: string, id: string, target: R2Target, entry: CatalogEntry, replace: boolean, env: Record<string, string | undefined>, onFile: (key: string) => void): Promise<number> {
   const bucket = target.remote ? remoteBucket(target, env) : await localBucket(target);
   try {
-    if ((await bucket.get(`${id}/master.m3u8`)) !== null && !replace) throw new UsageError(`R2 bucket ${target.bucket} already has ${id}/master.m3u8: choose another --id, or --replace it`);
-    const keys = ordered(dir);
+    if ((await bucket.get(`${id}/master.m3u8`)) !== null && !replace) throw new PackageError('exists', `R2 bucket ${target.bucket} already has ${id}/master.m3u8: choose another --id, or --replace it`);
+    const keys = await ordered(dir);
     for (const key of keys) {
-      await bucket.put(`${id}/${key}`, readFileSync(join(dir, key)), contentTypeFor(key));
+      await bucket.put(`${id}/${key}`, await readFile(join(dir, key)), contentTypeFor(key));
       onFile(`${id}/${key}`);
     }
     const current = await bucket.get('catalog.json');

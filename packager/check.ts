@@ -1,7 +1,7 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { pathToFileURL, fileURLToPath } from 'node:url';
-import { discover, PlaylistError } from '../fetch-segments/discover.ts';
+import { discover, PlaylistError } from '../cli/fetch-segments/discover.ts';
 
 // The packaged folder checked the way a player walks it: from master.m3u8, every playlist, init segment, key and
 // segment the playlists name (parsed by the same walker as fetch-segments), each present, inside the folder, and
@@ -14,7 +14,7 @@ export interface CheckResult {
 
 const box = (b: Buffer, at: number) => b.subarray(at + 4, at + 8).toString('latin1');
 
-export function checkPackage(dir: string, encrypted: boolean): CheckResult {
+export async function checkPackage(dir: string, encrypted: boolean): Promise<CheckResult> {
   const problems: string[] = [];
   const seen = new Set<string>();
   const queue = [{ url: pathToFileURL(join(dir, 'master.m3u8')).href, kind: 'playlist' as string }];
@@ -28,11 +28,11 @@ export function checkPackage(dir: string, encrypted: boolean): CheckResult {
       problems.push(`${rel}: outside the video folder`);
       continue;
     }
-    if (!existsSync(file) || statSync(file).size === 0) {
+    const bytes = await readFile(file).catch(() => null);
+    if (!bytes || bytes.length === 0) {
       problems.push(`${rel}: missing or empty`);
       continue;
     }
-    const bytes = readFileSync(file);
     if (kind === 'playlist') {
       try {
         for (const r of discover(bytes.toString('utf8'), url)) queue.push({ url: r.url, kind: r.kind });

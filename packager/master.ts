@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { probe, type Tools } from './ffmpeg.ts';
@@ -24,10 +24,10 @@ interface Segment {
   duration: number;
 }
 
-function readPlaylist(path: string): { init?: string; segments: Segment[] } {
+async function readPlaylist(path: string): Promise<{ init?: string; segments: Segment[] }> {
   const out: { init?: string; segments: Segment[] } = { segments: [] };
   let duration = 0;
-  for (const line of readFileSync(path, 'utf8').split('\n')) {
+  for (const line of (await readFile(path, 'utf8')).split('\n')) {
     const map = /^#EXT-X-MAP:URI="([^"]+)"/.exec(line);
     if (map) out.init = map[1]!;
     const inf = /^#EXTINF:([\d.]+)/.exec(line);
@@ -56,14 +56,14 @@ export function avcCodec(bytes: Uint8Array): string | null {
 
 const AAC_OBJECT: Record<string, number> = { LC: 2, 'HE-AAC': 5, 'HE-AACv2': 29 };
 
-export function measureRendition(tools: Tools, dir: string, name: string, clear: boolean): MeasuredRendition {
-  const playlist = readPlaylist(join(dir, name, 'index.m3u8'));
-  const size = (f: string) => statSync(join(dir, name, f)).size;
+export async function measureRendition(tools: Tools, dir: string, name: string, clear: boolean, signal?: AbortSignal): Promise<MeasuredRendition> {
+  const playlist = await readPlaylist(join(dir, name, 'index.m3u8'));
+  const size = async (f: string) => (await stat(join(dir, name, f))).size;
   let peak = 0;
   let bytes = 0;
   let duration = 0;
   for (const s of playlist.segments) {
-    const b = size(s.file);
+    const b = await size(s.file);
     bytes += b;
     duration += s.duration;
     if (s.duration > 0) peak = Math.max(peak, (b * 8) / s.duration);
@@ -73,12 +73,12 @@ export function measureRendition(tools: Tools, dir: string, name: string, clear:
   if (!clear) throw new Error('measure renditions before encrypting them');
   const first = playlist.segments[0];
   if (!first) throw new Error(`${name}/index.m3u8 has no segments`);
-  const sample = Buffer.concat([...(playlist.init ? [readFileSync(join(dir, name, playlist.init))] : []), readFileSync(join(dir, name, first.file))]);
-  const tmp = mkdtempSync(join(tmpdir(), 'hls-gate-probe-'));
+  const sample = Buffer.concat([...(playlist.init ? [await readFile(join(dir, name, playlist.init))] : []), await readFile(join(dir, name, first.file))]);
+  const tmp = await mkdtemp(join(tmpdir(), 'hls-gate-probe-'));
   try {
     const file = join(tmp, playlist.init ? 'sample.mp4' : 'sample.ts');
-    writeFileSync(file, sample);
-    const p = probe(tools, file);
+    await writeFile(file, sample);
+    const p = await probe(tools, file, { confined: false }, signal);
     const codecs: string[] = [];
     if (p.video) {
       const avc = avcCodec(sample);
@@ -96,7 +96,7 @@ export function measureRendition(tools: Tools, dir: string, name: string, clear:
       segments: playlist.segments.length,
     };
   } finally {
-    rmSync(tmp, { recursive: true, force: true });
+    await rm(tmp, { recursive: true, force: true });
   }
 }
 

@@ -1,5 +1,5 @@
 import { createCipheriv, randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
 // AES-128 for HLS (RFC 8216 section 4.3.2.4): each media segment encrypted whole with AES-128-CBC and PKCS#7
@@ -13,9 +13,9 @@ export const KEY_FILE = 'key.key';
  * A fresh random key, written beside the renditions, so it is served, and gated, like them (readable by the gateway
  * as every media file is). Never printed or logged.
  */
-export function writeKey(videoDir: string): Buffer {
+export async function writeKey(videoDir: string): Promise<Buffer> {
   const key = randomBytes(16);
-  writeFileSync(join(videoDir, KEY_FILE), key);
+  await writeFile(join(videoDir, KEY_FILE), key);
   return key;
 }
 
@@ -26,8 +26,8 @@ function ivFor(sequence: number): Buffer {
 }
 
 /** Encrypts every segment of one rendition playlist in place and adds the key tag (URI relative to the playlist). */
-export function encryptPlaylist(playlistPath: string, key: Buffer, keyUri: string): void {
-  const lines = readFileSync(playlistPath, 'utf8').split('\n');
+export async function encryptPlaylist(playlistPath: string, key: Buffer, keyUri: string): Promise<void> {
+  const lines = (await readFile(playlistPath, 'utf8')).split('\n');
   let sequence = Number(/#EXT-X-MEDIA-SEQUENCE:(\d+)/.exec(lines.join('\n'))?.[1] ?? 0);
   const out: string[] = [];
   let tagged = false;
@@ -40,8 +40,8 @@ export function encryptPlaylist(playlistPath: string, key: Buffer, keyUri: strin
     if (line && !line.startsWith('#')) {
       const file = join(dirname(playlistPath), line);
       const cipher = createCipheriv('aes-128-cbc', key, ivFor(sequence++));
-      writeFileSync(file, Buffer.concat([cipher.update(readFileSync(file)), cipher.final()]));
+      await writeFile(file, Buffer.concat([cipher.update(await readFile(file)), cipher.final()]));
     }
   }
-  writeFileSync(playlistPath, out.join('\n'));
+  await writeFile(playlistPath, out.join('\n'));
 }

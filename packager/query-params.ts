@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
 
 // HLS variable substitution for "CloudFront in front" (CloudFront cannot rewrite playlists): each playlist declares
 // the grant's query parameters with EXT-X-DEFINE:QUERYPARAM, and every URI asks for them with {$Name}, so a player
@@ -15,8 +15,8 @@ function withParams(uri: string): string {
 }
 
 /** Rewrites one playlist file: declarations after #EXTM3U (version raised to 8), {$...} on every relative URI. */
-export function addQueryParams(path: string): void {
-  const lines = readFileSync(path, 'utf8').split('\n');
+export async function addQueryParams(path: string): Promise<void> {
+  const lines = (await readFile(path, 'utf8')).split('\n');
   const out: string[] = [];
   for (const line of lines) {
     if (line.startsWith('#EXT-X-VERSION:')) {
@@ -31,5 +31,5 @@ export function addQueryParams(path: string): void {
       for (const p of QUERY_PARAMS) out.push(`#EXT-X-DEFINE:QUERYPARAM="${p}"`);
     }
   }
-  writeFileSync(path, out.join('\n'));
+  await writeFile(path, out.join('\n'));
 }
