@@ -167,8 +167,11 @@ export async function packageVideo(source: string, options: PackageOptions, hook
   const replace = publish.replace ?? false;
   // Never overwrite a video published here or listed in the catalog (which names videos published elsewhere too).
   if (!replace && target && (await exists(target))) throw new PackageError('exists', `${target} already exists: choose another --id, or --replace it`);
-  if (!replace && publish.to === 'local' && (await readCatalogFile(publish.mediaDir)).some((e) => e.id === id)) {
-    throw new PackageError('exists', `catalog.json already lists ${id}: choose another --id, or --replace it`);
+  if (!replace && publish.to === 'local') {
+    const listed = await readCatalogFile(publish.mediaDir).catch((err: unknown) => {
+      throw new PackageError('publish-failed', `catalog.json cannot be read: ${(err as Error).message}`);
+    });
+    if (listed.some((e) => e.id === id)) throw new PackageError('exists', `catalog.json already lists ${id}: choose another --id, or --replace it`);
   }
 
   const tools = findTools(options.env ?? process.env, options.placement);

@@ -15,16 +15,20 @@ const TS_PACKET = 188;
 const ascii = (b: Uint8Array, at: number, text: string) => [...text].every((ch, i) => b[at + i] === ch.charCodeAt(0));
 const ISO_BOXES = ['ftyp', 'moov', 'mdat', 'free', 'skip', 'wide'];
 
-/** MPEG-TS: a sync byte at the start of every 188-byte packet seen (at least two, at most seven). */
+/**
+ * MPEG-TS: a sync byte at the start of each of the first seven 188-byte packets. A file shorter than that (`b` is
+ * then the whole file) must be whole packets, each with its sync byte: two sync bytes in front of a playlist are not
+ * a transport stream.
+ */
 function isTransportStream(b: Uint8Array): boolean {
-  const packets = Math.min(7, Math.floor(b.length / TS_PACKET));
-  if (packets < 2) return false;
+  if (b.length < SNIFF_BYTES && (b.length < 2 * TS_PACKET || b.length % TS_PACKET !== 0)) return false;
+  const packets = Math.min(7, b.length / TS_PACKET);
   for (let i = 0; i < packets; i++) if (b[i * TS_PACKET] !== 0x47) return false;
   return true;
 }
 
 /**
- * The demuxer for a file that starts with `head` (pass at least `SNIFF_BYTES`, or the whole file if shorter), or
+ * The demuxer for a file that starts with `head` (pass exactly `SNIFF_BYTES`, or the whole file if shorter), or
  * null when it is not one of the allowed containers. An ID3 tag is accepted only in front of MP3 audio (forced to
  * the mp3 demuxer, which reads nothing else).
  */
