@@ -43,6 +43,8 @@ export interface SourceLimits {
   /** Wall time allowed for the transcode: `wallBaseSeconds + wallFactor * duration`. */
   wallBaseSeconds: number;
   wallFactor: number;
+  /** Output bytes allowed; default twice the ladder's bit rate ceilings over the source's duration, plus 64 MB. */
+  maxOutputBytes?: number;
 }
 
 export interface PackageOptions {
@@ -189,7 +191,7 @@ export async function packageVideo(source: string, options: PackageOptions, hook
   await chmod(tmp, 0o755); // mkdtemp makes it private; the gateway may run as another user
   try {
     const limits = options.untrusted;
-    const ceiling = outputCeiling(renditions, probed.durationSeconds);
+    const ceiling = limits?.maxOutputBytes ?? outputCeiling(renditions, probed.durationSeconds);
     const ffmpegStarted = Date.now();
     await runFfmpeg(tools, ffmpegArgs(input, tmp, probed, renditions, { format, segmentSeconds, preset }), (t) => hooks.onProgress?.(probed.durationSeconds > 0 ? Math.min(1, t / probed.durationSeconds) : 0), {
       ...(signal ? { signal } : {}),
@@ -201,6 +203,8 @@ export async function packageVideo(source: string, options: PackageOptions, hook
         : {}),
     });
     const ffmpegSeconds = (Date.now() - ffmpegStarted) / 1000;
+    // Checked once more at the end: a job faster than the watch's interval is bound by the same ceiling.
+    if (limits && (await folderBytes(tmp)) > ceiling) throw new PackageError('output-too-large', `the output passed ${ceiling} bytes`);
     hooks.onProgress?.(1);
     aborted();
 

@@ -103,7 +103,8 @@ export interface UploadTicket {
   maxBytes: number;
 }
 
-export type UploadState = { videoId: string; status: 'uploaded' | 'ready' } | { videoId: string; status: 'packaging'; percent: number } | { videoId: string; status: 'failed'; reason: string };
+/** Where an upload stands (`GET /api/uploads/<id>`); a failure has a code and a sentence meant for the uploader. */
+export type UploadState = { videoId: string; status: 'reserved' | 'uploaded' | 'ready' } | { videoId: string; status: 'packaging'; percent: number } | { videoId: string; status: 'failed'; code: string; reason: string };
 
 /** A signed upload URL for a new video (demo: every demo token may upload). */
 export async function startUpload(): Promise<UploadTicket> {

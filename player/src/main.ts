@@ -237,7 +237,15 @@ async function upload(file: File): Promise<void> {
         bar.value = e.total ? e.loaded / e.total : 0;
         state.textContent = `Uploading: ${(e.loaded / 1e6).toFixed(1)} of ${(file.size / 1e6).toFixed(1)} MB`;
       };
-      xhr.onload = () => (xhr.status < 300 ? resolve() : reject(new Error(`the upload was refused (${xhr.status})`)));
+      // A refusal is problem+json: its detail says why (not a video, over the allowance, the disk full).
+      const refusal = () => {
+        try {
+          return (JSON.parse(xhr.responseText) as { detail?: string }).detail ?? '';
+        } catch {
+          return '';
+        }
+      };
+      xhr.onload = () => (xhr.status < 300 ? resolve() : reject(new Error(`the upload was refused (${xhr.status}). ${refusal()}`.trim())));
       xhr.onerror = () => reject(new Error('the upload failed'));
       xhr.send(file);
     });

@@ -94,6 +94,13 @@ describe('the packager confined to the uploaded file', () => {
     expect(snapshot()).toEqual(before);
   });
 
+  it('a job whose output grows past its ceiling is killed and publishes nothing', async () => {
+    const before = snapshot();
+    const { error } = await fail(join(work, 'clip.mp4'), { ...LIMITS, maxOutputBytes: 1000 });
+    expect(error.code).toBe('output-too-large');
+    expect(snapshot()).toEqual(before);
+  });
+
   it('an AbortSignal stops a job and leaves nothing', async () => {
     const before = snapshot();
     const abort = new AbortController();
