@@ -37,7 +37,7 @@ describe('player: upload a video (demo)', () => {
     clearInterval(poll);
     expect(states.some((s) => /^Uploading: |^Packaging: \d+%|^Uploaded/.test(s))).toBe(true);
     const videoId = new URL(page.url()).searchParams.get('video')!;
-    expect(videoId).toMatch(/^[a-z0-9]{9}$/);
+    expect(videoId).toMatch(/^[a-z0-9]{12}$/);
     await waitForPlayback(page, 1.5);
     expect(await page.textContent('#title')).toBe(videoId); // the catalog lists it too once it is re-read (every 5 s)
     await page.close();
