@@ -1,4 +1,6 @@
 import { parseArgs } from 'node:util';
+import { subjectProblem } from '../server/app/subject.ts';
+import { SID } from '../server/app/session-control.ts';
 import { UsageError, type Io } from './io.ts';
 import { parseTime } from './time.ts';
 
@@ -35,6 +37,11 @@ export async function revokeCommand(argv: string[], io: Io): Promise<number> {
   };
   const who = values.sub !== undefined ? { sub: values.sub } : values.session !== undefined ? { session: values.session } : undefined;
   if (action !== 'list' && (!who || (values.sub !== undefined && values.session !== undefined))) throw new UsageError('name one viewer (--sub ID) or one device session (--session ID)');
+  if (values.sub !== undefined) {
+    const problem = subjectProblem(values.sub);
+    if (problem) throw new UsageError(`--sub ${problem}`);
+  }
+  if (values.session !== undefined && !SID.test(values.session)) throw new UsageError('--session takes a session id: 22 characters, as the gateway answers it in "sessionId"');
 
   if (action === 'list') {
     const { revocations = [] } = await call('GET', '');

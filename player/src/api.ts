@@ -43,8 +43,10 @@ export interface AccessGrant {
   playlistUrl: string;
   expiresAt: string;
   refreshAt: string;
-  /** Under session control: this player's device session, sent back on refresh and on stop. */
+  /** Under session control: this player's device session (the id an operator revokes). */
   sessionId?: string;
+  /** Under session control: the proof of this device's session, sent back on refresh and on stop (a new one each time). */
+  sessionToken?: string;
 }
 
 export function apiBase(): string {
@@ -93,8 +95,8 @@ export async function listVideos(): Promise<CatalogVideo[]> {
   return (await call<{ videos: CatalogVideo[] }>('GET', '/api/videos', await getToken())).videos;
 }
 
-export async function requestAccess(videoId: string, sessionId?: string): Promise<AccessGrant> {
-  return call<AccessGrant>('POST', `/api/videos/${encodeURIComponent(videoId)}/access`, await getToken(), undefined, sessionId ? { 'X-Hls-Gate-Session': sessionId } : {});
+export async function requestAccess(videoId: string, sessionToken?: string): Promise<AccessGrant> {
+  return call<AccessGrant>('POST', `/api/videos/${encodeURIComponent(videoId)}/access`, await getToken(), undefined, sessionToken ? { 'X-Hls-Gate-Session': sessionToken } : {});
 }
 
 export interface UploadTicket {
@@ -127,12 +129,12 @@ export async function deviceLink(videoId: string): Promise<DeviceLink> {
 }
 
 /** Stopping playback gives the device's slot back (session control); keepalive lets it finish as the page goes. */
-export async function releaseAccess(videoId: string, sessionId: string): Promise<void> {
+export async function releaseAccess(videoId: string, sessionToken: string): Promise<void> {
   const token = await getToken().catch(() => undefined);
   await fetch(`${apiBase()}/api/videos/${encodeURIComponent(videoId)}/access`, {
     method: 'DELETE',
     credentials: 'include',
     keepalive: true,
-    headers: { ...(token ? { Authorization: `Bearer ${token}` } : {}), 'X-Hls-Gate-Session': sessionId },
+    headers: { ...(token ? { Authorization: `Bearer ${token}` } : {}), 'X-Hls-Gate-Session': sessionToken },
   }).catch(() => {});
 }

@@ -22,7 +22,7 @@ export class GrantKeeper {
   }
 
   renew(): Promise<AccessGrant> {
-    this.#pending ??= requestAccess(this.state.videoId, this.state.grant?.sessionId)
+    this.#pending ??= requestAccess(this.state.videoId, this.state.grant?.sessionToken)
       .then((grant) => {
         this.state.grant = grant;
         this.state.expiresAtMs = Date.parse(grant.expiresAt);
@@ -54,7 +54,7 @@ export class GrantKeeper {
   stop(): void {
     this.#stopped = true;
     clearTimeout(this.#timer);
-    const sid = this.state.grant?.sessionId;
-    if (sid) void releaseAccess(this.state.videoId, sid);
+    const token = this.state.grant?.sessionToken;
+    if (token) void releaseAccess(this.state.videoId, token);
   }
 }

@@ -1,6 +1,7 @@
 import { SignJWT, createRemoteJWKSet, importSPKI, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { ConfigError, type AuthConfig } from './config.ts';
 import { Lru } from '../core/lru.ts';
+import { subjectProblem } from './subject.ts';
 
 // Viewer tokens are JWTs issued by the host application (HS256 shared secret, a public key, or a JWKS URL),
 // verified with jose. Entitlement is the `videos` claim: a list of video IDs, or "*".
@@ -104,6 +105,10 @@ export async function createViewerAuth(config: AuthConfig, demo: boolean): Promi
   }
 
   function viewerOf(payload: JWTPayload): AuthResult {
+    // One rule for a sub wherever it is used (grants, sessions, revocations, upload owners): a token whose sub breaks
+    // it is refused here, before anything is issued under it.
+    const subject = payload.sub === undefined ? null : subjectProblem(payload.sub);
+    if (subject) return { ok: false, status: 403, code: 'bad-subject', detail: `The viewer token's "sub" ${subject}.` };
     const videos = videosClaim(payload, claim);
     if (!videos) return { ok: false, status: 403, code: 'no-entitlement', detail: `The token has no "${claim}" claim (a list of video IDs, or "*").` };
     return { ok: true, viewer: { videos, ...(payload.sub ? { subject: payload.sub } : {}), ...(payload.upload === true ? { canUpload: true } : {}) } };

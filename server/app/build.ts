@@ -18,6 +18,11 @@ export type BuildExtras = Pick<AppDeps, 'log' | 'events' | 'assets' | 'clientIp'
   nativeSigner?: (key: SigningKey, pem: string) => SigningKey;
   /** Receives start-up warnings (the gateway runs, but something will not work as the operator may expect). */
   warn?: (message: string) => void;
+  /**
+   * Runtimes with timers outside requests (Node): session control polls the deny-list on a timer too, until this
+   * signal aborts (the server closed).
+   */
+  background?: AbortSignal;
 };
 
 /** From a validated config: keys imported once, the catalog checked, verifier and viewer auth made. */
@@ -32,7 +37,7 @@ export async function buildDeps(config: GatewayConfig, storage: MediaStorage, ex
   const signingKey = extras.nativeSigner ? extras.nativeSigner(imported.signingKey, config.privateKeyPem) : imported.signingKey;
   const verifier = createVerifier({ keys: imported.keyGroup });
   const auth = await createViewerAuth(config.auth, config.demo);
-  const { nativeSigner: _native, warn: _warn, sessionStore, ...deps } = extras;
+  const { nativeSigner: _native, warn: _warn, sessionStore, background, ...deps } = extras;
   let sessions: SessionControl | undefined;
   if (config.sessions) {
     if (config.sessions.store !== 'memory' && !sessionStore) throw new ConfigError('SESSION_STORE=redis://... needs the Node entry (hls-gate serve); this runtime has only SESSION_STORE=memory');
@@ -46,7 +51,10 @@ export async function buildDeps(config: GatewayConfig, storage: MediaStorage, ex
       pollMs: config.sessions.pollMs,
       now,
       report: (level, msg) => events(level, msg),
+      ...(background ? { background: true } : {}),
     });
+    const control = sessions;
+    background?.addEventListener('abort', () => control.close(), { once: true });
   }
   return { config, storage, signingKey, verifier, auth, ...deps, ...(sessions ? { sessions } : {}) };
 }

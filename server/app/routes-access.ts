@@ -79,11 +79,11 @@ export function accessRoutes(app: Hono<GatewayEnv>, ctx: AppContext, issuer: Gra
   }
 
   /** Under session control: the device session (a lease) for this grant, or the refusal. */
-  async function deviceSession(c: Context, viewer: Viewer, requestedSid: string | null, grant: Issued) {
+  async function deviceSession(c: Context, viewer: Viewer, presented: string | null, grant: Issued) {
     const sub = viewer.subject;
     if (!sub) return problem(403, 'no-subject', 'Session control needs the viewer token to carry a "sub" claim (who the viewer is).');
     c.set('sub', sub);
-    const session = await deps.sessions!.issue(sub, requestedSid, { keyPairId: deps.config.keyPairId, ...grant });
+    const session = await deps.sessions!.issue(sub, presented, { keyPairId: deps.config.keyPairId, ...grant });
     if (!session.ok) return problem(session.status, session.code, session.detail);
     c.set('sessionId', session.sid);
     return session;
@@ -101,11 +101,13 @@ export function accessRoutes(app: Hono<GatewayEnv>, ctx: AppContext, issuer: Gra
     const grant = await issuer.issue(`${mediaBase}${folder}*`, nowMs, ip);
     const cookieScope = scope(mediaBase, prefix, videoId);
     let sessionId: string | undefined;
+    let sessionToken: string | undefined;
     if (deps.sessions) {
-      // Session control: the grant is a lease of this device session (the player sends its id back on refresh).
+      // Session control: the grant is a lease of this device session (the player sends its token back on refresh).
       const session = await deviceSession(c, viewer, c.req.header(SESSION_HEADER) ?? null, grant);
       if (session instanceof Response) return session;
       sessionId = session.sid;
+      sessionToken = session.token;
       setSessionCookie(c, session.cookie, cookieScope, grant.expiresAt, nowMs);
     }
     setGrantCookies(c, grant, cookieScope, nowMs);
@@ -116,7 +118,7 @@ export function accessRoutes(app: Hono<GatewayEnv>, ctx: AppContext, issuer: Gra
       playlistUrl: `${mediaBase}${folder}${video.playlist}`,
       expiresAt: new Date(grant.expiresAt * 1000).toISOString(),
       refreshAt: new Date(grant.refreshAt * 1000).toISOString(),
-      ...(sessionId ? { sessionId } : {}),
+      ...(sessionId ? { sessionId, sessionToken } : {}),
     });
   });
 
@@ -162,14 +164,14 @@ export function accessRoutes(app: Hono<GatewayEnv>, ctx: AppContext, issuer: Gra
     if (!VIDEO_ID.test(videoId)) return problem(400, 'bad-video-id', BAD_ID);
     const mediaBase = ctx.mediaBase(c);
     if (!mediaBase) return badHost();
-    const sid = c.req.header(SESSION_HEADER);
-    if (deps.sessions && sid) {
-      // Stopping playback gives the device's lease back; only the viewer it belongs to can do that.
+    const presented = c.req.header(SESSION_HEADER);
+    if (deps.sessions && presented) {
+      // Stopping playback gives the device's lease back; only with the session token the gateway minted for this viewer.
       const auth = await deps.auth.authenticate(c.req.header('Authorization'), ctx.now());
       if (auth.ok && auth.viewer.subject) {
         c.set('sub', auth.viewer.subject);
-        c.set('sessionId', sid);
-        await deps.sessions.release(auth.viewer.subject, sid);
+        const sid = await deps.sessions.release(auth.viewer.subject, presented);
+        if (sid) c.set('sessionId', sid);
       }
     }
     clearGrantCookies(c, scope(mediaBase, mountPrefix(c, ROUTES.access), videoId), Boolean(deps.sessions));

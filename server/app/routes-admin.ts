@@ -2,6 +2,8 @@ import type { Hono } from 'hono';
 import type { AppContext, GatewayEnv } from './context.ts';
 import type { Revocation } from './session-store.ts';
 import { problem } from './responses.ts';
+import { isSubject } from './subject.ts';
+import { SID } from './session-control.ts';
 
 // The admin API: revocations, behind ADMIN_SECRET (its own secret: never the viewer-token or session secret).
 //   GET    /api/admin/revocations                          -> { revocations: [{ kind, id, until }] }
@@ -20,10 +22,10 @@ export async function sameSecret(given: string, expected: string): Promise<boole
   return diff === 0;
 }
 
+/** Exactly one of a viewer (a sub, by the one rule for subs) or a device session (a sid as the gateway mints them). */
 function target(input: { sub?: unknown; session?: unknown }): Pick<Revocation, 'kind' | 'id'> | null {
-  const ok = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= 256 && !/[\u0000-\u001f]/.test(v);
-  if (ok(input.sub) && input.session === undefined) return { kind: 'sub', id: input.sub };
-  if (ok(input.session) && input.sub === undefined) return { kind: 'session', id: input.session };
+  if (isSubject(input.sub) && input.session === undefined) return { kind: 'sub', id: input.sub };
+  if (typeof input.session === 'string' && SID.test(input.session) && input.sub === undefined) return { kind: 'session', id: input.session };
   return null;
 }
 
@@ -41,14 +43,17 @@ export function adminRoutes(app: Hono<GatewayEnv>, ctx: AppContext): void {
   app.get('/api/admin/revocations', async (c) => c.json({ revocations: await sessions!.store.revocations(Math.floor(ctx.now() / 1000)) }));
 
   app.post('/api/admin/revocations', async (c) => {
-    let body: { sub?: unknown; session?: unknown; until?: unknown; ttl?: unknown };
+    const shape = 'The body must be a JSON object: { "sub": "viewer" | "session": "id", "until": epochSeconds | "ttl": seconds }.';
+    let parsed: unknown;
     try {
-      body = (await c.req.json()) as typeof body;
+      parsed = await c.req.json();
     } catch {
-      return problem(400, 'bad-json', 'The body must be JSON: { "sub": "viewer" | "session": "id", "until": epochSeconds | "ttl": seconds }.');
+      return problem(400, 'bad-json', shape);
     }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return problem(400, 'bad-json', shape);
+    const body = parsed as { sub?: unknown; session?: unknown; until?: unknown; ttl?: unknown };
     const who = target(body);
-    if (!who) return problem(400, 'bad-target', 'Name exactly one of "sub" (a viewer) or "session" (one device).');
+    if (!who) return problem(400, 'bad-target', 'Name exactly one of "sub" (a viewer: well-formed Unicode in NFC, no control characters, at most 200 bytes of UTF-8) or "session" (one device: a 22-character session id).');
     const now = Math.floor(ctx.now() / 1000);
     const until = typeof body.until === 'number' ? body.until : typeof body.ttl === 'number' ? now + body.ttl : NaN;
     if (!Number.isInteger(until) || until <= now || until > now + MAX_TTL) return problem(400, 'bad-until', 'Give "until" (epoch seconds, in the future) or "ttl" (seconds), at most 10 years.');
@@ -58,7 +63,7 @@ export function adminRoutes(app: Hono<GatewayEnv>, ctx: AppContext): void {
 
   app.delete('/api/admin/revocations', async (c) => {
     const who = target({ ...(c.req.query('sub') !== undefined ? { sub: c.req.query('sub') } : {}), ...(c.req.query('session') !== undefined ? { session: c.req.query('session') } : {}) });
-    if (!who) return problem(400, 'bad-target', 'Name exactly one of ?sub= or ?session=.');
+    if (!who) return problem(400, 'bad-target', 'Name exactly one of ?sub= (a valid sub) or ?session= (a 22-character session id).');
     return (await sessions!.store.lift(who.kind, who.id)) ? c.body(null, 204) : problem(404, 'not-revoked', 'There was no such revocation.');
   });
 }

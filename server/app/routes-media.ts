@@ -4,6 +4,7 @@ import { ROUTES, mediaKey, mountPrefix, videoFolder } from './layout.ts';
 import { badHost, cloudFrontDenial, problem } from './responses.ts';
 import { serveObject } from './http-file.ts';
 import { SESSION_COOKIE, SESSION_PARAM, cookieValues } from '../core/cookies.ts';
+import { MAX_SESSION_VALUES, isSessionValue } from './session-control.ts';
 import { tokenizePlaylist } from './tokenize.ts';
 import { contentTypeFor } from './mime.ts';
 import { DENIALS } from '../core/denials.ts';
@@ -53,7 +54,7 @@ export function mediaRoutes(app: Hono<GatewayEnv>, ctx: AppContext): void {
     if (ctx.deps.sessions) {
       // A device link carries its session in the query (it has no cookies); a browser in the companion cookie.
       const fromQuery = verdict.grant.source === 'url' ? url.searchParams.getAll(SESSION_PARAM) : [];
-      const session = await ctx.deps.sessions.check(fromQuery.length > 0 ? fromQuery : cookieValues(c.req.raw.headers.get('Cookie'), SESSION_COOKIE), verdict.grant);
+      const session = await ctx.deps.sessions.check(fromQuery.length > 0 ? fromQuery : cookieValues(c.req.raw.headers.get('Cookie'), SESSION_COOKIE, isSessionValue, MAX_SESSION_VALUES), verdict.grant);
       if (session.sub) c.set('sub', session.sub);
       if (session.sid) c.set('sessionId', session.sid);
       if (session.reason === 'store-unavailable') return problem(503, 'store-unavailable', 'The session store cannot be reached; try again shortly.', { 'Retry-After': '1' });

@@ -9,12 +9,28 @@ export interface Revocation {
   until: number;
 }
 
+/**
+ * The proof of a lease: a new one is handed out with every grant; renewing needs the latest. Whoever presents an
+ * older one (a copy of another device's session) is not that device.
+ */
+export interface LeaseProof {
+  /** The proof the device presented (null: a new session). */
+  previous: string | null;
+  /** The proof that replaces it. */
+  next: string;
+}
+
+/** `ok`: leased; `limit`: the viewer has `max` other live leases; `stale`: not the current proof of that lease. */
+export type LeaseResult = 'ok' | 'limit' | 'stale';
+
 export interface SessionStore {
   /**
-   * Takes or renews the lease of session `sid` of viewer `sub` until `until` (epoch s). Refused (false) when the
-   * viewer already has `max` other live leases. Expired leases never count.
+   * Takes (proof.previous null) or renews (proof.previous the lease's current proof) the lease of session `sid` of
+   * viewer `sub` until `until` (epoch s), replacing its proof with `proof.next`, in one atomic step. A new lease is
+   * refused (`limit`) when the viewer already has `max` live leases; a renewal whose proof is not the lease's current
+   * one, or whose lease has ended, is `stale`. Expired leases never count.
    */
-  lease(sub: string, sid: string, until: number, max: number, now: number): Promise<boolean>;
+  lease(sub: string, sid: string, until: number, max: number, now: number, proof: LeaseProof): Promise<LeaseResult>;
   /** Gives a lease back (playback stopped). */
   release(sub: string, sid: string): Promise<void>;
   revoke(r: Revocation): Promise<void>;
@@ -22,24 +38,29 @@ export interface SessionStore {
   lift(kind: Revocation['kind'], id: string): Promise<boolean>;
   /** The revocations still in force. */
   revocations(now: number): Promise<Revocation[]>;
-  /** A number that changes whenever the revocations change (so other instances know when to reload them). */
-  version(): Promise<number>;
+  /**
+   * A value that changes whenever the revocations change, so other instances know when to reload them; also when the
+   * store lost its state (a restarted or flushed Redis): it then differs from every value read before.
+   */
+  version(): Promise<string>;
   close(): Promise<void>;
 }
 
 /** One Node instance: state in this process; every step is synchronous, so each is atomic. */
 export function createMemoryStore(): SessionStore {
-  const leases = new Map<string, Map<string, number>>();
+  const leases = new Map<string, Map<string, { until: number; proof: string }>>();
   const revoked = new Map<string, Revocation>();
   let version = 0;
   return {
-    async lease(sub, sid, until, max, now) {
-      const mine = leases.get(sub) ?? new Map<string, number>();
-      for (const [s, u] of mine) if (u <= now) mine.delete(s);
-      if (!mine.has(sid) && mine.size >= max) return false;
-      mine.set(sid, until);
+    async lease(sub, sid, until, max, now, proof) {
+      const mine = leases.get(sub) ?? new Map<string, { until: number; proof: string }>();
+      for (const [s, l] of mine) if (l.until <= now) mine.delete(s);
+      const held = mine.get(sid);
+      if (proof.previous !== null ? held?.proof !== proof.previous : held !== undefined) return 'stale';
+      if (!held && mine.size >= max) return 'limit';
+      mine.set(sid, { until, proof: proof.next });
       leases.set(sub, mine);
-      return true;
+      return 'ok';
     },
     async release(sub, sid) {
       leases.get(sub)?.delete(sid);
@@ -58,7 +79,7 @@ export function createMemoryStore(): SessionStore {
       return [...revoked.values()];
     },
     async version() {
-      return version;
+      return String(version);
     },
     async close() {},
   };

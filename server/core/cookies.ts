@@ -27,8 +27,11 @@ export const MAX_VALUES_PER_NAME = 16;
 
 export type CloudFrontCookies = Map<string, string[]>;
 
-/** Every value of one cookie name in the Cookie header(s), at most MAX_VALUES_PER_NAME. */
-export function cookieValues(headers: string | readonly string[] | null | undefined, name: string): string[] {
+/**
+ * Every value of one cookie name in the Cookie header(s), at most MAX_VALUES_PER_NAME; with `accept`, values it
+ * refuses (junk) are skipped before they are counted, so they cannot push a real value out.
+ */
+export function cookieValues(headers: string | readonly string[] | null | undefined, name: string, accept?: (value: string) => boolean, max = MAX_VALUES_PER_NAME): string[] {
   const out: string[] = [];
   const list = headers == null ? [] : typeof headers === 'string' ? [headers] : headers;
   for (const header of list) {
@@ -36,7 +39,8 @@ export function cookieValues(headers: string | readonly string[] | null | undefi
       const eq = part.indexOf('=');
       if (eq < 0 || part.slice(0, eq).trim() !== name) continue;
       const value = part.slice(eq + 1).trim();
-      if (out.length < MAX_VALUES_PER_NAME && !out.includes(value)) out.push(value);
+      if (accept && !accept(value)) continue;
+      if (out.length < max && !out.includes(value)) out.push(value);
     }
   }
   return out;

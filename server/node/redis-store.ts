@@ -1,38 +1,63 @@
 import { Redis } from 'ioredis';
 import type { Revocation, SessionStore } from '../app/session-store.ts';
 
-// Session control across several Node instances: leases in one sorted set per viewer (score = lease end), taken or
-// renewed by one Lua script, so the check-and-add is atomic in Redis and two devices racing for the last slot
-// cannot both win; revocations in one hash with a version counter the instances poll. Bounded waits: no offline
-// queue, one retry, a command timeout, so an unreachable Redis fails fast and SESSION_STORE_FAILURE decides.
+// Session control across several Node instances: leases in one sorted set per viewer (score = lease end) with each
+// lease's current proof in a hash beside it, taken or renewed by one Lua script, so the check-and-add is atomic in
+// Redis and two devices racing for the last slot cannot both win, nor two holders of one proof both renew it.
+// Revocations live in one hash with a version counter the instances poll; the counter is tagged with a random epoch
+// written once (SET NX), so a Redis that lost its state (restarted without persistence, flushed, failed over to an
+// empty replica) reads as a new version even when its counter starts again at the same number.
+// Bounded waits: no offline queue, one retry, a command timeout, so an unreachable Redis fails fast and
+// SESSION_STORE_FAILURE decides.
 
+// KEYS: leases zset, proofs hash. ARGV: sid, until, max, now, previous proof ('' = new), next proof.
+// Returns 1 ok, 0 limit, -1 stale.
 const LEASE = `
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[4])
+local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[4])
+if #expired > 0 then
+  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[4])
+  redis.call('HDEL', KEYS[2], unpack(expired))
+end
 local held = redis.call('ZSCORE', KEYS[1], ARGV[1])
-if (not held) and redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then return 0 end
+if ARGV[5] ~= '' then
+  if (not held) or redis.call('HGET', KEYS[2], ARGV[1]) ~= ARGV[5] then return -1 end
+else
+  if held then return -1 end
+  if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then return 0 end
+end
 redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[6])
 local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
-redis.call('EXPIREAT', KEYS[1], math.ceil(tonumber(last[2])) + 60)
+local keep = math.ceil(tonumber(last[2])) + 60
+redis.call('EXPIREAT', KEYS[1], keep)
+redis.call('EXPIREAT', KEYS[2], keep)
 return 1`;
+
+const RESULTS = { 1: 'ok', 0: 'limit', [-1]: 'stale' } as const;
 
 export function createRedisStore(url: string, prefix = 'hls-gate:'): SessionStore {
   const redis = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2000, commandTimeout: 1000, lazyConnect: false });
   redis.on('error', () => {}); // reported by the session control when a command fails; never crash the process
+  // Subs follow one rule (app/subject.ts): at most 200 bytes, no control characters, so they are safe in a key.
   const leases = (sub: string) => `${prefix}leases:${sub}`;
+  const proofs = (sub: string) => `${prefix}lease-proofs:${sub}`;
   const revokedKey = `${prefix}revoked`;
   const versionKey = `${prefix}revoked:version`;
+  const epochKey = `${prefix}revoked:epoch`;
+  const newEpoch = () => [...crypto.getRandomValues(new Uint8Array(8))].map((b) => b.toString(16).padStart(2, '0')).join('');
   return {
-    async lease(sub, sid, until, max, now) {
-      return (await redis.eval(LEASE, 1, leases(sub), sid, String(until), String(max), String(now))) === 1;
+    async lease(sub, sid, until, max, now, proof) {
+      const r = (await redis.eval(LEASE, 2, leases(sub), proofs(sub), sid, String(until), String(max), String(now), proof.previous ?? '', proof.next)) as 1 | 0 | -1;
+      return RESULTS[r];
     },
     async release(sub, sid) {
-      await redis.zrem(leases(sub), sid);
+      await redis.multi().zrem(leases(sub), sid).hdel(proofs(sub), sid).exec();
     },
     async revoke(r) {
-      await redis.multi().hset(revokedKey, `${r.kind}:${r.id}`, String(r.until)).incr(versionKey).exec();
+      await redis.multi().set(epochKey, newEpoch(), 'NX').hset(revokedKey, `${r.kind}:${r.id}`, String(r.until)).incr(versionKey).exec();
     },
     async lift(kind, id) {
-      const [[, removed] = [null, 0]] = (await redis.multi().hdel(revokedKey, `${kind}:${id}`).incr(versionKey).exec()) ?? [];
+      const [, [, removed] = [null, 0]] = (await redis.multi().set(epochKey, newEpoch(), 'NX').hdel(revokedKey, `${kind}:${id}`).incr(versionKey).exec()) ?? [];
       return removed === 1;
     },
     async revocations(now) {
@@ -49,7 +74,9 @@ export function createRedisStore(url: string, prefix = 'hls-gate:'): SessionStor
       return out;
     },
     async version() {
-      return Number((await redis.get(versionKey)) ?? 0);
+      const [epoch, version] = await redis.mget(epochKey, versionKey);
+      // No epoch: nothing was ever revoked here, or the store lost its state; either way a fresh reading.
+      return `${epoch ?? 'none'}:${version ?? 0}`;
     },
     async close() {
       redis.disconnect();

@@ -126,7 +126,9 @@ export async function startNodeGateway(input: Env, options: StartOptions = {}): 
   const handOff = nginx ? NGINX_HAND_OFF : NODE_HAND_OFF;
   const jobConfig = uploadJobConfig(env, Boolean(config.uploads));
   const uploads = jobConfig ? await startUploads(mediaDir, jobConfig, options) : undefined;
+  const stopped = new AbortController();
   const app = await buildGateway(config, createFsStorage(mediaDir, { handOff }), {
+    background: stopped.signal,
     assets: createAssets(options.assetsDir ?? join(REPO_ROOT, 'player/dist')),
     clientIp: (c) => getConnInfo(c).remote.address ?? null,
     nativeSigner: (key, pem) => signInBatches(withNodeCrypto(key, pem)),
@@ -177,6 +179,7 @@ export async function startNodeGateway(input: Env, options: StartOptions = {}): 
     close: () =>
       new Promise<void>((done) => {
         (server as { closeAllConnections?: () => void }).closeAllConnections?.();
+        stopped.abort();
         server.close(() => {
           void sessionStore?.close();
           void (uploads?.close() ?? Promise.resolve()).then(done);

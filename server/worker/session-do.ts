@@ -1,4 +1,4 @@
-import type { Revocation, SessionStore } from '../app/session-store.ts';
+import type { LeaseProof, LeaseResult, Revocation, SessionStore } from '../app/session-store.ts';
 
 // Session control on Workers: one Durable Object holds the leases and the revocations. A Durable Object is a
 // single writer (its requests are processed one at a time, with storage writes confirmed before the reply), so
@@ -9,13 +9,13 @@ import type { Revocation, SessionStore } from '../app/session-store.ts';
 // grant); spreading leases over one object per viewer is the step after that.
 
 interface LeaseState {
-  leases: Record<string, Record<string, number>>;
+  leases: Record<string, Record<string, { until: number; proof: string }>>;
   revoked: Record<string, Revocation>;
   version: number;
 }
 
 type Op =
-  | { op: 'lease'; sub: string; sid: string; until: number; max: number; now: number }
+  | { op: 'lease'; sub: string; sid: string; until: number; max: number; now: number; proof: LeaseProof }
   | { op: 'release'; sub: string; sid: string }
   | { op: 'revoke'; r: Revocation }
   | { op: 'lift'; kind: Revocation['kind']; id: string }
@@ -47,12 +47,14 @@ export class SessionStoreDO {
     switch (op.op) {
       case 'lease': {
         const mine = data.leases[op.sub] ?? {};
-        for (const [s, u] of Object.entries(mine)) if (u <= op.now) delete mine[s];
-        if (mine[op.sid] === undefined && Object.keys(mine).length >= op.max) return reply(false);
-        mine[op.sid] = op.until;
+        for (const [s, l] of Object.entries(mine)) if (typeof l !== 'object' || l.until <= op.now) delete mine[s];
+        const held = mine[op.sid];
+        if (op.proof.previous !== null ? held?.proof !== op.proof.previous : held !== undefined) return reply('stale');
+        if (!held && Object.keys(mine).length >= op.max) return reply('limit');
+        mine[op.sid] = { until: op.until, proof: op.proof.next };
         data.leases[op.sub] = mine;
         await this.#save(data);
-        return reply(true);
+        return reply('ok');
       }
       case 'release': {
         if (data.leases[op.sub]) delete data.leases[op.sub]![op.sid];
@@ -80,7 +82,8 @@ export class SessionStoreDO {
         return reply(Object.values(data.revoked));
       }
       case 'version':
-        return reply(data.version);
+        // Durable Object storage is durable: the counter survives restarts and moves, so it only ever grows.
+        return reply(String(data.version));
     }
   }
 }
@@ -95,12 +98,12 @@ export function createDurableObjectStore(namespace: DurableObjectNamespace): Ses
     return ((await res.json()) as { v: T }).v;
   };
   return {
-    lease: (sub, sid, until, max, now) => call<boolean>({ op: 'lease', sub, sid, until, max, now }),
+    lease: (sub, sid, until, max, now, proof) => call<LeaseResult>({ op: 'lease', sub, sid, until, max, now, proof }),
     release: (sub, sid) => call<null>({ op: 'release', sub, sid }).then(() => undefined),
     revoke: (r) => call<null>({ op: 'revoke', r }).then(() => undefined),
     lift: (kind, id) => call<boolean>({ op: 'lift', kind, id }),
     revocations: (now) => call<Revocation[]>({ op: 'revocations', now }),
-    version: () => call<number>({ op: 'version' }),
+    version: () => call<string>({ op: 'version' }),
     close: async () => {},
   };
 }

@@ -72,11 +72,11 @@ describe('session control with Redis, two gateway processes', () => {
   });
 
   it('MAX_STREAMS_PER_VIEWER=2 across instances: a third device is refused, and admitted once one stops', async () => {
-    const first = (await (await access(a, 'bob')).json()) as { sessionId: string };
+    const first = (await (await access(a, 'bob')).json()) as { sessionToken: string };
     expect((await access(b, 'bob', 'cmaf')).status).toBe(200);
     expect((await access(a, 'bob', 'aes')).status).toBe(429);
     expect((await access(b, 'bob', 'aes')).status).toBe(429);
-    const stop = await fetch(`${b}/api/videos/ladder/access`, { method: 'DELETE', headers: { Authorization: `Bearer ${await viewerToken('*', { sub: 'bob' })}`, 'X-Hls-Gate-Session': first.sessionId } });
+    const stop = await fetch(`${b}/api/videos/ladder/access`, { method: 'DELETE', headers: { Authorization: `Bearer ${await viewerToken('*', { sub: 'bob' })}`, 'X-Hls-Gate-Session': first.sessionToken } });
     expect(stop.status).toBe(204);
     expect((await access(a, 'bob', 'aes')).status).toBe(200);
   });

@@ -125,14 +125,16 @@ describe('revocation through the admin API', () => {
 describe('concurrent-stream limits', () => {
   it('a third device is refused with 429, admitted once one stops; a refresh keeps its slot', async () => {
     const g = await gateway({ MAX_STREAMS_PER_VIEWER: '2' });
-    const sidOf = async (r: Response) => ((await r.json()) as { sessionId: string }).sessionId;
-    const one = await sidOf(await g.access('ladder'));
-    await sidOf(await g.access('cmaf'));
+    const tokenOf = async (r: Response) => ((await r.json()) as { sessionToken: string }).sessionToken;
+    let one = await tokenOf(await g.access('ladder'));
+    await tokenOf(await g.access('cmaf'));
     const third = await g.access('aes');
     expect(third.status).toBe(429);
     expect(await third.json()).toMatchObject({ code: 'too-many-streams' });
     expect(third.headers.getSetCookie()).toEqual([]);
-    expect((await g.access('ladder', { sid: one })).status).toBe(200); // refresh of a live session
+    const refreshed = await g.access('ladder', { sid: one }); // refresh of a live session, with its token
+    expect(refreshed.status).toBe(200);
+    one = await tokenOf(refreshed);
     const stop = await g.app.request('http://localhost/api/videos/ladder/access', { method: 'DELETE', headers: { Authorization: `Bearer ${await viewerToken('*')}`, 'X-Hls-Gate-Session': one } });
     expect(stop.status).toBe(204);
     expect(stop.headers.getSetCookie().some((c) => c.startsWith('HlsGate-Session=;'))).toBe(true);

@@ -52,10 +52,10 @@ describe('session control in workerd with the Durable Object store', () => {
   });
 
   it('a third device is refused, and admitted once one stops', async () => {
-    const first = (await (await access('bob')).json()) as { sessionId: string };
+    const first = (await (await access('bob')).json()) as { sessionToken: string };
     expect((await access('bob', 'cmaf')).status).toBe(200);
     expect((await access('bob', 'aes')).status).toBe(429);
-    expect((await f('/api/videos/ladder/access', { method: 'DELETE', headers: { Authorization: `Bearer ${await viewerToken('*', { sub: 'bob' })}`, 'X-Hls-Gate-Session': first.sessionId } })).status).toBe(204);
+    expect((await f('/api/videos/ladder/access', { method: 'DELETE', headers: { Authorization: `Bearer ${await viewerToken('*', { sub: 'bob' })}`, 'X-Hls-Gate-Session': first.sessionToken } })).status).toBe(204);
     expect((await access('bob', 'aes')).status).toBe(200);
   });
 
