@@ -59,9 +59,44 @@ describe('session control in workerd with the Durable Object store', () => {
     expect((await access('bob', 'aes')).status).toBe(200);
   });
 
+  it('five devices reusing the first one\'s session id or token: exactly 2 play (the Durable Object counts devices)', async () => {
+    const first = (await (await access('sharer')).json()) as { sessionId: string; sessionToken: string };
+    const byId = await Promise.all(Array.from({ length: 5 }, () => access('sharer', 'ladder', first.sessionId)));
+    expect(byId.filter((r) => r.status === 200)).toHaveLength(1);
+    const byToken = await Promise.all(Array.from({ length: 5 }, () => access('sharer', 'ladder', first.sessionToken)));
+    expect(byToken.filter((r) => r.status === 200)).toHaveLength(1);
+    expect((await access('sharer', 'ladder', first.sessionToken)).status).toBe(429);
+  });
+
   it('20 devices racing for 2 slots: exactly 2 win', async () => {
     const results = await Promise.all(Array.from({ length: 20 }, () => access('carol')));
     expect(results.filter((r) => r.status === 200)).toHaveLength(2);
     expect(results.filter((r) => r.status === 429)).toHaveLength(18);
   });
+});
+
+// The Durable Object's storage is durable: a restarted workerd (the same persisted state, as after a deploy or an
+// eviction) still enforces a revocation; its version counter lives in the same storage, so it never starts over.
+describe('the Durable Object store across a restart', () => {
+  it('keeps its revocations across a restart', async () => {
+    const persist = mkdtempSync(join(tmpdir(), 'hls-gate-do-persist-'));
+    const scriptPath = (await buildWorker(join(mkdtempSync(join(tmpdir(), 'hls-gate-worker-')), 'index.js'))) as string;
+    const bindings = Object.fromEntries(Object.entries(testEnv({ SESSION_SECRET: 'session-secret-that-is-long-enough-0123456789', ADMIN_SECRET })).filter((e): e is [string, string] => typeof e[1] === 'string'));
+    const start = () => new Miniflare({ modules: true, scriptPath, modulesRoot: dirname(scriptPath), compatibilityDate: '2026-04-01', r2Buckets: ['MEDIA'], durableObjects: { SESSIONS: 'SessionStoreDO' }, durableObjectsPersist: persist, bindings });
+    const admin = (mf: Miniflare, method: string, body?: unknown) =>
+      mf.dispatchFetch('http://localhost:8787/api/admin/revocations', { method, headers: { Authorization: `Bearer ${ADMIN_SECRET}`, 'Content-Type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}) });
+    let mf = start();
+    try {
+      expect((await admin(mf, 'POST', { sub: 'before-restart', ttl: 600 })).status).toBe(201);
+      await mf.dispose();
+      mf = start();
+      await (await mf.getR2Bucket('MEDIA')).put('ladder/master.m3u8', '#EXTM3U\n');
+      const listed = (await (await admin(mf, 'GET')).json()) as { revocations: { id: string }[] };
+      expect(listed.revocations.map((r) => r.id)).toEqual(['before-restart']);
+      const grant = await mf.dispatchFetch('http://localhost:8787/api/videos/ladder/access', { method: 'POST', headers: { Authorization: `Bearer ${await viewerToken('*', { sub: 'before-restart' })}` } });
+      expect(await grant.json()).toMatchObject({ status: 403, code: 'revoked' });
+    } finally {
+      await mf.dispose();
+    }
+  }, 60_000);
 });
