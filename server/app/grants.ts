@@ -43,10 +43,16 @@ export function createGrantIssuer(opts: GrantIssuerOptions) {
     if (cookies) counters.reused++;
     else {
       counters.signatures++;
-      cookies = signPolicyCookies(policy, signer);
+      const signing = signPolicyCookies(policy, signer);
+      cookies = signing;
       if (share) {
-        cache.set(policy, cookies);
-        cookies.catch(() => cache.set(policy, Promise.reject(new Error('signing failed'))));
+        // Viewers arriving while it is signed share the one signature. A signer that fails (a key service, an HSM)
+        // costs the grants waiting on it, nothing more: the failure is dropped from the cache so the next viewer
+        // signs afresh, and nothing is left rejected without a handler (which would end a Node process).
+        cache.set(policy, signing);
+        signing.catch(() => {
+          if (cache.get(policy) === signing) cache.delete(policy);
+        });
       }
     }
     // Renew well before the end: 20% of the grant (at least 5 s), but never more than half of it.

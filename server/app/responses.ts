@@ -6,7 +6,8 @@ import { cloudFrontErrorXml } from '../core/denials.ts';
 // XML body for the same cause, plus X-Hls-Gate-Reason so a player can tell "refresh" from "give up".
 
 export function problem(status: number, code: string, detail: string, headers: HeadersInit = {}): Response {
-  const title = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed', 413: 'Content Too Large', 429: 'Too Many Requests', 500: 'Internal Server Error', 503: 'Service Unavailable' }[status] ?? 'Error';
+  // RFC 9110 section 15 reason phrases for every status the gateway answers with a problem.
+  const title = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed', 409: 'Conflict', 411: 'Length Required', 413: 'Content Too Large', 415: 'Unsupported Media Type', 429: 'Too Many Requests', 500: 'Internal Server Error', 503: 'Service Unavailable', 507: 'Insufficient Storage' }[status] ?? 'Error';
   return new Response(JSON.stringify({ type: `https://github.com/hls-gate/hls-gate#${code}`, title, status, code, detail }), {
     status,
     headers: { 'Content-Type': 'application/problem+json', 'Cache-Control': 'no-store', ...headers },

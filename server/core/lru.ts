@@ -44,6 +44,10 @@ export class Lru<V> {
       this.#keyChars -= oldest.length;
     }
   }
+  /** Forgets one entry (a value that turned out bad, such as a failed signature). */
+  delete(key: string): void {
+    if (this.#map.delete(key)) this.#keyChars -= key.length;
+  }
   get size(): number {
     return this.#map.size;
   }
