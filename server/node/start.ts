@@ -3,7 +3,7 @@ import { getConnInfo } from '@hono/node-server/conninfo';
 import { createServer as createHttpsServer } from 'node:https';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Hono } from 'hono';
 import { ConfigError, parseConfig, parseDuration, type Env, type GatewayConfig } from '../app/config.ts';
 import { buildGateway } from '../app/build.ts';
@@ -164,8 +164,16 @@ export async function startNodeGateway(input: Env, options: StartOptions = {}): 
     s.once('error', reject);
   });
   // A connection with no progress either way for this long (a viewer that stopped reading, a stalled upload) is
-  // destroyed: with no 'timeout' listener, Node closes the socket.
+  // reset, not closed: a FIN would queue behind the megabytes still unsent, and the kernel would keep them (and the
+  // socket, in FIN-WAIT-1) for minutes after the gateway let go; a RST frees them at once.
   server.setTimeout(limits.stall * 1000);
+  server.on('timeout', (socket: Socket) => {
+    try {
+      socket.resetAndDestroy();
+    } catch {
+      socket.destroy(); // a handle that cannot be reset (TLS): closed as before
+    }
+  });
   if ('keepAliveTimeout' in server) server.keepAliveTimeout = limits.idle * 1000;
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
