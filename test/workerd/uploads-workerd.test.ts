@@ -81,6 +81,24 @@ describe('signed uploads in workerd with R2', () => {
     expect(await (await mf.getR2Bucket('MEDIA')).head('.uploads/bad/source')).toBeNull();
   });
 
+  it('parallel PUTs to one ID: exactly one body is accepted (the claim is a conditional put in R2)', async () => {
+    const { uploadUrl } = await newUpload('race');
+    const codes = (await Promise.all(Array.from({ length: 6 }, () => put(uploadUrl, video)))).map((r) => r.status);
+    expect(codes.filter((c) => c === 201)).toHaveLength(1);
+    expect(codes.every((c) => c === 201 || c === 200 || c === 409)).toBe(true);
+    expect(handedOff.filter((h) => JSON.parse(h.body).videoId === 'race')).toHaveLength(1); // handed to the packager once
+  });
+
+  it('an ID is reserved by its uploader: another one gets 409, and only the owner reads its state', async () => {
+    const alice = await f(`${base}/api/uploads`, { method: 'POST', headers: { Authorization: `Bearer ${ADMIN_SECRET}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ videoId: 'admins' }) });
+    expect(alice.status).toBe(201);
+    const { SignJWT } = await import('jose');
+    const bob = await new SignJWT({ videos: '*', upload: true }).setProtectedHeader({ alg: 'HS256' }).setSubject('bob').setExpirationTime(Math.floor(Date.now() / 1000) + 600).sign(new TextEncoder().encode(JWT_SECRET));
+    const taken = await f(`${base}/api/uploads`, { method: 'POST', headers: { Authorization: `Bearer ${bob}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ videoId: 'admins' }) });
+    expect(await taken.json()).toMatchObject({ status: 409, code: 'upload-exists' });
+    expect(await (await f(`${base}/api/uploads/admins`, { headers: { Authorization: `Bearer ${bob}` } })).json()).toMatchObject({ status: 403, code: 'not-upload-owner' });
+  });
+
   it('refuses an expired URL and a URL for another ID', async () => {
     const key = await importPrivateKey(fixtureKey('rsa-pkcs8.pem'));
     const target = `${base}/uploads/late/source`;
@@ -90,7 +108,6 @@ describe('signed uploads in workerd with R2', () => {
     expect((await put(uploadUrl.replace('/uploads/mine/', '/uploads/other/'), video)).headers.get('X-Hls-Gate-Reason')).toBe('resource-mismatch');
     const r2 = await mf.getR2Bucket('MEDIA');
     // Besides the reservations, only the accepted body and its claim.
-    expect((await r2.list({ prefix: '.uploads/' })).objects.map((o) => o.key).filter((k) => !k.endsWith('/reservation'))).toEqual(['.uploads/clip/claim', '.uploads/clip/source']);
-    void JWT_SECRET;
+    expect((await r2.list({ prefix: '.uploads/' })).objects.map((o) => o.key).filter((k) => !k.endsWith('/reservation'))).toEqual(['.uploads/clip/claim', '.uploads/clip/source', '.uploads/race/claim', '.uploads/race/source']);
   });
 });
