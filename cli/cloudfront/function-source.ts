@@ -1,80 +1,173 @@
+import { MAX_SUBJECT_BYTES } from '../../server/app/subject.ts';
+
 // The CloudFront Function (runtime cloudfront-js-2.0, viewer request) that enforces hls-gate's session control at
-// the edge when CloudFront serves the media itself. CloudFront checks the signed cookies; this function checks the
-// companion HlsGate-Session cookie's HMAC against the signed policy it travels with, and a deny-list kept in a
-// CloudFront KeyValueStore (keys `sub:<id>` and `session:<id>`, value = end of the revocation in epoch seconds;
-// the HMAC secret under `hls-gate:session-secret`, so it never appears in the function's code).
-// Facts from AWS's documentation: runtime 2.0 has the Buffer module and crypto.createHmac
-// (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/functions-javascript-runtime-features.html);
-// the KeyValueStore is read with `import cf from 'cloudfront'; cf.kvs().get(key)`, which rejects for an absent key,
-// and values should be read with sequential awaits, not Promise combinators
-// (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/functions-custom-methods.html).
-// The HMAC input is the gateway's (server/app/session-control.ts): keep the two in step.
+// the edge when CloudFront serves the media itself. CloudFront checks the signed cookies or the signed URL; this
+// function checks the companion session (the HlsGate-Session cookie, or for a device link the HlsGate-Session query
+// parameter) against the signed policy it travels with, and a deny-list kept in a CloudFront KeyValueStore (keys
+// `sub:<id>` and `session:<id>`, value = end of the revocation in epoch seconds; the HMAC secret under
+// `hls-gate:session-secret`, so it never appears in the function's code). The HMAC input is the gateway's
+// (material() in server/app/session-control.ts): keep the two in step.
+//
+// What it relies on, from AWS's documentation:
+// - Runtime 2.0 has the Buffer module and crypto.createHmac, async/await, ES 5.1 and some of ES 6-12:
+//   https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/functions-javascript-runtime-20.html
+// - The KeyValueStore (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/functions-custom-methods.html):
+//   `import cf from 'cloudfront'; cf.kvs()`; get() "will return an error when the key that you requested doesn't
+//   exist", and AWS documents neither the message nor the shape of that error, so a rejected get() cannot be told
+//   apart from any other failure (throttling, say). exists() resolves a Boolean, "whether the key exists": the
+//   function asks exists() first and reads the value only for a key that is there, so "absent" is the only answer
+//   that lets a request through without a value, and ANY rejection refuses the request (503, fail closed). Values are
+//   read with sequential awaits, not Promise combinators (same page).
+// - A KeyValueStore key is at most 512 bytes
+//   (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/cloudfront-limits.html#limits-keyvaluestores):
+//   a sub over MAX_SUBJECT_BYTES (server/app/subject.ts) could never be revoked there, so such a session is junk.
+// - The code is at most 10 KB (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/cloudfront-limits.html#limits-functions).
+// - Cookies and query parameters arrive as { value, multiValue: [{ value }, ...] } when a name repeats
+//   (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/functions-event-structure.html): every value
+//   is read; malformed ones (junk, e.g. planted by a sibling subdomain) are skipped before they are counted, and
+//   only a few well-formed ones are judged (SESSIONS x POLICIES x KEY_IDS HMACs at most: bounded work).
+// - "CloudFront assumes that URLs that contain any of those query string parameters [Expires, Policy, Signature,
+//   Key-Pair-Id, Hash-Algorithm] are signed URLs, and therefore won't look at signed cookies"
+//   (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/private-content-choosing-signed-urls-cookies.html).
+//   The gateway judges such a URL alone too (server/core/verify.ts, server/app/routes-media.ts), and so does the
+//   function: a device link's session (HlsGate-Session, SESSION_PARAM), policy and key pair ID come from the query
+//   (cookie sessions only when the query holds none, as in the gateway). Query values are percent-decoded when they
+//   hold a `%` (the gateway's values use only unreserved characters, so either way they are the same bytes).
+// - The sub rule is server/app/subject.ts's: MAX_SUBJECT_BYTES is interpolated, not repeated. A session whose sub
+//   breaks it is junk, like a malformed value, even when its tag is genuine (one issued before the rule).
 
 /** The function's source, ES5-friendly and small (CloudFront Functions allow at most 10 KB of code). */
 export const CLOUDFRONT_FUNCTION = `import cf from 'cloudfront';
 import crypto from 'crypto';
 
-// hls-gate session control at the edge (generated by: hls-gate cloudfront function).
+// hls-gate session control at the edge (generated by: hls-gate cloudfront function). It fails closed: a
+// KeyValueStore that answers anything but "absent" (exists() false) refuses the request.
+// https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/functions-custom-methods.html
 var kvs = cf.kvs();
+// Bytes of UTF-8 in a viewer's sub (the gateway's rule); a KeyValueStore key holds 512:
+// https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/cloudfront-limits.html#limits-keyvaluestores
+var MAX_SUB = ${MAX_SUBJECT_BYTES};
+var SESSIONS = 8, POLICIES = 4, KEY_IDS = 2; // well-formed values judged per request; junk is not counted
+// A URL with any of these is a signed URL; CloudFront then "won't look at signed cookies":
+// https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/private-content-choosing-signed-urls-cookies.html
+var URL_PARAMS = ['Expires', 'Policy', 'Signature', 'Key-Pair-Id', 'Hash-Algorithm'];
 
-function deny(reason) {
-  return { statusCode: 403, statusDescription: 'Forbidden', headers: { 'x-hls-gate-reason': { value: reason }, 'cache-control': { value: 'no-store' } } };
+function deny(reason, status) {
+  var h = { 'x-hls-gate-reason': { value: reason }, 'cache-control': { value: 'no-store' } };
+  if (status) h['retry-after'] = { value: '1' };
+  return { statusCode: status || 403, statusDescription: status ? 'Service Unavailable' : 'Forbidden', headers: h };
 }
-function values(cookie) {
-  if (!cookie) return [];
-  var out = [cookie.value];
-  if (cookie.multiValue) for (var i = 0; i < cookie.multiValue.length && out.length < 4; i++) if (out.indexOf(cookie.multiValue[i].value) < 0) out.push(cookie.multiValue[i].value);
+// Every value of a cookie or query parameter (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/functions-event-structure.html),
+// read by parse: junk (null) is skipped before counting, at most max others are kept. The work is linear in the
+// request's size, which CloudFront bounds (20,480 bytes, cloudfront-limits.html).
+function values(field, parse, max, query) {
+  var out = [], kept = [];
+  if (!field) return out;
+  var all = [field].concat(field.multiValue || []);
+  for (var i = 0; i < all.length && out.length < max; i++) {
+    var v = all[i] && all[i].value;
+    if (typeof v !== 'string') continue;
+    if (query && v.indexOf('%') >= 0) {
+      try {
+        v = decodeURIComponent(v);
+      } catch (e) {
+        continue;
+      }
+    }
+    if (kept.indexOf(v) >= 0) continue;
+    var x = null;
+    try {
+      x = parse(v);
+    } catch (e) {} // whatever the runtime's Buffer makes of junk, it stays junk: never a throw (CloudFront's 503)
+    if (x) {
+      out.push(x);
+      kept.push(v);
+    }
+  }
   return out;
 }
 function fromCf(text) {
-  return Buffer.from(text.replace(/-/g, '+').replace(/_/g, '=').replace(/~/g, '/'), 'base64').toString('utf8');
+  return Buffer.from(text.replace(/-/g, '+').replace(/_/g, '=').replace(/~/g, '/'), 'base64');
 }
 function toCf(b64) {
   return b64.replace(/\\+/g, '-').replace(/=/g, '_').replace(/\\//g, '~');
 }
-async function revoked(key, now) {
+// sid.sub.tag; the sub must keep the gateway's rule: well-formed UTF-8 (it survives the round trip), at most MAX_SUB
+// bytes, no control characters, NFC. Anything else is junk.
+function session(v) {
+  var p = v.split('.');
+  if (p.length !== 3 || !/^[A-Za-z0-9~_-]{22}$/.test(p[0]) || !/^[A-Za-z0-9~-]{43}_$/.test(p[2])) return null;
+  if (!/^[A-Za-z0-9~_-]+$/.test(p[1]) || p[1].length > Math.ceil(MAX_SUB / 3) * 4) return null;
+  var bytes = fromCf(p[1]);
+  var sub = bytes.toString('utf8');
+  if (!sub || bytes.length > MAX_SUB || toCf(Buffer.from(sub, 'utf8').toString('base64')) !== p[1]) return null;
+  // (Where the runtime lacks String.prototype.normalize, NFC goes unchecked: the tag binds the sub anyway.)
+  if (/[\\u0000-\\u001f\\u007f-\\u009f]/.test(sub) || (sub.normalize && sub.normalize('NFC') !== sub)) return null;
+  return { sid: p[0], sub: sub, tag: p[2] };
+}
+// A custom policy of one statement with a Resource and a whole DateLessThan; anything else is junk (never a throw).
+function policy(v) {
+  if (v.length > 8192 || !/^[A-Za-z0-9~_-]+$/.test(v)) return null;
   try {
-    return Number(await kvs.get(key)) > now;
-  } catch (e) {
-    return false; // absent: not revoked
-  }
+    var s = JSON.parse(fromCf(v).toString('utf8')).Statement;
+    var st = Array.isArray(s) && s.length === 1 && s[0];
+    var t = st.Condition.DateLessThan['AWS:EpochTime'];
+    if (typeof st.Resource === 'string' && st.Resource && typeof t === 'number' && Math.floor(t) === t && t >= 0 && t < 1e11) return { resource: st.Resource, expires: t };
+  } catch (e) {}
+  return null;
+}
+function keyId(v) {
+  return /^[A-Za-z0-9_-]{1,128}$/.test(v) ? v : null;
+}
+// The value under key, or null when the key is absent (exists() says so). Any failure rejects: the caller refuses.
+async function read(key) {
+  if (!(await kvs.exists(key))) return null;
+  return await kvs.get(key);
+}
+// A revocation holds until the epoch second it names; one whose end cannot be read holds.
+function holds(until, now) {
+  return until !== null && !(/^[0-9]{1,11}$/.test(until) && Number(until) <= now);
 }
 
 async function handler(event) {
   var request = event.request;
   var cookies = request.cookies || {};
+  var qs = request.querystring || {};
+  // A URL with any signed-URL parameter is judged by the URL alone (as CloudFront and the gateway do): a device link.
+  var url = false;
+  for (var i = 0; i < URL_PARAMS.length; i++) if (qs[URL_PARAMS[i]]) url = true;
+  var sessions = url ? values(qs['HlsGate-Session'], session, SESSIONS, true) : [];
+  if (!sessions.length) sessions = values(cookies['HlsGate-Session'], session, SESSIONS);
+  var policies = url ? values(qs['Policy'], policy, POLICIES, true) : values(cookies['CloudFront-Policy'], policy, POLICIES);
+  var kids = url ? values(qs['Key-Pair-Id'], keyId, KEY_IDS, true) : values(cookies['CloudFront-Key-Pair-Id'], keyId, KEY_IDS);
+  if (!sessions.length || !policies.length || !kids.length) return deny('session-invalid');
   var secret;
   try {
-    secret = await kvs.get('hls-gate:session-secret');
+    secret = await read('hls-gate:session-secret');
   } catch (e) {
-    return deny('session-invalid'); // no secret in the store: refuse rather than let every session through
+    return deny('store-unavailable', 503);
   }
-  var sessions = values(cookies['HlsGate-Session']);
-  var policies = values(cookies['CloudFront-Policy']);
-  var kids = values(cookies['CloudFront-Key-Pair-Id']);
+  if (secret === null) return deny('session-invalid'); // no secret in the store: refuse rather than let every session through
   var found = null;
   for (var s = 0; s < sessions.length && !found; s++) {
-    var parts = sessions[s].split('.');
-    if (parts.length !== 3 || !/^[A-Za-z0-9~_-]{22}$/.test(parts[0])) continue;
-    var sub = fromCf(parts[1]);
     for (var p = 0; p < policies.length && !found; p++) {
-      var st;
-      try {
-        st = JSON.parse(fromCf(policies[p])).Statement[0];
-      } catch (e) {
-        continue;
-      }
-      var expires = st && st.Condition && st.Condition.DateLessThan && st.Condition.DateLessThan['AWS:EpochTime'];
       for (var k = 0; k < kids.length && !found; k++) {
-        var input = 'hls-gate-session-v1\\n' + parts[0] + '\\n' + sub + '\\n' + kids[k] + '\\n' + st.Resource + '\\n' + expires;
-        if (toCf(crypto.createHmac('sha256', secret).update(input).digest('base64')) === parts[2]) found = { sub: sub, sid: parts[0] };
+        var x = sessions[s];
+        var input = 'hls-gate-session-v1\\n' + x.sid + '\\n' + x.sub + '\\n' + kids[k] + '\\n' + policies[p].resource + '\\n' + policies[p].expires;
+        if (toCf(crypto.createHmac('sha256', secret).update(input).digest('base64')) === x.tag) found = x;
       }
     }
   }
   if (!found) return deny('session-invalid');
   var now = Math.floor(Date.now() / 1000);
-  if (await revoked('sub:' + found.sub, now)) return deny('revoked');
-  if (await revoked('session:' + found.sid, now)) return deny('revoked');
+  try {
+    var bySub = await read('sub:' + found.sub);
+    if (holds(bySub, now)) return deny('revoked');
+    var bySession = await read('session:' + found.sid);
+    if (holds(bySession, now)) return deny('revoked');
+  } catch (e) {
+    return deny('store-unavailable', 503);
+  }
   return request;
 }
 `;
