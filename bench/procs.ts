@@ -9,7 +9,7 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../server/node/load-env.ts';
 import { freePort } from '../test/helpers/ports.ts';
-import { startNginx, type RunningNginx } from '../test/helpers/nginx.ts';
+import { NGINX_TEST_SECRET, startNginx, type RunningNginx } from '../test/helpers/nginx.ts';
 
 export const TMP = join(REPO_ROOT, 'bench/.tmp');
 export const MEDIA = join(TMP, 'media');
@@ -64,7 +64,7 @@ export async function startGateway(env: Record<string, string> = {}, name = 'gat
   const logFile = join(TMP, `${name}.log`);
   const out = openSync(logFile, 'w');
   const child = spawn('taskset', ['-c', String(SERVER_CPU), process.execPath, join(REPO_ROOT, 'bin/hls-gate.js'), 'serve'], {
-    env: { PATH: process.env.PATH!, CLOUDFRONT_KEY_PAIR_ID: KEY_PAIR_ID, CLOUDFRONT_PRIVATE_KEY: RSA_PEM, AUTH_JWT_SECRET: JWT_SECRET, MEDIA_HOSTS: '127.0.0.1', MEDIA_DIR: MEDIA, PORT: String(port), ...env },
+    env: { PATH: process.env.PATH!, CLOUDFRONT_KEY_PAIR_ID: KEY_PAIR_ID, CLOUDFRONT_PRIVATE_KEY: RSA_PEM, AUTH_JWT_SECRET: JWT_SECRET, MEDIA_HOSTS: '127.0.0.1', MEDIA_DIR: MEDIA, PORT: String(port), ...(env.SERVE_VIA_NGINX ? { NGINX_PROXY_SECRET: NGINX_TEST_SECRET } : {}), ...env },
     stdio: ['ignore', out, 'pipe'],
   });
   closeSync(out);

@@ -62,11 +62,13 @@ hls-gate cloudfront kvs-sync --kvs-arn ARN [--current keys.json] [--out kvs-upda
   control at the edge, and the KeyValueStore update mirroring the gateway's revocations (ADMIN_SECRET and
   SESSION_SECRET from the environment; the file holds the secret and is written private, never printed).
 `,
-  'nginx-config': `hls-gate nginx-config [--listen PORT|ADDR:PORT] [--cache-dir DIR]
+  'nginx-config': `hls-gate nginx-config [--listen PORT|ADDR:PORT] [--cache-dir DIR] [--access-log PATH|off] [--error-log PATH] [--out FILE]
   Prints the nginx configuration (for /etc/nginx/conf.d/) that puts nginx in front of this gateway: hls-gate judges
-  every request, nginx serves the granted files with sendfile. Reads MEDIA_DIR, HOST, PORT and VERDICT_CACHE as the
-  gateway does; run the gateway with SERVE_VIA_NGINX=true. --listen defaults to 80, --cache-dir (nginx's verdict
-  cache) to /var/cache/nginx/hls-gate.
+  every request, nginx serves the granted files with sendfile. Reads MEDIA_DIR, HOST, PORT, VERDICT_CACHE and
+  NGINX_PROXY_SECRET as the gateway does; run the gateway with SERVE_VIA_NGINX=true and the same NGINX_PROXY_SECRET.
+  --listen defaults to 80, --cache-dir (nginx's verdict cache) to /var/cache/nginx/hls-gate, --access-log to
+  /var/log/nginx/access.log (paths without queries, no cookie), --error-log to /var/log/nginx/error.log (crit only).
+  The output holds NGINX_PROXY_SECRET: --out FILE writes it readable by its owner only.
 `,
   serve: `hls-gate serve
   Runs the gateway on Node with the configuration in the environment (the README's table). With none at all it runs

@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { readSync } from 'node:fs';
 import { ServerResponse, type OutgoingHttpHeaders } from 'node:http';
 import type { HttpBindings, Http2Bindings } from '@hono/node-server';
@@ -5,7 +6,9 @@ import type { HttpBindings, Http2Bindings } from '@hono/node-server';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { BUFFER_BYTES, leaseBuffer, shortenLease } from './file-buffers.ts';
 import { fileSpanOf, type FileSpan } from './file-spans.ts';
-import { FILE_HEADER, METHOD_HEADER, NGINX_FILES_LOCATION, VERDICT_HEADER, WHOLE_HEADER, type NginxHandOff } from './nginx-config.ts';
+import { FILE_HEADER, METHOD_HEADER, NGINX_FILES_LOCATION, PROXY_HEADER, VERDICT_HEADER, WHOLE_HEADER, type NginxHandOff } from './nginx-config.ts';
+import { problem } from '../app/responses.ts';
+import { ROUTES } from '../app/layout.ts';
 
 // How granted file bytes leave the Node server. The app answers with a lazy stream over a checked file
 // (file-spans.ts); here, after every middleware has had its say on status and headers, the server either
@@ -106,8 +109,46 @@ const FILE_CONDITIONS = ['range', 'if-range', 'if-none-match', 'if-modified-sinc
 /** Path characters nginx takes literally in X-Accel-Redirect; any other file is served by Node itself. */
 const PLAIN_PATH = /^[A-Za-z0-9._~/-]+$/;
 
+/**
+ * Whether a request came through nginx: it carries NGINX_PROXY_SECRET in PROXY_HEADER (nginx-config.ts). Compared in
+ * constant time, as SHA-256 digests (equal lengths whatever was sent).
+ */
+function proxyProof(secret: string): (request: Request) => boolean {
+  const digest = (value: string) => createHash('sha256').update(value).digest();
+  const expected = digest(secret);
+  return (request) => {
+    const presented = request.headers.get(PROXY_HEADER);
+    return presented !== null && timingSafeEqual(digest(presented), expected);
+  };
+}
+
+/**
+ * A request that reached the gateway's port without passing through nginx: its X-Forwarded-For would be believed (the
+ * viewer's address, which IP-bound grants check) and a granted file handed off, so it is refused, whatever it asks
+ * for. Only the health check is answered (it reads neither): a liveness probe may knock on the gateway's own port.
+ */
+function notViaProxy(request: Request): Response | undefined {
+  if ((request.method === 'GET' || request.method === 'HEAD') && pathOf(request.url) === ROUTES.health) return undefined;
+  return problem(403, 'not-via-proxy', 'This gateway answers through its nginx only (SERVE_VIA_NGINX): use the nginx address.');
+}
+
+function pathOf(url: string): string | undefined {
+  try {
+    return new URL(url).pathname;
+  } catch {
+    return undefined;
+  }
+}
+
 function viaNginx(fetch: Fetch, spanOf: (res: Response) => FileSpan | undefined, options: NginxHandOff): Fetch {
+  const fromNginx = proxyProof(options.proxySecret);
   return async (request, env) => {
+    if (!fromNginx(request)) {
+      const refused = notViaProxy(request);
+      if (refused) return refused;
+      // The health check, without anything nginx would have added or asked for.
+      return fetch(new Request(request.url, { method: request.method }), env);
+    }
     // nginx answers Range, HEAD and the conditionals from the file it serves; the gateway judges the plain GET.
     const verdict = request.headers.get(VERDICT_HEADER) === '1';
     // Only a GET or HEAD can be answered with a file; any other method gets hls-gate's own answer (a preflight, 405).

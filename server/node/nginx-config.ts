@@ -28,6 +28,14 @@ export const METHOD_HEADER = 'X-Hls-Gate-Method';
 export const WHOLE_HEADER = 'X-Hls-Gate-Whole';
 /** On a granted verdict: the file to serve, relative to MEDIA_DIR, as hls-gate checked it (its real path). */
 export const FILE_HEADER = 'X-Hls-Gate-File';
+/**
+ * Set by nginx on every request it passes to hls-gate, to NGINX_PROXY_SECRET: the proof that a request came through
+ * nginx. Without it the gateway trusts no X-Forwarded-For and hands off no file: it refuses the request (`403
+ * not-via-proxy`, file-responses.ts). nginx replaces a client's own header of that name (proxy_set_header).
+ */
+export const PROXY_HEADER = 'X-Hls-Gate-Proxy';
+/** What NGINX_PROXY_SECRET may hold: 32 to 1024 characters nginx takes literally inside a quoted string. */
+export const PROXY_SECRET = /^[A-Za-z0-9._~+/=-]{32,1024}$/;
 /** The media routes' prefix (app/layout.ts). */
 const MEDIA_PREFIX = ROUTES.media.slice(0, ROUTES.media.indexOf(':'));
 
@@ -42,6 +50,8 @@ export const PASSED_HEADERS = ['Cache-Control', 'Vary', 'Access-Control-Allow-Or
 export interface NginxHandOff {
   /** Seconds nginx may reuse a "granted" answer (X-Accel-Expires), never past the grant's own expiry; 0: never. */
   verdictCache: number;
+  /** NGINX_PROXY_SECRET: what nginx sends in PROXY_HEADER; a request without it is refused. Never logged. */
+  proxySecret: string;
 }
 
 export interface NginxSettings {
@@ -55,7 +65,35 @@ export interface NginxSettings {
   cacheDir: string;
   /** The gateway's VERDICT_CACHE (seconds): 0 turns nginx's verdict cache off. */
   verdictCache: number;
+  /** The gateway's NGINX_PROXY_SECRET (PROXY_SECRET characters only), sent by nginx with every request it passes on. */
+  proxySecret: string;
+  /** The access log's path, or "off". Its lines hold the path without the query, never a cookie or Referer. */
+  accessLog: string;
+  /** The error log's path. Only nginx's own failures (crit and above) are written there: see LOGS below. */
+  errorLog: string;
 }
+
+/**
+ * Logs without credentials. nginx's default access log ("combined") writes $request, the request line with its query:
+ * a device link's Policy, Signature, Key-Pair-Id and HlsGate-Session (and any signed URL's) would be copied into every
+ * line; its Referer can carry the same query (a playlist's or a page's URL). This format is "combined" with the path
+ * alone (taken from $request_uri before its "?": the path as sent, whatever internal redirect followed) and no
+ * Referer; no cookie is ever logged.
+ * nginx also writes the request line, query included, into every error-log line about a request (", request: ...",
+ * and the upstream URL): the server logs only at `crit` and above, nginx's own failures (too many open files, out
+ * of memory), which are rare and still name the request. Routine errors (the gateway unreachable: 500/502 in the
+ * access log; hls-gate's log says why) are not written. https://nginx.org/en/docs/http/ngx_http_log_module.html,
+ * https://nginx.org/en/docs/ngx_core_module.html#error_log
+ */
+const LOG_FORMAT = 'hls_gate';
+/** A path nginx reads literally: absolute, none of the characters its configuration syntax gives a meaning. */
+export const NGINX_PATH = /^\/[^\s;{}"'$\\]*$/;
+const LOGS = `# Logs without credentials: the path without its query (signed URLs and device links carry Policy, Signature,
+# Key-Pair-Id and HlsGate-Session there), no Referer (it can carry the same query), never a cookie.
+map $request_uri $hls_gate_path {
+  "~^(?<hls_gate_path_only>[^?]*)" $hls_gate_path_only;
+}
+log_format ${LOG_FORMAT} '$remote_addr - - [$time_local] "$request_method $hls_gate_path $server_protocol" $status $body_bytes_sent "-" "$http_user_agent"';`;
 
 /** Everything a verdict reads: the method, the URL with its query (signed URLs), the host, every cookie, the CORS origin and the viewer's address (IP-bound grants). */
 const CACHE_KEY = '"$request_method|$scheme|$http_host|$request_uri|$http_cookie|$http_origin|$remote_addr"';
@@ -69,14 +107,22 @@ export function nginxConfig(s: NginxSettings): string {
   for (const [ext, type] of Object.entries(TYPES)) byType.set(type, [...(byType.get(type) ?? []), ext]);
   const types = [...byType].map(([type, exts]) => `      "${type}" ${exts.join(' ')};`).join('\n');
   const cache = s.verdictCache > 0;
+  if (!PROXY_SECRET.test(s.proxySecret)) throw new Error('the nginx proxy secret must be 32 to 1024 characters of A-Z a-z 0-9 . _ ~ + / = -');
+  for (const path of [s.accessLog, s.errorLog]) if (path !== 'off' && !NGINX_PATH.test(path)) throw new Error(`log path "${path}" must be absolute, without spaces, quotes, braces, $, \\ or ;`);
+  if (s.errorLog === 'off') throw new Error('the error log needs a path ("off" would be a file named off)');
   const proxied = `proxy_http_version 1.1;
     proxy_set_header Connection "";
     proxy_set_header Host $http_host;
     # hls-gate (TRUST_PROXY, implied by SERVE_VIA_NGINX) reads the viewer's address from the last entry.
-    proxy_set_header X-Forwarded-For $remote_addr;`;
+    proxy_set_header X-Forwarded-For $remote_addr;
+    # The proof that this request came through nginx (NGINX_PROXY_SECRET): without it hls-gate refuses it.
+    proxy_set_header ${PROXY_HEADER} "${s.proxySecret}";`;
   const fileHeaders = (names: readonly string[], value: (h: string) => string) => names.map((h) => `    add_header ${h} ${value(h)} always;`).join('\n');
   return `# hls-gate behind nginx: hls-gate judges every request, nginx serves the granted files.
-# Generated by \`hls-gate nginx-config\`; run the gateway with SERVE_VIA_NGINX=true and the same MEDIA_DIR.
+# Generated by \`hls-gate nginx-config\`; run the gateway with SERVE_VIA_NGINX=true and the same MEDIA_DIR and
+# NGINX_PROXY_SECRET. This file holds that secret: keep it readable by root only.
+
+${LOGS}
 ${cache ? `
 # Granted verdicts only, for at most VERDICT_CACHE seconds and never past the grant (hls-gate sets X-Accel-Expires).
 proxy_cache_path ${s.cacheDir} levels=1:2 keys_zone=hls_gate_verdicts:10m max_size=64m inactive=60s use_temp_path=off;
@@ -89,6 +135,9 @@ upstream hls_gate {
 server {
   listen ${s.listen};
   server_tokens off;
+  access_log ${s.accessLog === 'off' ? 'off' : `${s.accessLog} ${LOG_FORMAT}`};
+  # nginx writes the request line, query included, into every error-log line about a request: only its own failures.
+  error_log ${s.errorLog} crit;
 
   # Everything but media: hls-gate answers (the API, uploads, the player page).
   location / {

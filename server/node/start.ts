@@ -12,7 +12,7 @@ import { NGINX_HAND_OFF, NODE_HAND_OFF, createFsStorage } from './fs-storage.ts'
 import { BufferReturningResponse } from './file-buffers.ts';
 import { withFileResponses } from './file-responses.ts';
 import { stdoutLog } from './stdout-log.ts';
-import type { NginxHandOff } from './nginx-config.ts';
+import { PROXY_SECRET, type NginxHandOff } from './nginx-config.ts';
 import { parseBool } from '../app/mode.ts';
 import { createAssets } from './assets.ts';
 import { withNodeCrypto } from './native-key.ts';
@@ -60,11 +60,16 @@ export function connectionLimits(env: Env, uploads = false): { headers: number; 
 /**
  * SERVE_VIA_NGINX=true: nginx in front serves the granted files (node/nginx-config.ts, `hls-gate nginx-config`).
  * The viewer's address then comes from nginx's X-Forwarded-For, so TRUST_PROXY is implied; VERDICT_CACHE (seconds,
- * default 1, at most 60) is how long nginx may reuse a granted verdict.
+ * default 1, at most 60) is how long nginx may reuse a granted verdict. NGINX_PROXY_SECRET (required, 32 to 1024
+ * characters) is what nginx sends with every request to prove it came through nginx: anyone else reaching the
+ * gateway's port could otherwise choose its X-Forwarded-For and ask for a hand-off. A request without it is refused
+ * (file-responses.ts). The secret is never part of a message.
  */
 export function nginxHandOff(env: Env): NginxHandOff | undefined {
+  const secret = env.NGINX_PROXY_SECRET?.trim() ?? '';
   if (!parseBool(env.SERVE_VIA_NGINX?.trim() || undefined, 'SERVE_VIA_NGINX')) {
     if (env.VERDICT_CACHE?.trim()) throw new ConfigError('VERDICT_CACHE is for nginx in front: set SERVE_VIA_NGINX=true too, or leave VERDICT_CACHE unset');
+    if (secret) throw new ConfigError('NGINX_PROXY_SECRET is for nginx in front: set SERVE_VIA_NGINX=true too, or leave NGINX_PROXY_SECRET unset');
     return undefined;
   }
   if (parseBool(env.TRUST_PROXY?.trim() || undefined, 'TRUST_PROXY') === false) {
@@ -72,7 +77,13 @@ export function nginxHandOff(env: Env): NginxHandOff | undefined {
   }
   const verdictCache = parseDuration(env.VERDICT_CACHE?.trim() || '1', 'VERDICT_CACHE');
   if (verdictCache > 60) throw new ConfigError('VERDICT_CACHE must be at most 60 seconds (0 turns the verdict cache off)');
-  return { verdictCache };
+  const make = 'make one with `openssl rand -hex 32` and give the gateway and `hls-gate nginx-config` the same value';
+  if (!secret) throw new ConfigError(`SERVE_VIA_NGINX=true needs NGINX_PROXY_SECRET, which nginx sends with every request so that the gateway answers nginx alone: ${make}`);
+  if (!PROXY_SECRET.test(secret)) throw new ConfigError(`NGINX_PROXY_SECRET must be 32 to 1024 characters of A-Z a-z 0-9 . _ ~ + / = - : ${make}`);
+  if ([env.AUTH_JWT_SECRET, env.SESSION_SECRET, env.ADMIN_SECRET].some((other) => other?.trim() === secret)) {
+    throw new ConfigError('NGINX_PROXY_SECRET must differ from AUTH_JWT_SECRET, SESSION_SECRET and ADMIN_SECRET: it is written into nginx\'s configuration');
+  }
+  return { verdictCache, proxySecret: secret };
 }
 
 /**

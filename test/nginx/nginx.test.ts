@@ -13,7 +13,7 @@ import { verdictLifetime } from '../../server/node/file-responses.ts';
 import { ALLOWED_ORIGIN, cookieHeader, cookiesFrom, testEnv, viewerToken } from '../helpers/targets.ts';
 import { fixtureKey, RSA_KEY_PAIR_ID } from '../helpers/fixtures.ts';
 import { freePort } from '../helpers/ports.ts';
-import { startNginx, type RunningNginx } from '../helpers/nginx.ts';
+import { NGINX_TEST_SECRET, startNginx, type RunningNginx } from '../helpers/nginx.ts';
 
 const SEGMENT = '/videos/ladder/240p/seg_000.ts';
 const now = () => Math.floor(Date.now() / 1000);
@@ -32,7 +32,7 @@ describe('nginx in front of hls-gate', () => {
     alone = await startNodeGateway(testEnv({ PORT: '0', MEDIA_DIR: dir }), { log: () => {} });
     const port = await freePort();
     // A long verdict cache: what bounds a reused verdict must be the grant, not this setting.
-    judged = await startNodeGateway(testEnv({ PORT: String(port), MEDIA_DIR: dir, SERVE_VIA_NGINX: 'true', VERDICT_CACHE: '30' }), { log: () => {} });
+    judged = await startNodeGateway(testEnv({ PORT: String(port), MEDIA_DIR: dir, SERVE_VIA_NGINX: 'true', NGINX_PROXY_SECRET: NGINX_TEST_SECRET, VERDICT_CACHE: '30' }), { log: () => {} });
     nginx = await startNginx({ upstream: `127.0.0.1:${port}`, mediaDir: dir, verdictCache: 30 });
   });
   afterAll(async () => {
@@ -139,7 +139,7 @@ describe('nginx in front of hls-gate', () => {
   it('under session control no verdict is reused: a revocation refuses the very next request after one poll', async () => {
     const port = await freePort();
     const admin = 'admin-secret-that-is-long-enough-0123456789ab';
-    const gw = await startNodeGateway(testEnv({ PORT: String(port), MEDIA_DIR: dir, SERVE_VIA_NGINX: 'true', VERDICT_CACHE: '30', SESSION_SECRET: 'session-secret-that-is-long-enough-0123456789', ADMIN_SECRET: admin }), { log: () => {}, events: () => {} });
+    const gw = await startNodeGateway(testEnv({ PORT: String(port), MEDIA_DIR: dir, SERVE_VIA_NGINX: 'true', NGINX_PROXY_SECRET: NGINX_TEST_SECRET, VERDICT_CACHE: '30', SESSION_SECRET: 'session-secret-that-is-long-enough-0123456789', ADMIN_SECRET: admin }), { log: () => {}, events: () => {} });
     const front = await startNginx({ upstream: `127.0.0.1:${port}`, mediaDir: dir, verdictCache: 30 });
     try {
       const granted = await fetch(`${front.url}/api/videos/ladder/access`, { method: 'POST', headers: { Authorization: `Bearer ${await viewerToken('*')}` } });
