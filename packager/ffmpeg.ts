@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { delimiter, dirname, join } from 'node:path';
 import type { Demuxer } from '../server/app/media-container.ts';
 import { PackageError } from './errors.ts';
@@ -22,6 +23,8 @@ export interface Tools {
   ffprobe: string;
   /** Prepended to every command: `nice` and `taskset` when the job is to be kept off the gateway's CPUs. */
   wrapper: string[];
+  /** The nice value of the job's scheduling group (Linux autogroup), 0 for none. */
+  niceness: number;
 }
 
 /** Where a job's processes run: lower priority, and optionally a CPU list (`taskset -c`, Linux). */
@@ -43,7 +46,19 @@ export function findTools(env: Record<string, string | undefined>, placement: Pl
   if (nice) wrapper.push(nice, '-n', String(placement.nice));
   const taskset = placement.cpus ? onPath('taskset', env) : undefined;
   if (taskset) wrapper.push(taskset, '-c', placement.cpus!);
-  return { ffmpeg, ffprobe, wrapper };
+  return { ffmpeg, ffprobe, wrapper, niceness: placement.nice ?? 0 };
+}
+
+/**
+ * Each tool runs in a session of its own (so it can be killed as a group), and with the kernel's autogroup
+ * scheduling (on by default on desktop and many server kernels) CPU time is shared between sessions first: a thread's
+ * nice value ranks it only within its own session, so `nice` alone would leave the job an equal share beside the
+ * gateway. The session's group gets the nice value too (an owner may raise it), so the job yields as meant.
+ * https://man7.org/linux/man-pages/man7/sched.7.html ("The autogroup feature")
+ */
+function lowerGroupPriority(pid: number, niceness: number): void {
+  if (niceness <= 0 || process.platform !== 'linux') return;
+  writeFile(`/proc/${pid}/autogroup`, String(niceness)).catch(() => {}); // no autogroup support: nice still applies within the session
 }
 
 /** How a source is read: as any input ffmpeg understands (a trusted local file), or confined to one container. */
@@ -83,6 +98,7 @@ export function runTool(tools: Tools, command: string, args: string[], failure: 
     if (limits.signal?.aborted) return reject(new PackageError('aborted'));
     const [file, ...rest] = [...tools.wrapper, command, ...args];
     const child = spawn(file!, rest, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    if (child.pid) lowerGroupPriority(child.pid, tools.niceness);
     let stdout = '';
     let pending = '';
     let errors = '';
