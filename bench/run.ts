@@ -27,11 +27,14 @@ const suites: [string, () => Promise<Record<string, Ratio>>][] = [
   ['playback', async () => (await import('./playback.ts')).playback(quick ? 3 : 7)],
   ['sessions', async () => (await import('./sessions.ts')).sessions(quick)],
   ['uploads', async () => (await import('./uploads.ts')).uploads(quick)],
+  ['packaging', async () => (await import('./packaging.ts')).packaging(quick)],
 ];
 const unknown = only ? [...only].filter((n) => !suites.some(([s]) => s === n)) : [];
 if (unknown.length > 0) throw new Error(`unknown suite(s) ${unknown.join(', ')}; the suites: ${suites.map(([s]) => s).join(', ')}`);
-// The HTTP suites run the installed command (dist/) and the player page: build them as `npm test` does.
-if (suites.some(([name]) => name !== 'issuance' && want(name))) execFileSync('npm', ['run', 'build'], { cwd: REPO_ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
+// The HTTP suites run the installed command (dist/) and the player page: build them as `npm test` does. (issuance
+// runs in-process; packaging runs the library and the gateway from source, through tsx.)
+const fromSource = new Set(['issuance', 'packaging']);
+if (suites.some(([name]) => !fromSource.has(name) && want(name))) execFileSync('npm', ['run', 'build'], { cwd: REPO_ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
 for (const [name, run] of suites) {
   if (!want(name)) continue;
   console.error(`bench: ${name}…`);
