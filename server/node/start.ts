@@ -176,9 +176,17 @@ export async function startNodeGateway(input: Env, options: StartOptions = {}): 
   });
   // A connection with no progress either way for this long (a viewer that stopped reading, a stalled upload) is
   // reset, not closed: a FIN would queue behind the megabytes still unsent, and the kernel would keep them (and the
-  // socket, in FIN-WAIT-1) for minutes after the gateway let go; a RST frees them at once.
+  // socket, in FIN-WAIT-1) for minutes after the gateway let go; a RST frees them at once. Node raises the same
+  // event when a keep-alive connection has been idle for IDLE_TIMEOUT: there the whole answer has been handed to the
+  // kernel and the viewer may still be reading it out of the socket buffers, so that connection is closed with a FIN
+  // behind the data (a RST would discard it: a slow viewer's 2 MB segment cut short). Bytes the socket has not yet
+  // handed to the kernel (writableLength) tell the two apart.
   server.setTimeout(limits.stall * 1000);
   server.on('timeout', (socket: Socket) => {
+    if (socket.writableLength === 0) {
+      socket.destroy();
+      return;
+    }
     try {
       socket.resetAndDestroy();
     } catch {

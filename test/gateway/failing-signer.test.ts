@@ -45,8 +45,9 @@ console.log(JSON.stringify({ first: first.map((r) => r.status), again: again.sta
       const env = Object.fromEntries(Object.entries(testEnv()).filter((e): e is [string, string] => e[1] !== undefined));
       const out = execFileSync(process.execPath, ['--import', 'tsx', join(dir, 'run.mts')], { cwd: REPO_ROOT, env: { PATH: process.env.PATH!, GW_ENV: JSON.stringify(env), TOKEN: await viewerToken('*') }, encoding: 'utf8' });
       const result = JSON.parse(out.trim().split('\n').pop()!) as { first: number[]; again: number; calls: number };
-      // The first grant waited on the failing signature (as did any that joined it); the others signed afresh.
-      expect(result.first[0]).toBe(500);
+      // Whichever grant reached the signer first waited on the failing signature (as did any that joined it); the
+      // others signed afresh. Which of the three that is depends on scheduling, so the test does not name it.
+      expect(result.first).toContain(500);
       expect(result.first.every((s) => s === 500 || s === 200)).toBe(true);
       expect(result.again).toBe(200); // the window is not poisoned
       expect(result.calls).toBeGreaterThanOrEqual(2); // a fresh signature after the failure

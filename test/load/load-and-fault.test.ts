@@ -113,7 +113,8 @@ describe('load and faults against the production server', () => {
       for (let i = 0; i < 50; i++) {
         const s = connect(Number(new URL(base).port), '127.0.0.1');
         s.on('error', () => {});
-        s.write(`GET /videos/ladder/big.ts HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: ${cookie}\r\n\r\n`);
+        // The Host the grant was made for: anything else would be a short 403, not a stalled 2 MB answer.
+        s.write(`GET /videos/ladder/big.ts HTTP/1.1\r\nHost: ${new URL(base).host}\r\nCookie: ${cookie}\r\n\r\n`);
         s.pause(); // never reads
         stalled.push(s);
         const slow = connect(Number(new URL(base).port), '127.0.0.1');
