@@ -5,7 +5,7 @@ import { badHost, cloudFrontDenial, problem } from './responses.ts';
 import { serveObject } from './http-file.ts';
 import { SESSION_COOKIE, SESSION_PARAM, cookieValues } from '../core/cookies.ts';
 import { MAX_SESSION_VALUES, isSessionValue } from './session-control.ts';
-import { tokenizePlaylist } from './tokenize.ts';
+import { tokenizedPlaylist } from './tokenize.ts';
 import { contentTypeFor } from './mime.ts';
 import { DENIALS } from '../core/denials.ts';
 
@@ -14,8 +14,6 @@ import { DENIALS } from '../core/denials.ts';
 // request URL, which differs behind TLS termination or a proxy.
 
 const MAX_CACHE_SECONDS = 86400;
-/** Playlists larger than this are not read into memory to be tokenized (a 10,000-segment playlist is ~300 KB). */
-const MAX_PLAYLIST_BYTES = 16 * 1024 * 1024;
 /** The query parameters of a grant carried in a URL, handed on to the files a tokenized playlist names. */
 const GRANT_PARAMS = new Set(['Expires', 'Policy', 'Signature', 'Key-Pair-Id', 'Hash-Algorithm', SESSION_PARAM]);
 
@@ -71,10 +69,7 @@ export function mediaRoutes(app: Hono<GatewayEnv>, ctx: AppContext): void {
     if (token) {
       const object = await ctx.deps.storage.get(key);
       if (!object) return problem(404, 'not-found', 'No such file in this video.');
-      if (object.meta.size > MAX_PLAYLIST_BYTES) return problem(500, 'playlist-too-large', 'The playlist is too large to tokenize.');
-      const text = object.body instanceof Uint8Array ? new TextDecoder().decode(object.body) : await new Response(object.body).text();
-      const body = tokenizePlaylist(text, mediaBase + url.pathname, mediaBase + folder, token);
-      return new Response(c.req.method === 'HEAD' ? null : body, { headers: { 'Content-Type': contentTypeFor(key), 'Cache-Control': 'private, no-store' } });
+      return tokenizedPlaylist(object, { playlistUrl: mediaBase + url.pathname, folderUrl: mediaBase + folder, token, head: c.req.method === 'HEAD', contentType: contentTypeFor(key) });
     }
     const res = await serveObject(ctx.deps.storage, key, c.req.raw, cacheControl);
     return res ?? problem(404, 'not-found', 'No such file in this video.');
