@@ -13,12 +13,21 @@ export type CoreErrorCode =
   | 'ERR_BASE64'
   | 'ERR_URL';
 
-/** The error every core function throws for bad input: `code` says which kind, the message how to fix it. */
-export class CoreError extends Error {
-  readonly code: CoreErrorCode;
-  constructor(code: CoreErrorCode, message: string) {
-    super(message);
-    this.name = 'CoreError';
+/**
+ * The base of every error hls-gate throws on purpose (core input, configuration, catalog, uploads, packaging, CLI
+ * usage, options): a literal `code` to switch on, a `name` each subclass spells out (bundlers rename classes), and a
+ * message that says what to do. Catch `HlsGateError` to tell hls-gate's refusals from bugs; check `code` (or the subclass) for which one.
+ */
+export class HlsGateError<Code extends string = string> extends Error {
+  override readonly name: string = 'HlsGateError';
+  readonly code: Code;
+  constructor(code: Code, message: string, options?: ErrorOptions) {
+    super(message, options);
     this.code = code;
   }
+}
+
+/** The error every core function throws for bad input: `code` says which kind, the message how to fix it. */
+export class CoreError extends HlsGateError<CoreErrorCode> {
+  override readonly name = 'CoreError';
 }

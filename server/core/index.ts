@@ -6,5 +6,5 @@ export { resourceMatches } from './resource-match.ts';
 export { encodeCloudFrontBase64, decodeCloudFrontBase64 } from './base64.ts';
 export { signPolicy, signCookies, signPolicyCookies, signCannedCookies, signUrl, type SignUrlInput } from './sign.ts';
 export { createVerifier } from './verify.ts';
-export { CoreError, type CoreErrorCode } from './errors.ts';
+export { CoreError, HlsGateError, type CoreErrorCode } from './errors.ts';
 export { parseCidr, cidrContains } from './cidr.ts';
