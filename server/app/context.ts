@@ -29,6 +29,12 @@ export interface AppDeps {
   auth: ViewerAuth;
   /** One structured entry per request; default: a JSON line on the console. */
   log?: (entry: LogEntry) => void;
+  /**
+   * Where the runtime can tell when a response has left (Node: the ServerResponse closes), the request log waits for
+   * it: `sent` is called once with whether the whole response was sent. Returns false when it cannot tell for this
+   * request (the entry is then written when the app has answered).
+   */
+  whenSent?: (c: Context, sent: (whole: boolean) => void) => boolean;
   /** Lines about the gateway itself (a catalog that broke while running); default: a JSON line on the console. */
   events?: EventLog;
   /** Static player assets; null when the path is not an asset. Without it, no player page is served. */

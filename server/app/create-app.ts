@@ -46,7 +46,7 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
   const issuer = createGrantIssuer({ keyPairId: config.keyPairId, signingKey: deps.signingKey, ttl: config.accessTtl, window: config.grantWindow });
 
   const app = new Hono<GatewayEnv>();
-  app.use('*', requestLog(deps.log, now));
+  app.use('*', requestLog(deps.log, now, deps.whenSent));
   app.use('/api/*', cors(config.allowedOrigins));
   // API bodies are small JSON: memory spent on a request body is bounded before anything reads it.
   const tooLarge = () => problem(413, 'body-too-large', `API request bodies are at most ${MAX_API_BODY / 1024} KB.`);

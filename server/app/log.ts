@@ -1,4 +1,4 @@
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 
 // One structured line per request. Paths only: never the query string (it may hold a signed URL's Signature or
 // Policy), never a cookie, token or policy.
@@ -19,6 +19,12 @@ export interface LogEntry {
   grant?: 'cookie' | 'url';
   /** Why a request failed with a 5xx: the error's class and a message cleared of anything token-like. */
   error?: { name: string; message: string };
+  /**
+   * `false` when the response was cut short (the viewer went away, or a stalled connection was dropped): `status`
+   * and `bytes` are what was meant to be sent, not what was. Absent when it was sent whole, or where the runtime
+   * cannot tell (Workers).
+   */
+  complete?: false;
 }
 
 /** A line about the gateway itself rather than one request (a catalog that broke while running, ...). */
@@ -46,7 +52,11 @@ export const defaultLog = (entry: LogEntry): void => console.log(requestLogLine(
 /** The context variable the log reads (declared by the gateway's environment, app/context.ts). */
 type LogVariables = { Variables: { keyPairId: string | undefined; sub: string | undefined; sessionId: string | undefined; grantSource: 'cookie' | 'url' | undefined } };
 
-export function requestLog(log: ((e: LogEntry) => void) | undefined, now: () => number): MiddlewareHandler<LogVariables> {
+/**
+ * The request log. With `whenSent` (the runtime can tell when a response has left), the line is written then, with
+ * `ms` up to the last byte and `complete: false` for a response cut short; otherwise when the app has answered.
+ */
+export function requestLog(log: ((e: LogEntry) => void) | undefined, now: () => number, whenSent?: (c: Context, sent: (whole: boolean) => void) => boolean): MiddlewareHandler<LogVariables> {
   const write = log ?? defaultLog;
   return async function logRequest(c, next) {
     const start = now();
@@ -71,6 +81,11 @@ export function requestLog(log: ((e: LogEntry) => void) | undefined, now: () => 
     const grant = c.get('grantSource');
     if (grant) entry.grant = grant;
     if (c.error && c.res.status >= 500) entry.error = loggableError(c.error);
-    write(entry);
+    const waiting = whenSent?.(c, (whole) => {
+      entry.ms = Math.round((now() - start) * 10) / 10;
+      if (!whole) entry.complete = false;
+      write(entry);
+    });
+    if (!waiting) write(entry);
   };
 }

@@ -12,6 +12,7 @@ import { NGINX_HAND_OFF, NODE_HAND_OFF, createFsStorage } from './fs-storage.ts'
 import { BufferReturningResponse } from './file-buffers.ts';
 import { withFileResponses } from './file-responses.ts';
 import { stdoutLog } from './stdout-log.ts';
+import { responseSent } from './response-sent.ts';
 import { PROXY_SECRET, type NginxHandOff } from './nginx-config.ts';
 import { parseBool } from '../app/mode.ts';
 import { createAssets } from './assets.ts';
@@ -147,6 +148,7 @@ export async function startNodeGateway(input: Env, options: StartOptions = {}): 
     ...(sessionStore ? { sessionStore } : {}),
     ...(uploads ? { uploads: uploads.sink } : {}),
     log: options.log ?? stdoutLog(),
+    whenSent: responseSent,
     ...(options.events ? { events: options.events } : {}),
     ...(options.now ? { now: options.now } : {}),
   });
