@@ -12,7 +12,8 @@ import tseslint from 'typescript-eslint';
 const noCliInServer = {
   // The server is a library; the `hls-gate` command depends on it, never the reverse.
   regex: '^\\.{1,2}/(?:.*/)?cli(?:/|$)',
-  message: 'server/ must not import from cli/: move what both need into server/ (the command imports the server, not the reverse).',
+  message:
+    'server/ must not import from cli/: move what both need into server/ (the command imports the server, not the reverse).',
 };
 const noNodeBuiltins = {
   // server/core and server/app run unchanged on Node and Cloudflare Workers: web-standard APIs only
