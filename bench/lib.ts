@@ -18,7 +18,7 @@ export const median = (xs: number[]) => {
 };
 
 /** Runs `op` back to back (awaiting each) for `ms` and returns operations per second. */
-export async function rate(op: (i: number) => Promise<unknown> | unknown, ms: number): Promise<number> {
+export async function rate(op: (i: number) => unknown, ms: number): Promise<number> {
   let i = 0;
   const start = performance.now();
   const end = start + ms;
@@ -32,7 +32,7 @@ export async function rate(op: (i: number) => Promise<unknown> | unknown, ms: nu
  * Measures several contenders in interleaved rounds (A B C, A B C, ...) so machine noise hits all of them, and
  * returns each one's median rate.
  */
-export async function compare(contenders: Record<string, (i: number) => Promise<unknown> | unknown>, rounds: number, ms: number): Promise<Record<string, number>> {
+export async function compare(contenders: Record<string, (i: number) => unknown>, rounds: number, ms: number): Promise<Record<string, number>> {
   const samples: Record<string, number[]> = Object.fromEntries(Object.keys(contenders).map((k) => [k, []]));
   for (const op of Object.values(contenders)) await rate(op, Math.min(200, ms)); // warm-up
   for (let r = 0; r < rounds; r++) for (const [name, op] of Object.entries(contenders)) samples[name]!.push(await rate(op, ms));

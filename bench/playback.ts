@@ -28,13 +28,13 @@ export async function playback(runs: number): Promise<Record<string, Ratio>> {
       await page.waitForFunction(() => document.querySelectorAll('#catalog button').length > 1);
       // Press play on another video: click it in the catalog, time to its first frame.
       // A string, not a function: tsx's transform would add helpers the page does not have.
-      const ms = (await page.evaluate(`new Promise((resolve) => {
+      const ms = await page.evaluate<number>(`new Promise((resolve) => {
         const v = document.querySelector('video');
         const start = performance.now();
         document.querySelector('#catalog button[data-id="cmaf"]').click();
         function wait() { v.requestVideoFrameCallback((now) => (v.currentSrc && v.currentTime > 0 ? resolve(now - start) : wait())); }
         setTimeout(wait, 0);
-      })`)) as number;
+      })`);
       switched.push(ms);
       await page.close();
     }

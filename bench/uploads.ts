@@ -38,13 +38,13 @@ export async function uploads(quick: boolean): Promise<Record<string, Ratio>> {
   try {
     const url = await new Promise<string>((resolve) => {
       let out = '';
-      child.stdout!.on('data', (d: Buffer) => {
+      child.stdout.on('data', (d: Buffer) => {
         out += d.toString();
         const m = /"msg":"listening","url":"([^"]+)"/.exec(out);
         if (m) resolve(m[1]!);
       });
     });
-    child.stdout!.resume();
+    child.stdout.resume();
     const token = await new SignJWT({ videos: '*', upload: true }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime(Math.floor(Date.now() / 1000) + 3600).sign(new TextEncoder().encode(JWT_SECRET));
     const upload = async (file: string, sha: string, bytes: number) => {
       const { uploadUrl } = (await (await fetch(`${url}/api/uploads`, { method: 'POST', headers: { Authorization: `Bearer ${token}` } })).json()) as { uploadUrl: string };

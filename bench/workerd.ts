@@ -10,7 +10,6 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { REPO_ROOT } from '../server/node/load-env.ts';
 import { median, type Ratio } from './lib.ts';
-// @ts-expect-error: a plain .mjs build script without types
 import { buildWorker } from '../scripts/build-worker.mjs';
 
 const SECRET = 'bench-secret-that-is-long-enough-for-hs256';
@@ -31,7 +30,7 @@ async function msPerRequest(send: () => Promise<Response>, n: number): Promise<n
 
 export async function workerdCpu(quick: boolean): Promise<Record<string, Ratio>> {
   const dir = mkdtempSync(join(tmpdir(), 'hls-gate-bench-worker-'));
-  const scriptPath = (await buildWorker(join(dir, 'index.js'))) as string;
+  const scriptPath = await buildWorker(join(dir, 'index.js'));
   const pem = readFileSync(join(REPO_ROOT, 'test/fixtures/keys/rsa-pkcs8.pem'), 'utf8');
   const gw = new Miniflare({
     modules: true, scriptPath, modulesRoot: dirname(scriptPath), compatibilityDate: '2026-04-01', r2Buckets: ['MEDIA'],
@@ -45,7 +44,7 @@ export async function workerdCpu(quick: boolean): Promise<Record<string, Ratio>>
     const media = join(REPO_ROOT, 'media');
     for (const f of files(join(media, 'ladder')).concat(join(media, 'catalog.json'))) {
       const b = readFileSync(f);
-      await bucket.put(relative(media, f), b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer);
+      await bucket.put(relative(media, f), b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
     }
     const token = await new SignJWT({ videos: '*' }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('1h').sign(new TextEncoder().encode(SECRET));
     const base = 'http://localhost:8787';

@@ -36,7 +36,7 @@ async function lock(mediaDir: string): Promise<() => Promise<void>> {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const age = await stat(path).then((s) => Date.now() - s.mtimeMs, () => 0);
       if (age > LOCK_STALE_MS) await rm(path, { force: true });
-      else if (Date.now() > deadline) throw new Error(`catalog.json is locked by another edit (${path}); remove the lock file if no edit is running`);
+      else if (Date.now() > deadline) throw new Error(`catalog.json is locked by another edit (${path}); remove the lock file if no edit is running`, { cause: err });
       else await sleep(50);
     }
   }

@@ -113,7 +113,7 @@ export function runTool(tools: Tools, command: string, args: string[], failure: 
       }
     };
     const max = limits.maxStdout ?? 4 * 1024 * 1024;
-    child.stdout!.on('data', (d: Buffer) => {
+    child.stdout.on('data', (d: Buffer) => {
       const text = d.toString();
       if (stdout.length < max) stdout += text.slice(0, max - stdout.length);
       if (!limits.onStdoutLine) return;
@@ -122,7 +122,7 @@ export function runTool(tools: Tools, command: string, args: string[], failure: 
       pending = lines.pop() ?? '';
       for (const line of lines) limits.onStdoutLine(line);
     });
-    child.stderr!.on('data', (d: Buffer) => {
+    child.stderr.on('data', (d: Buffer) => {
       errors = (errors + d.toString()).slice(-4000);
     });
     const onAbort = () => stop(new PackageError('aborted'));

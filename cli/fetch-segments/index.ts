@@ -66,7 +66,7 @@ export async function runFetchSegments(argv: string[], io: Io): Promise<number> 
     return 0;
   }
   if (values.expect !== 'ok' && values.expect !== 'denied') throw new UsageError('--expect must be ok or denied');
-  const expect = values.expect as Expectation;
+  const expect = values.expect;
   const credentialFlags = [values.cookie, values.cookies, values.token].filter((v) => v !== undefined).length;
   if (credentialFlags > 1) throw new UsageError('give one of --cookie, --cookies, --token');
   if (values.token && !values['access-url']) throw new UsageError('--token needs --access-url (the hls-gate access endpoint)');

@@ -196,7 +196,7 @@ async function play(entry: CatalogVideo): Promise<void> {
 
 // Play on another device: a device link (a signed URL for this video's whole tree) as text and a QR code, with its
 // expiry; and AirPlay / casting through the Remote Playback API where the browser offers it for this video.
-$('device-button').addEventListener('click', async () => {
+async function showDeviceLink(): Promise<void> {
   if (!current) return;
   const panel = $('device');
   try {
@@ -210,7 +210,8 @@ $('device-button').addEventListener('click', async () => {
     const p = err instanceof ApiError ? err.problem : { status: 0, code: 'network', detail: '' };
     showMessage(accessMessage(p.status, p.code));
   }
-});
+}
+$('device-button').addEventListener('click', () => void showDeviceLink());
 $('device-copy').addEventListener('click', () => void navigator.clipboard?.writeText($<HTMLInputElement>('device-url').value).catch(() => {}));
 const remote = (video as HTMLVideoElement & { remote?: { watchAvailability(cb: (available: boolean) => void): Promise<number>; prompt(): Promise<void> } }).remote;
 if (remote) {

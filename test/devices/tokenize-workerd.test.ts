@@ -11,7 +11,6 @@ import { Miniflare } from 'miniflare';
 import { REPO_ROOT } from '../../server/node/load-env.ts';
 import { testEnv, viewerToken } from '../helpers/targets.ts';
 
-// @ts-expect-error: a plain .mjs build script without types
 import { buildWorker } from '../../scripts/build-worker.mjs';
 
 const files = (dir: string): string[] => readdirSync(dir).flatMap((f) => (statSync(join(dir, f)).isDirectory() ? files(join(dir, f)) : [join(dir, f)]));
@@ -24,7 +23,7 @@ const HOSTILE = `#EXTM3U\n#EXT-X-MAP:URI="http://localhost:8787\\@evil.test/../v
 
 let scriptPath: string;
 beforeAll(async () => {
-  scriptPath = (await buildWorker(join(mkdtempSync(join(tmpdir(), 'hls-gate-worker-')), 'index.js'))) as string;
+  scriptPath = await buildWorker(join(mkdtempSync(join(tmpdir(), 'hls-gate-worker-')), 'index.js'));
 }, 60_000);
 
 describe.each(['2026-04-01', '2024-09-23'])('tokenized playlists in workerd (compatibility date %s)', (compatibilityDate) => {
@@ -37,7 +36,7 @@ describe.each(['2026-04-01', '2024-09-23'])('tokenized playlists in workerd (com
     const media = join(REPO_ROOT, 'media');
     for (const file of files(media)) {
       const b = readFileSync(file);
-      await bucket.put(relative(media, file), b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer);
+      await bucket.put(relative(media, file), b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
     }
     for (const [name, text] of Object.entries({ 'long.m3u8': LONG, 'over-lines.m3u8': OVER_LINES, 'over-bytes.m3u8': OVER_BYTES, 'hostile.m3u8': HOSTILE })) await bucket.put(`ladder/${name}`, text);
   }, 60_000);

@@ -82,7 +82,7 @@ describe('a 500 is logged with its cause', () => {
     const token = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ2aWV3ZXIifQ.c2lnbmF0dXJlLXNpZ25hdHVyZQ';
     const real = createFsStorage(join(REPO_ROOT, 'media'));
     const storage: MediaStorage = {
-      head: real.head,
+      head: (key) => real.head(key),
       get: async (key, range) => {
         if (key.endsWith('master.m3u8')) throw new Error(`EIO: i/o error while reading for ${token}`);
         return real.get(key, range);

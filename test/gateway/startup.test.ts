@@ -89,7 +89,7 @@ describe('start-up warnings and the one public-key parser', () => {
     writeFileSync(join(dir, 'k.pem'), privateKey.export({ type: 'pkcs8', format: 'pem' }));
     const env = { ...testEnv(), CLOUDFRONT_PRIVATE_KEY: undefined, CLOUDFRONT_PUBLIC_KEYS: undefined, CLOUDFRONT_PRIVATE_KEY_FILE: join(dir, 'k.pem') };
     const child = spawn(TSX, ['server/node/main.ts'], { cwd: REPO_ROOT, env: { PATH: process.env.PATH!, HOME: process.env.HOME ?? '/tmp', PORT: '0', ...Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined)) } });
-    let out = '';
+    let out: string;
     try {
       out = (await waitForOutput(child, /"listening"/, 'the gateway')).output();
     } finally {
@@ -117,7 +117,7 @@ describe('start-up warnings and the one public-key parser', () => {
 describe('the demo\'s development key', () => {
   it('the start-up log names its key pair ID and files, so the CLI can be pointed at it', async () => {
     const child = spawn(TSX, ['server/node/main.ts'], { cwd: REPO_ROOT, env: { PATH: process.env.PATH!, HOME: process.env.HOME ?? '/tmp', PORT: '0' } });
-    let out = '';
+    let out: string;
     try {
       out = (await waitForOutput(child, /"listening"/, 'the gateway')).output();
     } finally {

@@ -211,7 +211,7 @@ export function defineGatewaySuite(label: string, start: StartTarget): void {
         const cookies = getSignedCookies({ policy, keyPairId: t.keyPairId, privateKey: t.privateKeyPem });
         const cookie = cookieHeader(cookies as unknown as Record<string, string>);
         expect((await media('/videos/aes/key.key', cookie)).status).toBe(200);
-        const sha256 = getSignedCookies({ policy, keyPairId: t.keyPairId, privateKey: t.privateKeyPem, algorithm: 'SHA256' } as Parameters<typeof getSignedCookies>[0]);
+        const sha256 = getSignedCookies({ policy, keyPairId: t.keyPairId, privateKey: t.privateKeyPem, algorithm: 'SHA256' });
         expect((await media('/videos/aes/media.m3u8', cookieHeader(sha256 as unknown as Record<string, string>))).status).toBe(200);
       });
 

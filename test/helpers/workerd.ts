@@ -1,7 +1,7 @@
 // The Workers build in real workerd, through Miniflare: the esbuild bundle of server/worker/index.ts with an
 // R2 bucket seeded from media/.
 import type { Readable } from 'node:stream';
-import { Miniflare } from 'miniflare';
+import { Miniflare, type RequestInit as MiniflareRequestInit } from 'miniflare';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { mkdtempSync } from 'node:fs';
@@ -10,7 +10,6 @@ import { REPO_ROOT } from '../../server/node/load-env.ts';
 import { testEnv, type StartTarget } from './targets.ts';
 import { RSA_KEY_PAIR_ID, fixtureKey } from './fixtures.ts';
 
-// @ts-expect-error: a plain .mjs build script without types
 import { buildWorker } from '../../scripts/build-worker.mjs';
 
 function files(dir: string): string[] {
@@ -18,14 +17,14 @@ function files(dir: string): string[] {
 }
 
 export async function startWorkerd(bindings: Record<string, string>): Promise<Miniflare> {
-  const scriptPath = (await buildWorker(join(mkdtempSync(join(tmpdir(), 'hls-gate-worker-')), 'index.js'))) as string;
+  const scriptPath = await buildWorker(join(mkdtempSync(join(tmpdir(), 'hls-gate-worker-')), 'index.js'));
   const mf = new Miniflare({ modules: true, scriptPath, modulesRoot: dirname(scriptPath), compatibilityDate: '2026-04-01', r2Buckets: ['MEDIA'], bindings, handleRuntimeStdio: (out: Readable, err: Readable) => { out.resume(); err.pipe(process.stderr); } });
   await mf.ready;
   const bucket = await mf.getR2Bucket('MEDIA');
   const media = join(REPO_ROOT, 'media');
   for (const file of files(media)) {
     const b = readFileSync(file);
-    await bucket.put(relative(media, file), b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer);
+    await bucket.put(relative(media, file), b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
   }
   return mf;
 }
@@ -37,7 +36,7 @@ export const workerdTarget: StartTarget = async (extraEnv = {}) => {
   const baseUrl = 'http://localhost:8787';
   return {
     baseUrl,
-    fetch: async (path, init) => (await mf.dispatchFetch(new URL(path, baseUrl).href, init as never)) as unknown as Response,
+    fetch: async (path, init) => (await mf.dispatchFetch(new URL(path, baseUrl).href, init as MiniflareRequestInit | undefined)) as unknown as Response,
     privateKeyPem: fixtureKey('rsa-pkcs8.pem'),
     keyPairId: RSA_KEY_PAIR_ID,
     close: () => mf.dispose(),

@@ -8,14 +8,13 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import S3rver from 's3rver';
 import { AwsClient } from 'aws4fetch';
-import { Miniflare } from 'miniflare';
+import { Miniflare, type RequestInit as MiniflareRequestInit } from 'miniflare';
 import { main } from '../../cli/main.ts';
 import type { Io } from '../../cli/io.ts';
 import { parseCatalog } from '../../server/app/catalog.ts';
 import { cookieHeader, cookiesFrom, testEnv, viewerToken } from '../helpers/targets.ts';
 import { walkStream } from '../helpers/walk.ts';
 
-// @ts-expect-error: a plain .mjs build script without types
 import { buildWorker } from '../../scripts/build-worker.mjs';
 
 const TYPES: Record<string, string> = { m3u8: 'application/vnd.apple.mpegurl', ts: 'video/mp2t', key: 'application/octet-stream', jpg: 'image/jpeg' };
@@ -79,11 +78,11 @@ describe('package --s3 and --r2', () => {
     const persist = join(work, 'wrangler-state');
     const out = await run(['package', join(work, 'src.mp4'), '--id', 'clip', '--format', 'cmaf', '--r2', 'hls-gate-media', '--r2-persist', persist, '--title', 'A clip']);
     expect(out.code, out.stderr).toBe(0);
-    const scriptPath = (await buildWorker(join(mkdtempSync(join(tmpdir(), 'hls-gate-worker-')), 'index.js'))) as string;
+    const scriptPath = await buildWorker(join(mkdtempSync(join(tmpdir(), 'hls-gate-worker-')), 'index.js'));
     const bindings = Object.fromEntries(Object.entries(testEnv()).filter((e): e is [string, string] => typeof e[1] === 'string'));
     const mf = new Miniflare({ modules: true, scriptPath, modulesRoot: dirname(scriptPath), compatibilityDate: '2026-04-01', r2Buckets: { MEDIA: 'hls-gate-media' }, r2Persist: join(persist, 'v3/r2'), bindings });
     try {
-      const f = async (url: string, init?: RequestInit) => (await mf.dispatchFetch(url, init as never)) as unknown as Response;
+      const f = async (url: string, init?: RequestInit) => (await mf.dispatchFetch(url, init as MiniflareRequestInit | undefined)) as unknown as Response;
       const list = await f('http://localhost/api/videos', { headers: { Authorization: `Bearer ${await viewerToken('*')}` } });
       expect(((await list.json()) as { videos: { id: string; title: string }[] }).videos).toEqual([expect.objectContaining({ id: 'clip', title: 'A clip', poster: 'poster.jpg' })]);
       const res = await f('http://localhost/api/videos/clip/access', { method: 'POST', headers: { Authorization: `Bearer ${await viewerToken('*')}` } });

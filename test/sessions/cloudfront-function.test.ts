@@ -273,7 +273,7 @@ describe('the generated CloudFront Function', () => {
     const nodeCrypto = (await import('node:crypto')).default as unknown as { createHmac: typeof createHmac };
     const original = nodeCrypto.createHmac;
     let hmacs = 0;
-    nodeCrypto.createHmac = ((...args: Parameters<typeof createHmac>) => (hmacs++, original(...args))) as typeof createHmac;
+    nodeCrypto.createHmac = ((...args: Parameters<typeof createHmac>) => (hmacs++, original(...args)));
     try {
       const r = await handler(event({ 'HlsGate-Session': forged, 'CloudFront-Policy': policies, 'CloudFront-Key-Pair-Id': kids }));
       expect(reason(r)).toBe('session-invalid');

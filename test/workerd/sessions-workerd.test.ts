@@ -2,14 +2,13 @@
 // as with Redis: revocation enforced within one poll, a third device refused and admitted once one stops, 20
 // devices racing for 2 slots admit exactly 2.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Miniflare } from 'miniflare';
+import { Miniflare, type RequestInit as MiniflareRequestInit } from 'miniflare';
 import { mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { REPO_ROOT } from '../../server/node/load-env.ts';
 import { cookieHeader, cookiesFrom, testEnv, viewerToken } from '../helpers/targets.ts';
 
-// @ts-expect-error: a plain .mjs build script without types
 import { buildWorker } from '../../scripts/build-worker.mjs';
 
 const ADMIN_SECRET = 'admin-secret-that-is-long-enough-0123456789ab';
@@ -18,19 +17,19 @@ const files = (dir: string): string[] => readdirSync(dir).flatMap((f) => (statSy
 describe('session control in workerd with the Durable Object store', () => {
   let mf: Miniflare;
   const base = 'http://localhost:8787';
-  const f = async (path: string, init?: RequestInit) => (await mf.dispatchFetch(`${base}${path}`, init as never)) as unknown as Response;
+  const f = async (path: string, init?: RequestInit) => (await mf.dispatchFetch(`${base}${path}`, init as MiniflareRequestInit | undefined)) as unknown as Response;
   const access = async (sub: string, videoId = 'ladder', sid?: string) =>
     f(`/api/videos/${videoId}/access`, { method: 'POST', headers: { Authorization: `Bearer ${await viewerToken('*', { sub })}`, ...(sid ? { 'X-Hls-Gate-Session': sid } : {}) } });
 
   beforeAll(async () => {
-    const scriptPath = (await buildWorker(join(mkdtempSync(join(tmpdir(), 'hls-gate-worker-')), 'index.js'))) as string;
+    const scriptPath = await buildWorker(join(mkdtempSync(join(tmpdir(), 'hls-gate-worker-')), 'index.js'));
     const bindings = Object.fromEntries(Object.entries(testEnv({ SESSION_SECRET: 'session-secret-that-is-long-enough-0123456789', ADMIN_SECRET, MAX_STREAMS_PER_VIEWER: '2' })).filter((e): e is [string, string] => typeof e[1] === 'string'));
     mf = new Miniflare({ modules: true, scriptPath, modulesRoot: dirname(scriptPath), compatibilityDate: '2026-04-01', r2Buckets: ['MEDIA'], durableObjects: { SESSIONS: 'SessionStoreDO' }, bindings });
     const bucket = await mf.getR2Bucket('MEDIA');
     const media = join(REPO_ROOT, 'media');
     for (const file of files(media)) {
       const b = readFileSync(file);
-      await bucket.put(relative(media, file), b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer);
+      await bucket.put(relative(media, file), b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
     }
   }, 60_000);
   afterAll(() => mf?.dispose());
@@ -80,7 +79,7 @@ describe('session control in workerd with the Durable Object store', () => {
 describe('the Durable Object store across a restart', () => {
   it('keeps its revocations across a restart', async () => {
     const persist = mkdtempSync(join(tmpdir(), 'hls-gate-do-persist-'));
-    const scriptPath = (await buildWorker(join(mkdtempSync(join(tmpdir(), 'hls-gate-worker-')), 'index.js'))) as string;
+    const scriptPath = await buildWorker(join(mkdtempSync(join(tmpdir(), 'hls-gate-worker-')), 'index.js'));
     const bindings = Object.fromEntries(Object.entries(testEnv({ SESSION_SECRET: 'session-secret-that-is-long-enough-0123456789', ADMIN_SECRET })).filter((e): e is [string, string] => typeof e[1] === 'string'));
     const start = () => new Miniflare({ modules: true, scriptPath, modulesRoot: dirname(scriptPath), compatibilityDate: '2026-04-01', r2Buckets: ['MEDIA'], durableObjects: { SESSIONS: 'SessionStoreDO' }, durableObjectsPersist: persist, bindings });
     const admin = (mf: Miniflare, method: string, body?: unknown) =>

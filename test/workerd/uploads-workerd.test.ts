@@ -7,13 +7,12 @@ import { createServer, type Server } from 'node:http';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { Miniflare } from 'miniflare';
+import { Miniflare, type RequestInit as MiniflareRequestInit } from 'miniflare';
 import { importPrivateKey, signUrl } from '../../server/core/index.ts';
 import { JWT_SECRET, testEnv } from '../helpers/targets.ts';
 import { RSA_KEY_PAIR_ID, fixtureKey } from '../helpers/fixtures.ts';
 import { freePort } from '../helpers/ports.ts';
 
-// @ts-expect-error: a plain .mjs build script without types
 import { buildWorker } from '../../scripts/build-worker.mjs';
 
 const ADMIN_SECRET = 'admin-secret-that-is-long-enough-0123456789ab';
@@ -25,7 +24,7 @@ describe('signed uploads in workerd with R2', () => {
   const handedOff: { body: string; signature: string }[] = [];
   let video: Buffer;
   const base = 'http://localhost:8787';
-  const f = async (url: string, init?: RequestInit) => (await mf.dispatchFetch(url, init as never)) as unknown as Response;
+  const f = async (url: string, init?: RequestInit) => (await mf.dispatchFetch(url, init as MiniflareRequestInit | undefined)) as unknown as Response;
   const newUpload = async (videoId: string) =>
     ((await (await f(`${base}/api/uploads`, { method: 'POST', headers: { Authorization: `Bearer ${ADMIN_SECRET}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ videoId }) })).json()) as { uploadUrl: string });
   const put = (url: string, body: Buffer, hash = sha(body)) => f(url, { method: 'PUT', body: new Uint8Array(body), headers: { 'x-amz-content-sha256': hash, 'Content-Length': String(body.length) } });
@@ -45,7 +44,7 @@ describe('signed uploads in workerd with R2', () => {
       });
     });
     await new Promise<void>((r) => hook.listen(port, '127.0.0.1', r));
-    const scriptPath = (await buildWorker(join(mkdtempSync(join(tmpdir(), 'hls-gate-worker-')), 'index.js'))) as string;
+    const scriptPath = await buildWorker(join(mkdtempSync(join(tmpdir(), 'hls-gate-worker-')), 'index.js'));
     const bindings = Object.fromEntries(Object.entries(testEnv({ UPLOADS: 'true', UPLOAD_MAX_BYTES: String(video.length + 1000), ADMIN_SECRET, UPLOAD_WEBHOOK_URL: `http://127.0.0.1:${port}/packager` })).filter((e): e is [string, string] => typeof e[1] === 'string'));
     mf = new Miniflare({ modules: true, scriptPath, modulesRoot: dirname(scriptPath), compatibilityDate: '2026-04-01', r2Buckets: ['MEDIA'], bindings });
   }, 60_000);
