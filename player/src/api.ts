@@ -1,3 +1,5 @@
+import { SESSION_HEADER } from '../../server/core/headers.ts';
+
 // Talking to the hls-gate API. Where it lives and where the viewer token comes from are the two integration
 // points for a host page (see player/README.md).
 
@@ -96,7 +98,7 @@ export async function listVideos(): Promise<CatalogVideo[]> {
 }
 
 export async function requestAccess(videoId: string, sessionToken?: string): Promise<AccessGrant> {
-  return call<AccessGrant>('POST', `/api/videos/${encodeURIComponent(videoId)}/access`, await getToken(), undefined, sessionToken ? { 'X-Hls-Gate-Session': sessionToken } : {});
+  return call<AccessGrant>('POST', `/api/videos/${encodeURIComponent(videoId)}/access`, await getToken(), undefined, sessionToken ? { [SESSION_HEADER]: sessionToken } : {});
 }
 
 export interface UploadTicket {
@@ -135,6 +137,6 @@ export async function releaseAccess(videoId: string, sessionToken: string): Prom
     method: 'DELETE',
     credentials: 'include',
     keepalive: true,
-    headers: { ...(token ? { Authorization: `Bearer ${token}` } : {}), 'X-Hls-Gate-Session': sessionToken },
+    headers: { ...(token ? { Authorization: `Bearer ${token}` } : {}), [SESSION_HEADER]: sessionToken },
   }).catch(() => {});
 }

@@ -2,6 +2,7 @@ import Hls, { type ErrorData, type HlsConfig, type LoadPolicy } from 'hls.js';
 import { renderSVG } from 'uqr';
 import { ApiError, demoActive, deviceLink, listVideos, startUpload, uploadState, type CatalogVideo } from './api.ts';
 import { mountMarkup } from './markup.ts';
+import { REASON_HEADER } from '../../server/core/headers.ts';
 import { GrantKeeper, type GrantState } from './grants.ts';
 import { accessMessage, mediaMessage, type Message } from './messages.ts';
 
@@ -149,7 +150,7 @@ async function play(entry: CatalogVideo): Promise<void> {
       xhr.withCredentials = true;
       xhr.addEventListener('readystatechange', () => {
         if (xhr.readyState === 4 && xhr.status >= 400) {
-          lastReason = xhr.getResponseHeader('X-Hls-Gate-Reason');
+          lastReason = xhr.getResponseHeader(REASON_HEADER);
           diag.refusals.push({ url: reqUrl, status: xhr.status, reason: lastReason });
         }
       });

@@ -1,5 +1,6 @@
 import type { Reservation, UploadResult, UploadSink, UploadStatus } from '../app/storage.ts';
 import { UploadError } from '../app/upload-guard.ts';
+import { SIGNATURE_HEADER } from '../core/headers.ts';
 
 // Uploaded sources on Workers: R2 keys `.uploads/<id>/source` (never served: no video ID starts with "."). R2 checks
 // the body against the SHA-256 given to put() and stores nothing when it differs, and a put whose stream fails (too
@@ -125,7 +126,7 @@ export function createR2Uploads(bucket: R2Bucket, handOff?: HandOff): UploadSink
     if (!stored) return { ok: false, reason: 'incomplete' };
     if (handOff) {
       const payload = JSON.stringify({ videoId, key: key(videoId), bytes: stored.size, sha256: expect.sha256 });
-      await fetch(handOff.url, { method: 'POST', body: payload, headers: { 'Content-Type': 'application/json', 'X-Hls-Gate-Signature': await sign(handOff.secret, payload) } }).catch(() => {});
+      await fetch(handOff.url, { method: 'POST', body: payload, headers: { 'Content-Type': 'application/json', [SIGNATURE_HEADER]: await sign(handOff.secret, payload) } }).catch(() => {});
     }
     return { ok: true, bytes: stored.size };
   }
