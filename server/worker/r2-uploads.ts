@@ -115,13 +115,13 @@ export function createR2Uploads(bucket: R2Bucket, handOff?: HandOff): UploadSink
       await bucket.delete(key(videoId)).catch(() => {});
       // The guard's refusal (not media, too large) reaches R2 as a broken stream: report the guard's reason.
       const cause = await piped;
-      if (cause instanceof UploadError) return { ok: false, reason: cause.reason };
+      if (cause instanceof UploadError) return { ok: false, reason: cause.code };
       return { ok: false, reason: /sha-?256|checksum|digest/i.test(String(err)) ? 'hash-mismatch' : 'incomplete' };
     }
     const cause = await piped;
     if (cause) {
       await bucket.delete(key(videoId)).catch(() => {});
-      return { ok: false, reason: cause instanceof UploadError ? cause.reason : 'incomplete' };
+      return { ok: false, reason: cause instanceof UploadError ? cause.code : 'incomplete' };
     }
     if (!stored) return { ok: false, reason: 'incomplete' };
     if (handOff) {
