@@ -1,5 +1,12 @@
+import { HlsGateError } from '../server/core/errors.ts';
+
 // Small shared pieces of the CLI: usage errors (exit 2, one line, no stack trace) and output streams.
-export class UsageError extends Error {}
+export class UsageError extends HlsGateError<'ERR_USAGE'> {
+  override readonly name = 'UsageError';
+  constructor(message: string, options?: ErrorOptions) {
+    super('ERR_USAGE', message, options);
+  }
+}
 
 export interface Io {
   stdout: (text: string) => void;

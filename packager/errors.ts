@@ -1,3 +1,5 @@
+import { HlsGateError } from '../server/core/errors.ts';
+
 // Why packaging failed, as a code with a sentence that is safe to show a stranger (an uploader): never a server path
 // and never a tool's own message, which can tell whether a file exists. The operator's detail (the tool's last
 // error lines, a path) travels separately in `detail`, for the CLI and the gateway's event log.
@@ -21,13 +23,13 @@ export const PACKAGE_FAILURES = {
 export type PackageFailure = keyof typeof PACKAGE_FAILURES;
 
 /** A packaging failure: `code` and `message` are safe to show anyone; `detail` is for the operator only. */
-export class PackageError extends Error {
+export class PackageError extends HlsGateError<PackageFailure> {
   override readonly name = 'PackageError';
   constructor(
-    readonly code: PackageFailure,
+    code: PackageFailure,
     /** For the operator: what the tool said, which file. Never shown to an uploader. */
     readonly detail?: string,
   ) {
-    super(PACKAGE_FAILURES[code]);
+    super(code, PACKAGE_FAILURES[code]);
   }
 }

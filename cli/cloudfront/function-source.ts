@@ -1,4 +1,5 @@
 import { MAX_SUBJECT_BYTES } from '../../server/app/subject.ts';
+import { REASON_HEADER } from '../../server/core/headers.ts';
 
 // The CloudFront Function (runtime cloudfront-js-2.0, viewer request) that enforces hls-gate's session control at
 // the edge when CloudFront serves the media itself. CloudFront checks the signed cookies or the signed URL; this
@@ -53,7 +54,7 @@ var SESSIONS = 8, POLICIES = 4, KEY_IDS = 2; // well-formed values judged per re
 var URL_PARAMS = ['Expires', 'Policy', 'Signature', 'Key-Pair-Id', 'Hash-Algorithm'];
 
 function deny(reason, status) {
-  var h = { 'x-hls-gate-reason': { value: reason }, 'cache-control': { value: 'no-store' } };
+  var h = { '${REASON_HEADER.toLowerCase()}': { value: reason }, 'cache-control': { value: 'no-store' } };
   if (status) h['retry-after'] = { value: '1' };
   return { statusCode: status || 403, statusDescription: status ? 'Service Unavailable' : 'Forbidden', headers: h };
 }

@@ -1,4 +1,5 @@
 import { discover, PlaylistError, type HlsRequest, type RequestKind } from './discover.ts';
+import { REASON_HEADER } from '../../server/core/headers.ts';
 
 // Fetches a whole stream like a player would, with bounded concurrency, a per-request timeout and no retries.
 
@@ -41,7 +42,7 @@ async function fetchOne(req: HlsRequest, opts: CrawlOptions): Promise<{ result: 
     const res = await fetch(req.url, { headers, signal: AbortSignal.timeout(opts.timeoutMs), redirect: 'follow' });
     const body = new Uint8Array(await res.arrayBuffer());
     const result: FetchResult = { ...base, status: res.status, bytes: body.length, ms: performance.now() - started };
-    const reason = res.headers.get('X-Hls-Gate-Reason');
+    const reason = res.headers.get(REASON_HEADER);
     if (reason) result.reason = reason;
     if (!res.ok) {
       const code = /<Code>([A-Za-z]+)<\/Code>/.exec(new TextDecoder().decode(body.subarray(0, 2048)))?.[1];

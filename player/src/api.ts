@@ -1,3 +1,6 @@
+import { SESSION_HEADER } from '../../server/core/headers.ts';
+import type { ProblemCode } from '../../server/app/problems.ts';
+
 // Talking to the hls-gate API. Where it lives and where the viewer token comes from are the two integration
 // points for a host page (see player/README.md).
 
@@ -16,9 +19,12 @@ declare global {
   }
 }
 
+/** An API problem's code (server/app/problems.ts, type only: no server code in the bundle), or what the player says when there was none. */
+export type ApiCode = ProblemCode | 'network' | `http-${number}`;
+
 export interface Problem {
   status: number;
-  code: string;
+  code: ApiCode;
   detail: string;
 }
 
@@ -26,6 +32,11 @@ export class ApiError extends Error {
   constructor(readonly problem: Problem) {
     super(problem.detail);
   }
+}
+
+/** The problem behind a failed call; anything but an API answer counts as the network's. */
+export function problemOf(err: unknown): Problem {
+  return err instanceof ApiError ? err.problem : { status: 0, code: 'network', detail: '' };
 }
 
 export interface CatalogVideo {
@@ -96,7 +107,7 @@ export async function listVideos(): Promise<CatalogVideo[]> {
 }
 
 export async function requestAccess(videoId: string, sessionToken?: string): Promise<AccessGrant> {
-  return call<AccessGrant>('POST', `/api/videos/${encodeURIComponent(videoId)}/access`, await getToken(), undefined, sessionToken ? { 'X-Hls-Gate-Session': sessionToken } : {});
+  return call<AccessGrant>('POST', `/api/videos/${encodeURIComponent(videoId)}/access`, await getToken(), undefined, sessionToken ? { [SESSION_HEADER]: sessionToken } : {});
 }
 
 export interface UploadTicket {
@@ -135,6 +146,6 @@ export async function releaseAccess(videoId: string, sessionToken: string): Prom
     method: 'DELETE',
     credentials: 'include',
     keepalive: true,
-    headers: { ...(token ? { Authorization: `Bearer ${token}` } : {}), 'X-Hls-Gate-Session': sessionToken },
+    headers: { ...(token ? { Authorization: `Bearer ${token}` } : {}), [SESSION_HEADER]: sessionToken },
   }).catch(() => {});
 }

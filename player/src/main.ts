@@ -1,7 +1,8 @@
 import Hls, { type ErrorData, type HlsConfig, type LoadPolicy } from 'hls.js';
 import { renderSVG } from 'uqr';
-import { ApiError, demoActive, deviceLink, listVideos, startUpload, uploadState, type CatalogVideo } from './api.ts';
+import { ApiError, demoActive, problemOf, deviceLink, listVideos, startUpload, uploadState, type CatalogVideo } from './api.ts';
 import { mountMarkup } from './markup.ts';
+import { REASON_HEADER } from '../../server/core/headers.ts';
 import { GrantKeeper, type GrantState } from './grants.ts';
 import { accessMessage, mediaMessage, type Message } from './messages.ts';
 
@@ -123,7 +124,7 @@ async function play(entry: CatalogVideo): Promise<void> {
   try {
     grant = await k.renew();
   } catch (err) {
-    const p = err instanceof ApiError ? err.problem : { status: 0, code: 'network', detail: '' };
+    const p = problemOf(err);
     log('access-refused', p.code);
     showMessage(accessMessage(p.status, p.code));
     renderGrant();
@@ -149,7 +150,7 @@ async function play(entry: CatalogVideo): Promise<void> {
       xhr.withCredentials = true;
       xhr.addEventListener('readystatechange', () => {
         if (xhr.readyState === 4 && xhr.status >= 400) {
-          lastReason = xhr.getResponseHeader('X-Hls-Gate-Reason');
+          lastReason = xhr.getResponseHeader(REASON_HEADER);
           diag.refusals.push({ url: reqUrl, status: xhr.status, reason: lastReason });
         }
       });
@@ -207,7 +208,7 @@ async function showDeviceLink(): Promise<void> {
     panel.hidden = false;
     log('device-link');
   } catch (err) {
-    const p = err instanceof ApiError ? err.problem : { status: 0, code: 'network', detail: '' };
+    const p = problemOf(err);
     showMessage(accessMessage(p.status, p.code));
   }
 }
@@ -301,7 +302,7 @@ async function start(): Promise<void> {
       $('upload').hidden = false;
     }
   } catch (err) {
-    const p = err instanceof ApiError ? err.problem : { status: 0, code: 'network', detail: '' };
+    const p = problemOf(err);
     showMessage(accessMessage(p.status, p.code));
     $('title').textContent = 'Videos unavailable';
     return;

@@ -1,5 +1,6 @@
 import { DENIALS } from '../../server/core/denials.ts';
 import type { DenialReason } from '../../server/core/types.ts';
+import type { ApiCode } from './api.ts';
 
 // Refusals in words a person understands. API problems carry a `code`; media refusals carry the gateway's
 // X-Hls-Gate-Reason header (or CloudFront's XML code when CloudFront itself answered).
@@ -10,7 +11,7 @@ export interface Message {
   retry: boolean;
 }
 
-export function accessMessage(status: number, code: string): Message {
+export function accessMessage(status: number, code: ApiCode): Message {
   switch (code) {
     case 'not-entitled':
     case 'no-entitlement':

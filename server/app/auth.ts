@@ -2,6 +2,7 @@ import { SignJWT, createRemoteJWKSet, importSPKI, jwtVerify, type JWTPayload, ty
 import { ConfigError, type AuthConfig } from './config.ts';
 import { Lru } from '../core/lru.ts';
 import { subjectProblem } from './subject.ts';
+import { PROBLEMS } from './problems.ts';
 
 // Viewer tokens are JWTs issued by the host application (HS256 shared secret, a public key, or a JWKS URL),
 // verified with jose. Entitlement is the `videos` claim: a list of video IDs, or "*".
@@ -13,7 +14,10 @@ export interface Viewer {
   canUpload?: boolean;
 }
 
-export type AuthFailure = { ok: false; status: 401 | 403; code: string; detail: string };
+/** Why a viewer token was refused: an API problem code (its status is the catalogue's, app/problems.ts) and a detail. */
+export type AuthFailure = { ok: false; code: AuthProblem; detail: string };
+type TokenProblem = 'token-missing' | 'token-invalid' | 'token-expired' | 'token-claims';
+type AuthProblem = TokenProblem | 'bad-subject' | 'no-entitlement';
 export type AuthResult = { ok: true; viewer: Viewer } | AuthFailure;
 
 export interface ViewerAuth {
@@ -75,10 +79,10 @@ export async function createViewerAuth(config: AuthConfig, demo: boolean): Promi
 
   async function authenticate(authorization: string | null | undefined, nowMs: number): Promise<AuthResult> {
     const m = /^Bearer\s+([A-Za-z0-9_.-]+)\s*$/i.exec(authorization ?? '');
-    if (!m) return { ok: false, status: 401, code: 'token-missing', detail: 'Send the viewer token as "Authorization: Bearer <JWT>".' };
+    if (!m) return { ok: false, code: 'token-missing', detail: PROBLEMS['token-missing'].detail };
     const known = accepted.get(m[1]!);
     if (known && stillValid(known, Math.floor(nowMs / 1000))) return viewerOf(known);
-    let lastCode = 'token-invalid';
+    let lastCode: TokenProblem = 'token-invalid';
     for (const v of verifiers) {
       try {
         const { payload } = await jwtVerify(m[1]!, v.key as CryptoKey, {
@@ -96,21 +100,16 @@ export async function createViewerAuth(config: AuthConfig, demo: boolean): Promi
         else if (code === 'ERR_JWT_CLAIM_VALIDATION_FAILED' && lastCode !== 'token-expired') lastCode = 'token-claims';
       }
     }
-    const details: Record<string, string> = {
-      'token-expired': 'The viewer token has expired; get a new one from the host application.',
-      'token-claims': 'The viewer token is for another audience or issuer, or lacks an expiry.',
-      'token-invalid': 'The viewer token is not valid (bad signature or format).',
-    };
-    return { ok: false, status: 401, code: lastCode, detail: details[lastCode]! };
+    return { ok: false, code: lastCode, detail: PROBLEMS[lastCode].detail };
   }
 
   function viewerOf(payload: JWTPayload): AuthResult {
     // One rule for a sub wherever it is used (grants, sessions, revocations, upload owners): a token whose sub breaks
     // it is refused here, before anything is issued under it.
     const subject = payload.sub === undefined ? null : subjectProblem(payload.sub);
-    if (subject) return { ok: false, status: 403, code: 'bad-subject', detail: `The viewer token's "sub" ${subject}.` };
+    if (subject) return { ok: false, code: 'bad-subject', detail: `The viewer token's "sub" ${subject}.` };
     const videos = videosClaim(payload, claim);
-    if (!videos) return { ok: false, status: 403, code: 'no-entitlement', detail: `The token has no "${claim}" claim (a list of video IDs, or "*").` };
+    if (!videos) return { ok: false, code: 'no-entitlement', detail: `The token has no "${claim}" claim (a list of video IDs, or "*").` };
     return { ok: true, viewer: { videos, ...(payload.sub ? { subject: payload.sub } : {}), ...(payload.upload === true ? { canUpload: true } : {}) } };
   }
 

@@ -1,6 +1,7 @@
 import type { MediaStorage } from './storage.ts';
 import { VIDEO_ID } from './layout.ts';
 import { JsonError, parseStrictJson } from '../core/json.ts';
+import { HlsGateError } from '../core/errors.ts';
 import { Lru } from '../core/lru.ts';
 
 // The catalog lives beside the media as catalog.json:
@@ -17,10 +18,11 @@ export interface CatalogEntry {
   poster?: string;
 }
 
-export class CatalogError extends Error {
+/** catalog.json is not a valid catalog: the message names the line and what is wrong, never the file's text. */
+export class CatalogError extends HlsGateError<'ERR_CATALOG'> {
+  override readonly name = 'CatalogError';
   constructor(message: string) {
-    super(`catalog.json: ${message}`);
-    this.name = 'CatalogError';
+    super('ERR_CATALOG', `catalog.json: ${message}`);
   }
 }
 

@@ -1,8 +1,10 @@
-// A start-up refusal: the message says what to set, and never contains a secret.
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConfigError';
+import { HlsGateError } from '../core/errors.ts';
+
+/** A start-up refusal (settings, keys, catalog at start): the message says what to set, and never contains a secret. */
+export class ConfigError extends HlsGateError<'ERR_CONFIG'> {
+  override readonly name = 'ConfigError';
+  constructor(message: string, options?: ErrorOptions) {
+    super('ERR_CONFIG', message, options);
   }
 }
 

@@ -1,10 +1,11 @@
 import type { MiddlewareHandler } from 'hono';
+import { REASON_HEADER, SESSION_HEADER } from '../core/headers.ts';
 
 // CORS with credentials for the player origins: browsers refuse `*` with credentials, so the exact origin is
 // echoed with Access-Control-Allow-Credentials and Vary: Origin
 // (https://fetch.spec.whatwg.org/#cors-protocol-and-credentials). Origins not listed get no CORS headers.
 
-const EXPOSED = 'X-Hls-Gate-Reason, Content-Range, Content-Length, Accept-Ranges, ETag';
+const EXPOSED = `${REASON_HEADER}, Content-Range, Content-Length, Accept-Ranges, ETag`;
 
 export function cors(allowedOrigins: readonly string[]): MiddlewareHandler {
   const allowed = new Set(allowedOrigins);
@@ -17,7 +18,7 @@ export function cors(allowedOrigins: readonly string[]): MiddlewareHandler {
         headers.set('Access-Control-Allow-Origin', origin);
         headers.set('Access-Control-Allow-Credentials', 'true');
         headers.set('Access-Control-Allow-Methods', 'GET, HEAD, POST, PUT, DELETE, OPTIONS');
-        headers.set('Access-Control-Allow-Headers', 'Authorization, Content-Type, Range, If-None-Match, If-Range, X-Hls-Gate-Session, x-amz-content-sha256');
+        headers.set('Access-Control-Allow-Headers', `Authorization, Content-Type, Range, If-None-Match, If-Range, ${SESSION_HEADER}, x-amz-content-sha256`);
         headers.set('Access-Control-Max-Age', '600');
       }
       return new Response(null, { status: 204, headers });

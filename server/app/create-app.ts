@@ -49,7 +49,7 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
   app.use('*', requestLog(deps.log, now, deps.whenSent));
   app.use('/api/*', cors(config.allowedOrigins));
   // API bodies are small JSON: memory spent on a request body is bounded before anything reads it.
-  const tooLarge = () => problem(413, 'body-too-large', `API request bodies are at most ${MAX_API_BODY / 1024} KB.`);
+  const tooLarge = () => problem('body-too-large', `API request bodies are at most ${MAX_API_BODY / 1024} KB.`);
   const limitStream = bodyLimit({ maxSize: MAX_API_BODY, onError: tooLarge });
   app.use('/api/*', async (c, next) => {
     // A declared length (browsers send Content-Length: 0 on a POST without body) is compared without touching the
@@ -68,12 +68,12 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
   uploadRoutes(app, ctx);
   accessRoutes(app, ctx, issuer);
   mediaRoutes(app, ctx);
-  app.all('/api/*', () => problem(404, 'not-found', 'No such API endpoint.'));
+  app.all('/api/*', () => problem('not-found', 'No such API endpoint.'));
 
   const assets = deps.assets;
   if (assets) {
     // The player page: its index and its few files, by name (never a catch-all that would shadow a host's routes).
-    const page = async (file: string, request: Request) => (await assets(file, request)) ?? problem(404, 'not-found', 'Nothing here.');
+    const page = async (file: string, request: Request) => (await assets(file, request)) ?? problem('not-found', 'Nothing here.');
     app.get('/', (c) => page('/', c.req.raw));
     app.get('/:file{[A-Za-z0-9_-]+\\.(?:js|css|map|html|svg|png|ico)}', (c) => page(`/${c.req.param('file')}`, c.req.raw));
   }
@@ -81,8 +81,8 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
   app.onError((err) => {
     // Never echo the error: it could carry a token or key material. The request log gets its class and a cleaned
     // message (log.ts).
-    if (err instanceof CatalogError) return problem(500, 'catalog-invalid', 'The video catalog (catalog.json) is invalid; the gateway log says which line.');
-    return problem(500, 'internal', 'The gateway failed to answer this request.');
+    if (err instanceof CatalogError) return problem('catalog-invalid');
+    return problem('internal');
   });
   return app;
 }
@@ -91,6 +91,6 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
 export function createStandaloneApp(deps: AppDeps): Hono {
   const app = new Hono();
   app.route('/', createApp(deps));
-  app.notFound(() => problem(404, 'not-found', 'Nothing here.'));
+  app.notFound(() => problem('not-found', 'Nothing here.'));
   return app;
 }

@@ -77,7 +77,7 @@ export interface GrantCookieScope {
 const GRANT_COOKIES = [COOKIE.policy, COOKIE.signature, COOKIE.keyPairId, COOKIE.hash];
 
 /** The header a player sends its device session id back in, on refresh and on stop. */
-export const SESSION_HEADER = 'X-Hls-Gate-Session';
+export { SESSION_HEADER } from '../core/headers.ts';
 
 /**
  * The attributes of every cookie of one grant (RFC 6265 section 4.1.1), in the order hono/cookie writes them:

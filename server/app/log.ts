@@ -1,4 +1,5 @@
 import type { Context, MiddlewareHandler } from 'hono';
+import { REASON_HEADER } from '../core/headers.ts';
 
 // One structured line per request. Paths only: never the query string (it may hold a signed URL's Signature or
 // Policy), never a cookie, token or policy.
@@ -70,7 +71,7 @@ export function requestLog(log: ((e: LogEntry) => void) | undefined, now: () => 
       bytes: length === null ? null : Number(length),
       ms: Math.round((now() - start) * 10) / 10,
     };
-    const reason = c.res.headers.get('X-Hls-Gate-Reason');
+    const reason = c.res.headers.get(REASON_HEADER);
     if (reason) entry.reason = reason;
     const kid = c.get('keyPairId');
     if (kid) entry.keyPairId = kid;

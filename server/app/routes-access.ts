@@ -12,7 +12,6 @@ import { Lru } from '../core/lru.ts';
 
 // The viewer-facing API: a host-issued JWT in, CloudFront signed cookies for one video's whole tree out.
 
-const BAD_ID = 'Video IDs are 1 to 64 letters, digits, "-" or "_".';
 /** Poster links in the catalog listing: a canned signed URL for that one file, valid this long (rounded up). */
 const POSTER_TTL = 600;
 
@@ -59,14 +58,14 @@ export function accessRoutes(app: Hono<GatewayEnv>, ctx: AppContext, issuer: Gra
   /** What both grant routes check first: the ID, the host, the viewer token, the entitlement, the catalog. */
   async function entitledVideo(c: Context) {
     const videoId = c.req.param('videoId') ?? '';
-    if (!VIDEO_ID.test(videoId)) return problem(400, 'bad-video-id', BAD_ID);
+    if (!VIDEO_ID.test(videoId)) return problem('bad-video-id');
     const mediaBase = ctx.mediaBase(c);
     if (!mediaBase) return badHost();
     const auth = await deps.auth.authenticate(c.req.header('Authorization'), ctx.now());
-    if (!auth.ok) return problem(auth.status, auth.code, auth.detail);
-    if (!entitled(auth.viewer, videoId)) return problem(403, 'not-entitled', 'This viewer is not entitled to this video.');
+    if (!auth.ok) return problem(auth.code, auth.detail);
+    if (!entitled(auth.viewer, videoId)) return problem('not-entitled');
     const video = await findVideo(deps.storage, videoId, ctx.now(), ctx.catalogError);
-    if (!video) return problem(404, 'unknown-video', 'There is no such video.');
+    if (!video) return problem('unknown-video');
     return { videoId, mediaBase, viewer: auth.viewer, video };
   }
 
@@ -74,17 +73,17 @@ export function accessRoutes(app: Hono<GatewayEnv>, ctx: AppContext, issuer: Gra
   function boundIp(c: Context, bind: boolean): Response | string | undefined {
     if (!bind) return undefined;
     const clientIp = ctx.clientIp(c)?.replace(/^::ffff:/, '');
-    if (!clientIp || parseIPv4(clientIp) === null) return problem(403, 'ip-binding-unavailable', 'Grants are bound to the viewer IP address and only IPv4 addresses can be bound.');
+    if (!clientIp || parseIPv4(clientIp) === null) return problem('ip-binding-unavailable');
     return clientIp;
   }
 
   /** Under session control: the device session (a lease) for this grant, or the refusal. */
   async function deviceSession(c: Context, viewer: Viewer, presented: string | null, grant: Issued) {
     const sub = viewer.subject;
-    if (!sub) return problem(403, 'no-subject', 'Session control needs the viewer token to carry a "sub" claim (who the viewer is).');
+    if (!sub) return problem('no-subject', 'Session control needs the viewer token to carry a "sub" claim (who the viewer is).');
     c.set('sub', sub);
     const session = await deps.sessions!.issue(sub, presented, { keyPairId: deps.config.keyPairId, ...grant });
-    if (!session.ok) return problem(session.status, session.code, session.detail);
+    if (!session.ok) return problem(session.code, session.detail);
     c.set('sessionId', session.sid);
     return session;
   }
@@ -133,7 +132,7 @@ export function accessRoutes(app: Hono<GatewayEnv>, ctx: AppContext, issuer: Gra
     const { videoId, mediaBase, viewer, video } = found;
     const body = await optionalJsonBody(c.req, '{ "bindIp": true | false } (optional)');
     if (body instanceof Response) return body;
-    if (body.bindIp !== undefined && typeof body.bindIp !== 'boolean') return problem(400, 'bad-bind-ip', '"bindIp" must be true or false.');
+    if (body.bindIp !== undefined && typeof body.bindIp !== 'boolean') return problem('bad-bind-ip');
     const ip = boundIp(c, body.bindIp ?? deps.config.bindIp);
     if (ip instanceof Response) return ip;
     const folder = videoFolder(mountPrefix(c, ROUTES.deviceLink), videoId);
@@ -161,7 +160,7 @@ export function accessRoutes(app: Hono<GatewayEnv>, ctx: AppContext, issuer: Gra
 
   app.delete(ROUTES.access, async (c) => {
     const videoId = c.req.param('videoId');
-    if (!VIDEO_ID.test(videoId)) return problem(400, 'bad-video-id', BAD_ID);
+    if (!VIDEO_ID.test(videoId)) return problem('bad-video-id');
     const mediaBase = ctx.mediaBase(c);
     if (!mediaBase) return badHost();
     const presented = c.req.header(SESSION_HEADER);
@@ -203,7 +202,7 @@ export function accessRoutes(app: Hono<GatewayEnv>, ctx: AppContext, issuer: Gra
 
   app.get(ROUTES.catalog, async (c) => {
     const auth = await deps.auth.authenticate(c.req.header('Authorization'), ctx.now());
-    if (!auth.ok) return problem(auth.status, auth.code, auth.detail);
+    if (!auth.ok) return problem(auth.code, auth.detail);
     const mediaBase = ctx.mediaBase(c);
     if (!mediaBase) return badHost();
     const prefix = mountPrefix(c, ROUTES.catalog);
@@ -236,15 +235,15 @@ export function accessRoutes(app: Hono<GatewayEnv>, ctx: AppContext, issuer: Gra
   });
 
   app.post(ROUTES.demoToken, async (c) => {
-    if (!deps.auth.issueDemoToken) return problem(404, 'demo-off', 'Demo mode is off: the host application issues viewer tokens.');
+    if (!deps.auth.issueDemoToken) return problem('demo-off');
     const body = await optionalJsonBody(c.req, '{ "videos": ["id"] | "*", "ttl": seconds }');
     if (body instanceof Response) return body;
     const videos = body.videos === undefined || body.videos === '*' ? '*' : body.videos;
     if (videos !== '*' && !(Array.isArray(videos) && videos.every((v) => typeof v === 'string' && VIDEO_ID.test(v)))) {
-      return problem(400, 'bad-videos', '"videos" must be "*" or a list of video IDs.');
+      return problem('bad-videos');
     }
     const ttl = body.ttl === undefined ? 3600 : body.ttl;
-    if (typeof ttl !== 'number' || !Number.isInteger(ttl) || ttl < 1 || ttl > 86400) return problem(400, 'bad-ttl', '"ttl" must be whole seconds, 1 to 86400.');
+    if (typeof ttl !== 'number' || !Number.isInteger(ttl) || ttl < 1 || ttl > 86400) return problem('bad-ttl');
     const nowMs = ctx.now();
     const token = await deps.auth.issueDemoToken(videos as '*' | string[], ttl, nowMs);
     c.header('Cache-Control', 'no-store');

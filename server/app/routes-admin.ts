@@ -33,9 +33,9 @@ export function adminRoutes(app: Hono<GatewayEnv>, ctx: AppContext): void {
   const secret = ctx.deps.config.adminSecret;
   const sessions = ctx.deps.sessions;
   app.use('/api/admin/*', async (c, next) => {
-    if (!secret || !sessions) return problem(404, 'not-found', 'The revocation API is off: it needs ADMIN_SECRET and session control (SESSION_SECRET).');
+    if (!secret || !sessions) return problem('not-found', 'The revocation API is off: it needs ADMIN_SECRET and session control (SESSION_SECRET).');
     const m = /^Bearer\s+(\S+)\s*$/i.exec(c.req.header('Authorization') ?? '');
-    if (!m || !(await sameSecret(m[1]!, secret))) return problem(401, 'admin-unauthorized', 'Send the admin secret as "Authorization: Bearer <ADMIN_SECRET>".');
+    if (!m || !(await sameSecret(m[1]!, secret))) return problem('admin-unauthorized');
     c.header('Cache-Control', 'no-store');
     await next();
   });
@@ -48,22 +48,22 @@ export function adminRoutes(app: Hono<GatewayEnv>, ctx: AppContext): void {
     try {
       parsed = await c.req.json();
     } catch {
-      return problem(400, 'bad-json', shape);
+      return problem('bad-json', shape);
     }
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return problem(400, 'bad-json', shape);
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return problem('bad-json', shape);
     const body = parsed as { sub?: unknown; session?: unknown; until?: unknown; ttl?: unknown };
     const who = target(body);
-    if (!who) return problem(400, 'bad-target', 'Name exactly one of "sub" (a viewer: well-formed Unicode in NFC, no control characters, at most 200 bytes of UTF-8) or "session" (one device: a 22-character session id).');
+    if (!who) return problem('bad-target', 'Name exactly one of "sub" (a viewer: well-formed Unicode in NFC, no control characters, at most 200 bytes of UTF-8) or "session" (one device: a 22-character session id).');
     const now = Math.floor(ctx.now() / 1000);
     const until = typeof body.until === 'number' ? body.until : typeof body.ttl === 'number' ? now + body.ttl : NaN;
-    if (!Number.isInteger(until) || until <= now || until > now + MAX_TTL) return problem(400, 'bad-until', 'Give "until" (epoch seconds, in the future) or "ttl" (seconds), at most 10 years.');
+    if (!Number.isInteger(until) || until <= now || until > now + MAX_TTL) return problem('bad-until');
     await sessions!.store.revoke({ ...who, until });
     return c.json({ revoked: { ...who, until } }, 201);
   });
 
   app.delete('/api/admin/revocations', async (c) => {
     const who = target({ ...(c.req.query('sub') !== undefined ? { sub: c.req.query('sub') } : {}), ...(c.req.query('session') !== undefined ? { session: c.req.query('session') } : {}) });
-    if (!who) return problem(400, 'bad-target', 'Name exactly one of ?sub= (a valid sub) or ?session= (a 22-character session id).');
-    return (await sessions!.store.lift(who.kind, who.id)) ? c.body(null, 204) : problem(404, 'not-revoked', 'There was no such revocation.');
+    if (!who) return problem('bad-target', 'Name exactly one of ?sub= (a valid sub) or ?session= (a 22-character session id).');
+    return (await sessions!.store.lift(who.kind, who.id)) ? c.body(null, 204) : problem('not-revoked');
   });
 }

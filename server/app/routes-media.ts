@@ -33,7 +33,7 @@ export function mediaRoutes(app: Hono<GatewayEnv>, ctx: AppContext): void {
     const folder = videoFolder(mountPrefix(c, ROUTES.media), videoId);
     const rawRest = url.pathname.startsWith(folder) ? url.pathname.slice(folder.length) : '';
     const key = mediaKey(videoId, rawRest);
-    if (!key) return problem(400, 'bad-path', 'The media path is not a plain path inside the video folder.');
+    if (!key) return problem('bad-path');
 
     const mediaBase = ctx.mediaBase(c);
     if (!mediaBase) return badHost();
@@ -55,7 +55,7 @@ export function mediaRoutes(app: Hono<GatewayEnv>, ctx: AppContext): void {
       const session = await ctx.deps.sessions.check(fromQuery.length > 0 ? fromQuery : cookieValues(c.req.raw.headers.get('Cookie'), SESSION_COOKIE, isSessionValue, MAX_SESSION_VALUES), verdict.grant);
       if (session.sub) c.set('sub', session.sub);
       if (session.sid) c.set('sessionId', session.sid);
-      if (session.reason === 'store-unavailable') return problem(503, 'store-unavailable', 'The session store cannot be reached; try again shortly.', { 'Retry-After': '1' });
+      if (session.reason === 'store-unavailable') return problem('store-unavailable', undefined, { 'Retry-After': '1' });
       if (session.reason) return cloudFrontDenial({ code: DENIALS[session.reason].code, reason: session.reason });
     }
     // A cached copy must never outlive the grant that allowed it. Under session control it must not be reused
@@ -68,10 +68,10 @@ export function mediaRoutes(app: Hono<GatewayEnv>, ctx: AppContext): void {
     const token = verdict.grant.source === 'url' && verdict.grant.policyKind === 'custom' && key.endsWith('.m3u8') ? grantQuery(url) : '';
     if (token) {
       const object = await ctx.deps.storage.get(key);
-      if (!object) return problem(404, 'not-found', 'No such file in this video.');
+      if (!object) return problem('not-found', 'No such file in this video.');
       return tokenizedPlaylist(object, { playlistUrl: mediaBase + url.pathname, folderUrl: mediaBase + folder, token, head: c.req.method === 'HEAD', contentType: contentTypeFor(key) });
     }
     const res = await serveObject(ctx.deps.storage, key, c.req.raw, cacheControl);
-    return res ?? problem(404, 'not-found', 'No such file in this video.');
+    return res ?? problem('not-found', 'No such file in this video.');
   });
 }

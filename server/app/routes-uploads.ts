@@ -16,20 +16,11 @@ import type { UploadOwner, UploadRefusal } from './storage.ts';
 // nothing. Who may upload: a viewer token with `"upload": true` and a `sub` (the ID's owner), or the admin secret.
 // Only the owner (or the admin) reads an upload's status; a published or catalogued video is never overwritten.
 
-const REFUSALS: Record<UploadRefusal, [400 | 411 | 413 | 415, string]> = {
-  'length-required': [411, 'Send Content-Length with the upload (this runtime stores a body of known length).'],
-  'hash-mismatch': [400, 'The body does not match its x-amz-content-sha256.'],
-  'too-large': [413, 'The body is larger than UPLOAD_MAX_BYTES.'],
-  'over-quota': [413, 'The body would take this uploader past UPLOAD_MAX_PENDING_BYTES of unfinished uploads.'],
-  'not-a-video': [415, 'The body does not start like an audio or video container hls-gate accepts (MP4/MOV, Matroska/WebM, MPEG-TS/PS, AVI, FLV, MP3, AAC, WAV, FLAC, Ogg).'],
-  incomplete: [400, 'The body ended before it was complete (the client went away).'],
-};
-
 const ADMIN: UploadOwner = 'admin';
-const badId = () => problem(400, 'bad-video-id', 'Video IDs are 1 to 64 letters, digits, "-" or "_".');
-const exists = () => problem(409, 'video-exists', 'A video with this ID is published or in the catalog; it is never overwritten.');
-const taken = () => problem(409, 'upload-exists', 'Another uploader holds this ID, or a body was already accepted under it.');
-const full = () => problem(507, 'storage-full', 'The gateway is short of disk space for uploads; try again later.');
+const badId = () => problem('bad-video-id');
+const exists = () => problem('video-exists');
+const taken = () => problem('upload-exists');
+const full = () => problem('storage-full');
 
 export function uploadRoutes(app: Hono<GatewayEnv>, ctx: AppContext): void {
   const { deps } = ctx;
@@ -44,16 +35,16 @@ export function uploadRoutes(app: Hono<GatewayEnv>, ctx: AppContext): void {
     const bearer = /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1];
     if (admin && bearer && (await sameSecret(bearer, admin))) return ADMIN;
     const auth = await deps.auth.authenticate(header, ctx.now());
-    if (!auth.ok) return problem(auth.status, auth.code, auth.detail);
-    if (!auth.viewer.canUpload) return problem(403, 'no-upload-permission', 'The viewer token does not grant uploads ("upload": true).');
-    if (!auth.viewer.subject) return problem(403, 'no-subject', 'An uploader token needs a "sub": uploads belong to the uploader who reserved them.');
+    if (!auth.ok) return problem(auth.code, auth.detail);
+    if (!auth.viewer.canUpload) return problem('no-upload-permission');
+    if (!auth.viewer.subject) return problem('no-subject', 'An uploader token needs a "sub": uploads belong to the uploader who reserved them.');
     c.set('sub', auth.viewer.subject);
     return `sub:${auth.viewer.subject}`;
   }
   const published = async (id: string) => (await findVideo(deps.storage, id, ctx.now(), ctx.catalogError)) !== null;
 
   app.post('/api/uploads', async (c) => {
-    if (!limits || !sink) return problem(404, 'uploads-off', 'Uploads are off (UPLOADS=true turns them on).');
+    if (!limits || !sink) return problem('uploads-off');
     const owner = await uploader(c);
     if (owner instanceof Response) return owner;
     const mediaBase = ctx.mediaBase(c);
@@ -66,7 +57,7 @@ export function uploadRoutes(app: Hono<GatewayEnv>, ctx: AppContext): void {
     const now = ctx.now();
     if (owner !== ADMIN && (await sink.reservation(videoId))?.owner !== owner) {
       const pending = await sink.pending(owner, now);
-      if (pending.count >= limits.maxPending) return problem(429, 'too-many-uploads', `This uploader has ${pending.count} unfinished uploads (UPLOAD_MAX_PENDING); wait until one is packaged.`);
+      if (pending.count >= limits.maxPending) return problem('too-many-uploads', `This uploader has ${pending.count} unfinished uploads (UPLOAD_MAX_PENDING); wait until one is packaged.`);
     }
     if (sink.hasRoom && !(await sink.hasRoom(0))) return full();
     const expires = Math.floor(now / 1000) + limits.urlTtl;
@@ -78,7 +69,7 @@ export function uploadRoutes(app: Hono<GatewayEnv>, ctx: AppContext): void {
   });
 
   app.put(route, async (c) => {
-    if (!limits || !sink) return problem(404, 'uploads-off', 'Uploads are off (UPLOADS=true turns them on).');
+    if (!limits || !sink) return problem('uploads-off');
     const videoId = c.req.param('videoId');
     if (!VIDEO_ID.test(videoId)) return badId();
     const mediaBase = ctx.mediaBase(c);
@@ -88,14 +79,14 @@ export function uploadRoutes(app: Hono<GatewayEnv>, ctx: AppContext): void {
     if (!verdict.ok) return cloudFrontDenial(verdict.denial);
     c.set('keyPairId', verdict.grant.keyPairId);
     const sha256 = c.req.header('x-amz-content-sha256')?.toLowerCase();
-    if (!sha256) return problem(400, 'hash-missing', 'Send the body\'s SHA-256 (hex) in x-amz-content-sha256.');
-    if (!/^[0-9a-f]{64}$/.test(sha256)) return problem(400, 'hash-malformed', 'x-amz-content-sha256 must be 64 hex digits.');
+    if (!sha256) return problem('hash-missing');
+    if (!/^[0-9a-f]{64}$/.test(sha256)) return problem('hash-malformed');
     const declared = c.req.header('Content-Length');
     const length = declared !== undefined && /^\d{1,15}$/.test(declared) ? Number(declared) : null;
-    if (length !== null && length > limits.maxBytes) return problem(413, 'too-large', REFUSALS['too-large'][1]);
+    if (length !== null && length > limits.maxBytes) return problem('too-large');
     // The signed URL was handed only to the uploader holding the reservation, and expires with it.
     const reservation = await sink.reservation(videoId);
-    if (!reservation) return problem(404, 'no-upload', 'Nothing is reserved under this ID: ask POST /api/uploads for an upload URL.');
+    if (!reservation) return problem('no-upload', 'Nothing is reserved under this ID: ask POST /api/uploads for an upload URL.');
     if (await published(videoId)) return exists();
     // Exactly one body per ID: a retry of the accepted body is answered from what is known (never read twice).
     if (!(await sink.claim(videoId))) {
@@ -113,30 +104,29 @@ export function uploadRoutes(app: Hono<GatewayEnv>, ctx: AppContext): void {
       await sink.release(videoId);
       return res;
     };
-    if (length !== null && length > room) return refuse(problem(413, over, REFUSALS[over][1], { Connection: 'close' }));
+    if (length !== null && length > room) return refuse(problem(over, undefined, { Connection: 'close' }));
     if (sink.hasRoom && !(await sink.hasRoom(length ?? room))) return refuse(full());
     const body = c.req.raw.body;
-    if (!body) return refuse(problem(400, 'incomplete', 'The upload has no body.'));
+    if (!body) return refuse(problem('incomplete', 'The upload has no body.'));
     const result = await sink.receive(videoId, body.pipeThrough(uploadGuard(room, over)), { sha256, maxBytes: room, length });
     if (!result.ok) {
-      const [status, detail] = REFUSALS[result.reason];
-      return problem(status, result.reason, detail, { Connection: 'close' });
+      return problem(result.reason, undefined, { Connection: 'close' });
     }
     return c.json({ videoId, bytes: result.bytes, status: 'uploaded' }, 201);
   });
 
   app.get('/api/uploads/:videoId', async (c) => {
-    if (!limits || !sink) return problem(404, 'uploads-off', 'Uploads are off (UPLOADS=true turns them on).');
+    if (!limits || !sink) return problem('uploads-off');
     const owner = await uploader(c);
     if (owner instanceof Response) return owner;
     const videoId = c.req.param('videoId');
     if (!VIDEO_ID.test(videoId)) return badId();
     c.header('Cache-Control', 'no-store');
     const reservation = await sink.reservation(videoId);
-    if (reservation && owner !== ADMIN && reservation.owner !== owner) return problem(403, 'not-upload-owner', 'This upload belongs to another uploader.');
+    if (reservation && owner !== ADMIN && reservation.owner !== owner) return problem('not-upload-owner');
     const state = reservation ? await sink.status(videoId) : null;
     if (state) return c.json({ videoId, ...state });
     if (reservation) return c.json({ videoId, status: 'reserved' });
-    return problem(404, 'no-upload', 'Nothing was uploaded under this ID by this uploader.');
+    return problem('no-upload', 'Nothing was uploaded under this ID by this uploader.');
   });
 }

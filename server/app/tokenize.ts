@@ -257,7 +257,7 @@ interface MessageChannelLike {
 }
 
 const tooLarge = () =>
-  problem(500, 'playlist-too-large', `The playlist is too large to tokenize for a device link (over ${MAX_PLAYLIST_BYTES} bytes or ${MAX_PLAYLIST_LINES} lines).`);
+  problem('playlist-too-large', `The playlist is too large to tokenize for a device link (over ${MAX_PLAYLIST_BYTES} bytes or ${MAX_PLAYLIST_LINES} lines).`);
 
 export interface TokenizeRequest {
   /** The public URL of the playlist (media origin + path). */

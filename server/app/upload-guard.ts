@@ -1,4 +1,5 @@
 import type { UploadRefusal } from './storage.ts';
+import { HlsGateError } from '../core/errors.ts';
 import { SNIFF_BYTES, sniffContainer } from './media-container.ts';
 
 // Checks an upload while it streams, before a byte is kept: its leading bytes must be an allowed audio or video
@@ -6,10 +7,10 @@ import { SNIFF_BYTES, sniffContainer } from './media-container.ts';
 // prefixed), and it is cut off the moment it passes its size limit. Web-standard (a TransformStream), so Node and
 // Workers share it.
 
-export class UploadError extends Error {
-  constructor(readonly reason: UploadRefusal) {
-    super(reason);
-    this.name = 'UploadError';
+export class UploadError extends HlsGateError<UploadRefusal> {
+  override readonly name = 'UploadError';
+  constructor(code: UploadRefusal) {
+    super(code, code);
   }
 }
 

@@ -1,14 +1,16 @@
+import { HlsGateError } from './errors.ts';
+
 // A strict JSON reader (RFC 8259) for input whose meaning must be unambiguous: signed policies and the catalog.
 // Unlike JSON.parse it refuses duplicate object keys (RFC 8259 section 4 leaves their meaning to the reader, so
 // two readers could see two different policies in one signed text), bounds nesting, and reports where the
 // text is wrong as a line and column, never quoting the text itself (it may be a credential).
 
-export class JsonError extends Error {
+export class JsonError extends HlsGateError<'ERR_JSON'> {
+  override readonly name = 'JsonError';
   readonly line: number;
   readonly column: number;
   constructor(why: string, line: number, column: number) {
-    super(`${why} at line ${line}, column ${column}`);
-    this.name = 'JsonError';
+    super('ERR_JSON', `${why} at line ${line}, column ${column}`);
     this.line = line;
     this.column = column;
   }

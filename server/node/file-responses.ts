@@ -6,7 +6,8 @@ import type { HttpBindings, Http2Bindings } from '@hono/node-server';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { BUFFER_BYTES, leaseBuffer, shortenLease } from './file-buffers.ts';
 import { fileSpanOf, type FileSpan } from './file-spans.ts';
-import { FILE_HEADER, METHOD_HEADER, NGINX_FILES_LOCATION, PROXY_HEADER, VERDICT_HEADER, WHOLE_HEADER, type NginxHandOff } from './nginx-config.ts';
+import { NGINX_FILES_LOCATION, type NginxHandOff } from './nginx-config.ts';
+import { FILE_HEADER, METHOD_HEADER, PROXY_HEADER, VERDICT_HEADER, WHOLE_HEADER } from '../core/headers.ts';
 import { problem } from '../app/responses.ts';
 import { ROUTES } from '../app/layout.ts';
 
@@ -129,7 +130,7 @@ function proxyProof(secret: string): (request: Request) => boolean {
  */
 function notViaProxy(request: Request): Response | undefined {
   if ((request.method === 'GET' || request.method === 'HEAD') && pathOf(request.url) === ROUTES.health) return undefined;
-  return problem(403, 'not-via-proxy', 'This gateway answers through its nginx only (SERVE_VIA_NGINX): use the nginx address.');
+  return problem('not-via-proxy');
 }
 
 function pathOf(url: string): string | undefined {

@@ -133,7 +133,7 @@ export function createFsUploads(mediaDir: string, minFreeBytes: number, onAccept
         onAccepted?.(videoId);
         return { ok: true, bytes };
       } catch (err) {
-        if (err instanceof UploadError) return { ok: false, reason: err.reason };
+        if (err instanceof UploadError) return { ok: false, reason: err.code };
         return { ok: false, reason: 'incomplete' }; // the client went away, or the stream broke
       } finally {
         if (!done) {

@@ -3,3 +3,5 @@ export { startNodeGateway, connectionLimits, type RunningGateway, type StartOpti
 export { createFsStorage } from './fs-storage.ts';
 export { withNodeCrypto } from './native-key.ts';
 export { createAssets as playerAssets } from './assets.ts';
+// What startNodeGateway throws for bad settings (an HlsGateError from `hls-gate`, code ERR_CONFIG).
+export { ConfigError } from '../app/config-error.ts';

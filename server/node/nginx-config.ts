@@ -1,5 +1,6 @@
 import { TYPES } from '../app/mime.ts';
 import { ROUTES } from '../app/layout.ts';
+import { FILE_HEADER, METHOD_HEADER, PROXY_HEADER, VERDICT_HEADER, WHOLE_HEADER } from '../core/headers.ts';
 
 // nginx in front of the Node gateway (SERVE_VIA_NGINX=true): every request goes to hls-gate, which judges it and
 // answers as usual, except that for a granted file it sends no bytes, only X-Accel-Redirect naming the checked file
@@ -20,20 +21,6 @@ import { ROUTES } from '../app/layout.ts';
 
 /** The internal location: never reachable from outside (`internal`), only through hls-gate's X-Accel-Redirect. */
 export const NGINX_FILES_LOCATION = '/_hls-gate/files/';
-/** Set by nginx on its auth_request subrequest (and cleared on everything else): answer with a verdict. */
-export const VERDICT_HEADER = 'X-Hls-Gate-Verdict';
-/** On the verdict subrequest: the viewer's method (nginx sends subrequests as GET). */
-export const METHOD_HEADER = 'X-Hls-Gate-Method';
-/** Set by nginx on playlist requests it caches whole: answer with the file itself, cacheable like a verdict. */
-export const WHOLE_HEADER = 'X-Hls-Gate-Whole';
-/** On a granted verdict: the file to serve, relative to MEDIA_DIR, as hls-gate checked it (its real path). */
-export const FILE_HEADER = 'X-Hls-Gate-File';
-/**
- * Set by nginx on every request it passes to hls-gate, to NGINX_PROXY_SECRET: the proof that a request came through
- * nginx. Without it the gateway trusts no X-Forwarded-For and hands off no file: it refuses the request (`403
- * not-via-proxy`, file-responses.ts). nginx replaces a client's own header of that name (proxy_set_header).
- */
-export const PROXY_HEADER = 'X-Hls-Gate-Proxy';
 /** What NGINX_PROXY_SECRET may hold: 32 to 1024 characters nginx takes literally inside a quoted string. */
 export const PROXY_SECRET = /^[A-Za-z0-9._~+/=-]{32,1024}$/;
 /** The media routes' prefix (app/layout.ts). */

@@ -1,6 +1,7 @@
 import type { Hono } from 'hono';
 import { ConfigError, parseConfig, type Env as ConfigEnv } from '../app/config.ts';
 import { buildGateway } from '../app/build.ts';
+import { problem } from '../app/responses.ts';
 import { generateKeyPair } from '../core/index.ts';
 import { DEV_KEY_PAIR_ID, resolveMode } from '../app/mode.ts';
 import { createR2Storage } from './r2-storage.ts';
@@ -83,10 +84,7 @@ export default {
       // Misconfiguration: say what to fix, once per request, without any secret.
       const message = err instanceof ConfigError ? err.message : 'the gateway failed to start';
       console.error(JSON.stringify({ level: 'error', msg: 'configuration error', detail: message }));
-      return new Response(JSON.stringify({ type: 'about:blank', title: 'Gateway misconfigured', status: 500, code: 'config', detail: message }), {
-        status: 500,
-        headers: { 'Content-Type': 'application/problem+json' },
-      });
+      return problem('config', message);
     }
     return instance.fetch(request, env, ctx);
   },

@@ -1,5 +1,6 @@
 import type { Reservation, UploadResult, UploadSink, UploadStatus } from '../app/storage.ts';
 import { UploadError } from '../app/upload-guard.ts';
+import { SIGNATURE_HEADER } from '../core/headers.ts';
 
 // Uploaded sources on Workers: R2 keys `.uploads/<id>/source` (never served: no video ID starts with "."). R2 checks
 // the body against the SHA-256 given to put() and stores nothing when it differs, and a put whose stream fails (too
@@ -114,18 +115,18 @@ export function createR2Uploads(bucket: R2Bucket, handOff?: HandOff): UploadSink
       await bucket.delete(key(videoId)).catch(() => {});
       // The guard's refusal (not media, too large) reaches R2 as a broken stream: report the guard's reason.
       const cause = await piped;
-      if (cause instanceof UploadError) return { ok: false, reason: cause.reason };
+      if (cause instanceof UploadError) return { ok: false, reason: cause.code };
       return { ok: false, reason: /sha-?256|checksum|digest/i.test(String(err)) ? 'hash-mismatch' : 'incomplete' };
     }
     const cause = await piped;
     if (cause) {
       await bucket.delete(key(videoId)).catch(() => {});
-      return { ok: false, reason: cause instanceof UploadError ? cause.reason : 'incomplete' };
+      return { ok: false, reason: cause instanceof UploadError ? cause.code : 'incomplete' };
     }
     if (!stored) return { ok: false, reason: 'incomplete' };
     if (handOff) {
       const payload = JSON.stringify({ videoId, key: key(videoId), bytes: stored.size, sha256: expect.sha256 });
-      await fetch(handOff.url, { method: 'POST', body: payload, headers: { 'Content-Type': 'application/json', 'X-Hls-Gate-Signature': await sign(handOff.secret, payload) } }).catch(() => {});
+      await fetch(handOff.url, { method: 'POST', body: payload, headers: { 'Content-Type': 'application/json', [SIGNATURE_HEADER]: await sign(handOff.secret, payload) } }).catch(() => {});
     }
     return { ok: true, bytes: stored.size };
   }

@@ -52,7 +52,9 @@ describe('the npm package', () => {
     expect(paths).toContain('dist/server/index.d.ts');
     expect(paths).toContain('player/dist/app.js');
     expect(paths.filter((p) => /^(test|bench|media|scripts)\/|\.pem$|\.dev-keys|(?<!\.d)\.ts$/.test(p))).toEqual([]);
-    expect(pack.size).toBeLessThan(400 * 1024);
+    // A ceiling against accidental bulk (a fixture, a source map): most of it is the player bundle (hls.js, ~600 KB
+    // unpacked) and the README; 420 KiB leaves room for the server's own growth, not for a stray file.
+    expect(pack.size).toBeLessThan(420 * 1024);
     console.log(`npm pack: ${pack.filename} ${(pack.size / 1024).toFixed(0)} KB packed, ${(pack.unpackedSize / 1024).toFixed(0)} KB unpacked, ${paths.length} files`);
   });
 
@@ -130,12 +132,27 @@ serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info) => console.lo
     });
   });
 
+  it('what the gateway throws on purpose is an HlsGateError of `hls-gate`, with one ConfigError class in every entry', () => {
+    writeFileSync(join(dir, 'errors.mjs'), `
+import { HlsGateError } from 'hls-gate';
+import { createGateway, ConfigError } from 'hls-gate/hono';
+import { createFsStorage, ConfigError as NodeConfigError } from 'hls-gate/node';
+try {
+  await createGateway({ settings: {}, storage: createFsStorage('.') });
+  console.log('{}');
+} catch (err) {
+  console.log(JSON.stringify({ config: err instanceof ConfigError, sameClass: ConfigError === NodeConfigError, base: err instanceof HlsGateError, name: err.name, code: err.code }));
+}
+`);
+    expect(JSON.parse(node('errors.mjs'))).toEqual({ config: true, sameClass: true, base: true, name: 'ConfigError', code: 'ERR_CONFIG' });
+  });
+
   it('a TypeScript consumer type-checks against the shipped declarations', () => {
     writeFileSync(join(dir, 'consumer.ts'), `
 import { Hono } from 'hono';
-import { signCookies, createVerifier, type Verdict, type SignedCookies } from 'hls-gate';
-import { createGateway, cloudFrontGate, accessGrants, type CloudFrontGateEnv } from 'hls-gate/hono';
-import { createFsStorage, startNodeGateway } from 'hls-gate/node';
+import { signCookies, createVerifier, HlsGateError, CoreError, type Verdict, type SignedCookies, type CoreErrorCode } from 'hls-gate';
+import { createGateway, cloudFrontGate, accessGrants, ConfigError, type CloudFrontGateEnv } from 'hls-gate/hono';
+import { createFsStorage, startNodeGateway, ConfigError as NodeConfigError } from 'hls-gate/node';
 
 const app = new Hono<CloudFrontGateEnv>();
 app.use('/private/*', cloudFrontGate({ publicKeys: { K2JCJMDEHXQW5F: '-----BEGIN PUBLIC KEY-----' }, mediaBaseUrl: 'https://example.com' }));
@@ -148,6 +165,17 @@ export async function f(): Promise<Verdict> {
   app.route('/media', await createGateway({ settings: {}, storage: createFsStorage('media') }));
   void startNodeGateway;
   return createVerifier({ keys: new Map() }).verify({ url: 'https://m/a' });
+}
+export function why(err: unknown): string {
+  if (err instanceof ConfigError || err instanceof NodeConfigError) {
+    const code: 'ERR_CONFIG' = err.code;
+    return code;
+  }
+  if (err instanceof CoreError) {
+    const code: CoreErrorCode = err.code;
+    return code;
+  }
+  return err instanceof HlsGateError ? err.name + err.code : 'a bug';
 }
 `);
     writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions: { strict: true, module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', lib: ['ES2022', 'DOM'], types: [], skipLibCheck: false, noEmit: true }, files: ['consumer.ts'] }));
