@@ -2,7 +2,7 @@ import { chmodSync, existsSync, realpathSync, renameSync, rmSync, statSync, writ
 import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { NGINX_PATH, nginxConfig } from '../server/node/nginx-config.ts';
-import { nginxHandOff } from '../server/node/start.ts';
+import { nginxHandOff } from '../server/node/settings.ts';
 import { UsageError, type Io } from './io.ts';
 
 // `hls-gate nginx-config`: the nginx server block for the gateway as the environment configures it (MEDIA_DIR, HOST,

@@ -2,8 +2,11 @@
 // start-up. Every refusal says what to set. Web-standard only: files are read by the Node entry beforehand.
 
 import { ConfigError, type Env } from './config-error.ts';
-import { parseBool, resolveMode } from './mode.ts';
-import { checkCookieDomain, isPlainHost, parseMediaHosts } from './hosts.ts';
+import { NEEDS, parseBool, resolveMode, type Mode } from './mode.ts';
+import {
+  ACCESS_TTL, GRANT_WINDOW, checkCookieDomain, checkHosts, checkKeyPairId, checkOneOriginRule, checkOrigin, checkSeconds,
+  type Refuse, type SecondsRange,
+} from './option-checks.ts';
 import { KEY_PAIR_ID } from '../core/cookies.ts';
 
 export { ConfigError, type Env };
@@ -25,12 +28,28 @@ export interface AuthConfig {
   issuer?: string;
 }
 
-export interface GatewayConfig {
-  /** Public origin of the media routes (no trailing slash); undefined = each request's own origin. */
-  mediaBaseUrl?: string;
-  /** Without mediaBaseUrl: the hosts a request may name (entries without a port allow any); empty = any plain host (demo only). */
-  mediaHosts: string[];
-  cookieDomain?: string;
+/**
+ * Where grants are valid: one public origin (and then, optionally, a parent domain the cookies are shared with), or
+ * each request's own origin when its host is allowed. Never both.
+ */
+export type MediaOriginConfig =
+  | {
+      /** Public origin of the media routes (no trailing slash). */
+      mediaBaseUrl: string;
+      mediaHosts: [];
+      /** A parent domain of the media host, for cookies shared with the player's host. */
+      cookieDomain?: string;
+    }
+  | {
+      mediaBaseUrl?: never;
+      /** The hosts a request may name (entries without a port allow any); empty = any plain host (demo only). */
+      mediaHosts: string[];
+      cookieDomain?: never;
+    };
+
+export type GatewayConfig = MediaOriginConfig & GatewayConfigBase;
+
+export interface GatewayConfigBase {
   allowedOrigins: string[];
   /** Seconds a grant lasts at least. */
   accessTtl: number;
@@ -74,6 +93,11 @@ function value(env: Env, name: string): string | undefined {
   return v === undefined || v === '' ? undefined : v;
 }
 
+/** How the variables refuse: a ConfigError, which the entries print as "configuration error: ..." at start-up. */
+export const refuseConfig: Refuse = (message) => {
+  throw new ConfigError(message);
+};
+
 /** Accepts `3600`, `90s`, `30m`, `1h`, `1d`. */
 export function parseDuration(text: string, name: string): number {
   const m = /^(\d+)\s*([smhd]?)$/.exec(text.trim());
@@ -88,19 +112,65 @@ export function pemFromEnv(text: string): string {
   return text.includes('-----BEGIN') ? text.replace(/\\n/g, '\n') : text;
 }
 
-function parseOrigin(text: string, name: string): string {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw new ConfigError(`${name}: "${text}" is not a URL; write an origin like https://app.example.com`);
+/** A duration variable (or its default) within the range its rule allows. */
+export function seconds(env: Env, name: string, fallback: string, range: SecondsRange): number {
+  return checkSeconds(parseDuration(value(env, name) ?? fallback, name), name, range, refuseConfig);
+}
+
+/** MEDIA_BASE_URL (one trailing slash forgiven) or MEDIA_HOSTS, and COOKIE_DOMAIN, which needs MEDIA_BASE_URL to cover. */
+function parseMediaOrigin(env: Env): MediaOriginConfig {
+  const base = value(env, 'MEDIA_BASE_URL');
+  const mediaBaseUrl = base === undefined ? undefined : checkOrigin(base.replace(/\/$/, ''), 'MEDIA_BASE_URL', refuseConfig);
+  const cookie = value(env, 'COOKIE_DOMAIN');
+  if (cookie !== undefined && !mediaBaseUrl) refuseConfig('COOKIE_DOMAIN needs MEDIA_BASE_URL (the public media origin it must cover)');
+  const names = { domain: 'COOKIE_DOMAIN', base: 'MEDIA_BASE_URL' };
+  const cookieDomain = cookie !== undefined && mediaBaseUrl ? checkCookieDomain(cookie, new URL(mediaBaseUrl).hostname, names, refuseConfig) : undefined;
+  const hostList = value(env, 'MEDIA_HOSTS');
+  const mediaHosts = checkHosts((hostList ?? '').split(',').filter((h) => h.trim() !== ''), 'MEDIA_HOSTS', refuseConfig);
+  if (hostList !== undefined && mediaHosts.length === 0) refuseConfig(`MEDIA_HOSTS="${hostList}" lists no host: ${NEEDS.mediaOrigin}`);
+  checkOneOriginRule(mediaBaseUrl, mediaHosts, { base: 'MEDIA_BASE_URL', hosts: 'MEDIA_HOSTS' }, refuseConfig);
+  if (!mediaBaseUrl) return { mediaHosts };
+  return { mediaBaseUrl, mediaHosts: [], ...(cookieDomain ? { cookieDomain } : {}) };
+}
+
+function parseAllowedOrigins(env: Env): string[] {
+  const list = (value(env, 'ALLOWED_ORIGINS') ?? '').split(',').map((o) => o.trim()).filter(Boolean);
+  if (list.includes('*')) refuseConfig('ALLOWED_ORIGINS cannot be *: browsers refuse credentials with a wildcard origin');
+  return list.map((o) => checkOrigin(o, 'ALLOWED_ORIGINS', refuseConfig));
+}
+
+/** Both halves of the signing key, or neither (which only the demo may leave to its development key). */
+function parseSigningKey(env: Env): { keyPairId: string; privateKeyPem: string } {
+  const keyPairId = value(env, 'CLOUDFRONT_KEY_PAIR_ID');
+  const privateKey = value(env, 'CLOUDFRONT_PRIVATE_KEY');
+  if (keyPairId && !privateKey) refuseConfig('CLOUDFRONT_KEY_PAIR_ID is set but no private key: set CLOUDFRONT_PRIVATE_KEY (PEM) or CLOUDFRONT_PRIVATE_KEY_FILE');
+  if (privateKey && !keyPairId) refuseConfig('a private key is set but CLOUDFRONT_KEY_PAIR_ID is not: set it to the ID CloudFront gave the public key (e.g. K2JCJMDEHXQW5F)');
+  if (!keyPairId || !privateKey) return refuseConfig(`no signing key: ${NEEDS.signingKey}`);
+  return { keyPairId: checkKeyPairId(keyPairId, 'CLOUDFRONT_KEY_PAIR_ID', refuseConfig), privateKeyPem: pemFromEnv(privateKey) };
+}
+
+function parseAuth(env: Env): AuthConfig {
+  const auth: AuthConfig = {};
+  const secret = value(env, 'AUTH_JWT_SECRET');
+  if (secret !== undefined) {
+    if (secret.length < 32) refuseConfig('AUTH_JWT_SECRET must be at least 32 characters (HS256 needs a 256-bit secret); make one with: openssl rand -base64 32');
+    auth.secret = secret;
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(`${name}: "${text}" must be http or https`);
-  if ((url.pathname !== '/' && url.pathname !== '') || url.search || url.hash || text.endsWith('/')) {
-    throw new ConfigError(`${name}: "${text}" must be an origin only (scheme://host[:port], no path or trailing slash)`);
+  const jwtPublicKey = value(env, 'AUTH_JWT_PUBLIC_KEY');
+  if (jwtPublicKey !== undefined) auth.publicKeyPem = pemFromEnv(jwtPublicKey);
+  const jwks = value(env, 'AUTH_JWKS_URL');
+  if (jwks !== undefined) {
+    try {
+      auth.jwksUrl = new URL(jwks).href;
+    } catch {
+      refuseConfig(`AUTH_JWKS_URL="${jwks}" is not a URL`);
+    }
   }
-  if (!isPlainHost(url.host)) throw new ConfigError(`${name}: "${text}" must name one host: no wildcards (a policy for it would be valid on every matching host)`);
-  return url.origin;
+  const audience = value(env, 'AUTH_JWT_AUDIENCE');
+  if (audience !== undefined) auth.audience = audience;
+  const issuer = value(env, 'AUTH_JWT_ISSUER');
+  if (issuer !== undefined) auth.issuer = issuer;
+  return auth;
 }
 
 const PUBLIC_KEYS_FORMAT = 'CLOUDFRONT_PUBLIC_KEYS must be KEY_PAIR_ID=PEM entries separated by commas or newlines (on Node, KEY_PAIR_ID=path/to/public_key.pem also works)';
@@ -144,124 +214,70 @@ function parseSessions(env: Env, jwtSecret: string | undefined): SessionConfig |
   const fail = value(env, 'SESSION_STORE_FAILURE') ?? 'closed';
   if (fail !== 'open' && fail !== 'closed') throw new ConfigError('SESSION_STORE_FAILURE must be closed (refuse while the store is unreachable) or open (carry on without it)');
   out.failMode = fail;
-  const poll = parseDuration(value(env, 'SESSION_POLL') ?? '1', 'SESSION_POLL');
-  if (poll < 1 || poll > 60) throw new ConfigError('SESSION_POLL must be 1 to 60 seconds');
-  out.pollMs = poll * 1000;
+  out.pollMs = seconds(env, 'SESSION_POLL', '1', { min: 1, max: 60 }) * 1000;
   return out;
 }
 
-/** Is `host` the cookie domain itself or below it (RFC 6265 section 5.1.3 domain-match)? */
-export function domainCovers(domain: string, host: string): boolean {
-  const d = domain.replace(/^\./, '').toLowerCase();
-  const h = host.toLowerCase();
-  return h === d || h.endsWith(`.${d}`);
-}
+const UPLOAD_VARS = ['UPLOAD_MAX_BYTES', 'UPLOAD_URL_TTL', 'UPLOAD_MAX_PENDING', 'UPLOAD_MAX_PENDING_BYTES'];
 
-export function parseConfig(env: Env): GatewayConfig {
-  const { demo } = resolveMode(env);
-  const mediaBase = value(env, 'MEDIA_BASE_URL');
-  const mediaBaseUrl = mediaBase === undefined ? undefined : parseOrigin(mediaBase.replace(/\/$/, ''), 'MEDIA_BASE_URL');
-
-  const cookieDomain = value(env, 'COOKIE_DOMAIN')?.replace(/^\./, '');
-  if (cookieDomain !== undefined) {
-    if (!/^[a-z0-9.-]+$/i.test(cookieDomain) || !cookieDomain.includes('.') && cookieDomain !== 'localhost') {
-      throw new ConfigError(`COOKIE_DOMAIN="${cookieDomain}" is not a domain name; use the shared parent domain, e.g. example.com`);
-    }
-    checkCookieDomain(cookieDomain.toLowerCase());
-    if (!mediaBaseUrl) throw new ConfigError('COOKIE_DOMAIN needs MEDIA_BASE_URL (the public media origin it must cover)');
-    const host = new URL(mediaBaseUrl).hostname;
-    if (!domainCovers(cookieDomain, host)) {
-      throw new ConfigError(`COOKIE_DOMAIN="${cookieDomain}" does not cover the media host "${host}" of MEDIA_BASE_URL: browsers would never send the cookies; use a parent domain of both the player and the media host`);
-    }
-  }
-
-  const allowedOrigins = (value(env, 'ALLOWED_ORIGINS') ?? '').split(',').map((o) => o.trim()).filter(Boolean).map((o) => parseOrigin(o, 'ALLOWED_ORIGINS'));
-  if (allowedOrigins.length > 0 && allowedOrigins.includes('*')) throw new ConfigError('ALLOWED_ORIGINS cannot be *: browsers refuse credentials with a wildcard origin');
-
-  const accessTtl = parseDuration(value(env, 'ACCESS_TTL') ?? '3600', 'ACCESS_TTL');
-  if (accessTtl < 1 || accessTtl > 7 * 86400) throw new ConfigError('ACCESS_TTL must be between 1 second and 7 days');
-  const deviceLinkTtl = parseDuration(value(env, 'DEVICE_LINK_TTL') ?? '4h', 'DEVICE_LINK_TTL');
-  if (deviceLinkTtl < 60 || deviceLinkTtl > 7 * 86400) throw new ConfigError('DEVICE_LINK_TTL must be between 1 minute and 7 days (a device link cannot be refreshed: make it last a film)');
-  const grantWindow = parseDuration(value(env, 'GRANT_WINDOW') ?? '60', 'GRANT_WINDOW');
-  if (grantWindow > 3600) throw new ConfigError('GRANT_WINDOW must be at most 3600 seconds (0 turns sharing off)');
-
-  const keyPairId = value(env, 'CLOUDFRONT_KEY_PAIR_ID');
-  const privateKey = value(env, 'CLOUDFRONT_PRIVATE_KEY');
-  if (keyPairId && !privateKey) throw new ConfigError('CLOUDFRONT_KEY_PAIR_ID is set but no private key: set CLOUDFRONT_PRIVATE_KEY (PEM) or CLOUDFRONT_PRIVATE_KEY_FILE');
-  if (privateKey && !keyPairId) throw new ConfigError('a private key is set but CLOUDFRONT_KEY_PAIR_ID is not: set it to the ID CloudFront gave the public key (e.g. K2JCJMDEHXQW5F)');
-  if (!keyPairId || !privateKey) throw new ConfigError('no signing key: set CLOUDFRONT_KEY_PAIR_ID and CLOUDFRONT_PRIVATE_KEY (or CLOUDFRONT_PRIVATE_KEY_FILE); make a pair with: npx hls-gate keys generate');
-  if (!KEY_PAIR_ID.test(keyPairId)) throw new ConfigError(`CLOUDFRONT_KEY_PAIR_ID="${keyPairId}" must be letters and digits, like K2JCJMDEHXQW5F`);
-
-  const auth: AuthConfig = {};
-  const secret = value(env, 'AUTH_JWT_SECRET');
-  if (secret !== undefined) {
-    if (secret.length < 32) throw new ConfigError('AUTH_JWT_SECRET must be at least 32 characters (HS256 needs a 256-bit secret); make one with: openssl rand -base64 32');
-    auth.secret = secret;
-  }
-  const jwtPublicKey = value(env, 'AUTH_JWT_PUBLIC_KEY');
-  if (jwtPublicKey !== undefined) auth.publicKeyPem = pemFromEnv(jwtPublicKey);
-  const jwks = value(env, 'AUTH_JWKS_URL');
-  if (jwks !== undefined) {
-    try {
-      auth.jwksUrl = new URL(jwks).href;
-    } catch {
-      throw new ConfigError(`AUTH_JWKS_URL="${jwks}" is not a URL`);
-    }
-  }
-  const audience = value(env, 'AUTH_JWT_AUDIENCE');
-  if (audience !== undefined) auth.audience = audience;
-  const issuer = value(env, 'AUTH_JWT_ISSUER');
-  if (issuer !== undefined) auth.issuer = issuer;
-
-  const sessions = parseSessions(env, auth.secret);
+function parseUploads(env: Env, demo: boolean): GatewayConfig['uploads'] {
   // The demo takes uploads by default (its page has an upload panel); a deployment turns them on explicitly.
   const uploads = parseBool(value(env, 'UPLOADS'), 'UPLOADS') ?? demo;
+  if (!uploads) {
+    const stray = UPLOAD_VARS.find((name) => value(env, name) !== undefined);
+    if (stray) refuseConfig(`${stray} needs UPLOADS=true`);
+    return undefined;
+  }
   const uploadMax = value(env, 'UPLOAD_MAX_BYTES');
-  const uploadVars = ['UPLOAD_MAX_BYTES', 'UPLOAD_URL_TTL', 'UPLOAD_MAX_PENDING', 'UPLOAD_MAX_PENDING_BYTES'];
-  const stray = uploadVars.find((name) => value(env, name) !== undefined);
-  if (!uploads && stray) throw new ConfigError(`${stray} needs UPLOADS=true`);
-  let uploadConfig: GatewayConfig['uploads'];
-  if (uploads) {
-    const maxBytes = uploadMax === undefined ? 2 * 1024 ** 3 : Number(uploadMax);
-    if (!Number.isInteger(maxBytes) || maxBytes < 1024 || maxBytes > 100 * 1024 ** 3) throw new ConfigError('UPLOAD_MAX_BYTES must be a whole number of bytes from 1024 to 100 GiB');
-    const urlTtl = parseDuration(value(env, 'UPLOAD_URL_TTL') ?? '1h', 'UPLOAD_URL_TTL');
-    if (urlTtl < 60 || urlTtl > 86400) throw new ConfigError('UPLOAD_URL_TTL must be between 1 minute and 1 day');
-    const maxPending = Number(value(env, 'UPLOAD_MAX_PENDING') ?? '5');
-    if (!Number.isInteger(maxPending) || maxPending < 1 || maxPending > 1000) throw new ConfigError('UPLOAD_MAX_PENDING must be a whole number from 1 to 1000 (unfinished uploads per uploader)');
-    const pendingBytes = value(env, 'UPLOAD_MAX_PENDING_BYTES');
-    const maxPendingBytes = pendingBytes === undefined ? 2 * maxBytes : Number(pendingBytes);
-    if (!Number.isInteger(maxPendingBytes) || maxPendingBytes < maxBytes) throw new ConfigError(`UPLOAD_MAX_PENDING_BYTES must be a whole number of bytes, at least UPLOAD_MAX_BYTES (${maxBytes})`);
-    uploadConfig = { maxBytes, urlTtl, maxPending, maxPendingBytes };
-  }
+  const maxBytes = uploadMax === undefined ? 2 * 1024 ** 3 : Number(uploadMax);
+  if (!Number.isInteger(maxBytes) || maxBytes < 1024 || maxBytes > 100 * 1024 ** 3) refuseConfig('UPLOAD_MAX_BYTES must be a whole number of bytes from 1024 to 100 GiB');
+  const urlTtl = seconds(env, 'UPLOAD_URL_TTL', '1h', { min: 60, max: 86400 });
+  const maxPending = Number(value(env, 'UPLOAD_MAX_PENDING') ?? '5');
+  if (!Number.isInteger(maxPending) || maxPending < 1 || maxPending > 1000) refuseConfig('UPLOAD_MAX_PENDING must be a whole number from 1 to 1000 (unfinished uploads per uploader)');
+  const pendingBytes = value(env, 'UPLOAD_MAX_PENDING_BYTES');
+  const maxPendingBytes = pendingBytes === undefined ? 2 * maxBytes : Number(pendingBytes);
+  if (!Number.isInteger(maxPendingBytes) || maxPendingBytes < maxBytes) refuseConfig(`UPLOAD_MAX_PENDING_BYTES must be a whole number of bytes, at least UPLOAD_MAX_BYTES (${maxBytes})`);
+  return { maxBytes, urlTtl, maxPending, maxPendingBytes };
+}
+
+function parseAdminSecret(env: Env, otherSecrets: (string | undefined)[]): string | undefined {
   const adminSecret = value(env, 'ADMIN_SECRET');
-  if (adminSecret !== undefined) {
-    if (adminSecret.length < 32) throw new ConfigError('ADMIN_SECRET must be at least 32 characters; make one with: openssl rand -base64 32');
-    if (adminSecret === auth.secret || adminSecret === sessions?.secret) throw new ConfigError('ADMIN_SECRET must differ from AUTH_JWT_SECRET and SESSION_SECRET: whoever can mint viewer tokens must not be able to lift revocations');
-  }
+  if (adminSecret === undefined) return undefined;
+  if (adminSecret.length < 32) refuseConfig('ADMIN_SECRET must be at least 32 characters; make one with: openssl rand -base64 32');
+  if (otherSecrets.includes(adminSecret)) refuseConfig('ADMIN_SECRET must differ from AUTH_JWT_SECRET and SESSION_SECRET: whoever can mint viewer tokens must not be able to lift revocations');
+  return adminSecret;
+}
 
-  const mediaHosts = parseMediaHosts(value(env, 'MEDIA_HOSTS'));
-  if (mediaBaseUrl && mediaHosts.length > 0) throw new ConfigError('set MEDIA_BASE_URL or MEDIA_HOSTS, not both: with MEDIA_BASE_URL every grant names that origin');
-  if (!demo && !mediaBaseUrl && mediaHosts.length === 0) {
-    throw new ConfigError('set MEDIA_BASE_URL (the public media origin) or MEDIA_HOSTS (the host names the gateway answers for): grants must never name a host taken unchecked from a request');
-  }
-
+/**
+ * The gateway's settings from its variables. `mode` is the zero-configuration rule's answer (app/mode.ts): the entries
+ * apply the rule once (applyMode) and pass it on; other callers let it be worked out here.
+ */
+export function parseConfig(env: Env, mode: Mode = resolveMode(env)): GatewayConfig {
+  const origin = parseMediaOrigin(env);
+  const allowedOrigins = parseAllowedOrigins(env);
+  const accessTtl = seconds(env, 'ACCESS_TTL', '3600', ACCESS_TTL);
+  const deviceLinkTtl = seconds(env, 'DEVICE_LINK_TTL', '4h', { min: 60, max: 7 * 86400, why: 'a device link cannot be refreshed: make it last a film' });
+  const grantWindow = seconds(env, 'GRANT_WINDOW', '60', GRANT_WINDOW);
+  const { keyPairId, privateKeyPem } = parseSigningKey(env);
+  const auth = parseAuth(env);
+  const sessions = parseSessions(env, auth.secret);
+  const uploads = parseUploads(env, mode.demo);
+  const adminSecret = parseAdminSecret(env, [auth.secret, sessions?.secret]);
   return {
-    ...(mediaBaseUrl ? { mediaBaseUrl } : {}),
-    mediaHosts,
-    ...(cookieDomain ? { cookieDomain } : {}),
+    ...origin,
     allowedOrigins,
     accessTtl,
     deviceLinkTtl,
     grantWindow,
     bindIp: parseBool(value(env, 'ACCESS_BIND_IP'), 'ACCESS_BIND_IP') ?? false,
     keyPairId,
-    privateKeyPem: pemFromEnv(privateKey),
+    privateKeyPem,
     publicKeys: parsePublicKeys(value(env, 'CLOUDFRONT_PUBLIC_KEYS')),
     auth,
-    demo,
+    demo: mode.demo,
     trustProxy: parseBool(value(env, 'TRUST_PROXY'), 'TRUST_PROXY') ?? false,
     ...(sessions ? { sessions } : {}),
-    ...(uploadConfig ? { uploads: uploadConfig } : {}),
+    ...(uploads ? { uploads } : {}),
     ...(adminSecret ? { adminSecret } : {}),
   };
 }

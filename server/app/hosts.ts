@@ -1,5 +1,3 @@
-import { getPublicSuffix } from 'tldts';
-import { ConfigError } from './config-error.ts';
 import { Lru } from '../core/lru.ts';
 
 // Which hosts may ever appear in a policy's Resource. A grant names its media origin, so a host taken from a request
@@ -15,33 +13,11 @@ export function isPlainHost(host: string): boolean {
   return m[1] === undefined || (Number(m[1]) >= 1 && Number(m[1]) <= 65535);
 }
 
-/** `MEDIA_HOSTS`: host names (any port) or host:port pairs the gateway answers for when MEDIA_BASE_URL is unset. */
-export function parseMediaHosts(text: string | undefined): string[] {
-  const hosts = (text ?? '').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean);
-  for (const h of hosts) {
-    if (!isPlainHost(h)) throw new ConfigError(`MEDIA_HOSTS: "${h}" is not a host name or host:port (no wildcards, schemes or paths)`);
-  }
-  return hosts;
-}
-
 /** Does a request's host (`name` or `name:port`) match an allow-list entry? An entry without a port allows any. */
 export function hostAllowed(allowed: readonly string[], host: string): boolean {
   const h = host.toLowerCase();
   const name = h.startsWith('[') ? h.slice(0, h.indexOf(']') + 1) : h.split(':')[0]!;
   return allowed.some((a) => a === h || a === name);
-}
-
-/**
- * COOKIE_DOMAIN must be a registrable domain or below one: a cookie for a public suffix (co.uk, github.io) would be
- * sent to every site under it. Checked against the Public Suffix List (tldts), private suffixes included.
- * https://publicsuffix.org/ and RFC 6265 section 5.3 step 5.
- */
-export function checkCookieDomain(domain: string): void {
-  if (domain === 'localhost') return;
-  const suffix = getPublicSuffix(domain, { allowPrivateDomains: true });
-  if (suffix === null || suffix === domain) {
-    throw new ConfigError(`COOKIE_DOMAIN="${domain}" is a public suffix: browsers would refuse the cookie, or share it with every site under it; use your own domain, e.g. example.co.uk`);
-  }
 }
 
 /**

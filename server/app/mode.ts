@@ -20,6 +20,14 @@ export const DEPLOYMENT_VARS = [
 ] as const;
 
 const AUTH_VARS = ['AUTH_JWT_SECRET', 'AUTH_JWT_PUBLIC_KEY', 'AUTH_JWKS_URL'] as const;
+const KEY_VARS = ['CLOUDFRONT_KEY_PAIR_ID', 'CLOUDFRONT_PRIVATE_KEY', 'CLOUDFRONT_PRIVATE_KEY_FILE'] as const;
+
+/** What a deployment cannot run without, worded once for every refusal that names it. */
+export const NEEDS = {
+  signingKey: 'set CLOUDFRONT_KEY_PAIR_ID and CLOUDFRONT_PRIVATE_KEY (or CLOUDFRONT_PRIVATE_KEY_FILE); make a pair with: npx hls-gate keys generate',
+  tokenCheck: 'set AUTH_JWT_SECRET, AUTH_JWT_PUBLIC_KEY or AUTH_JWKS_URL to check viewer tokens',
+  mediaOrigin: 'set MEDIA_BASE_URL (the public media origin, e.g. https://media.example.com) or MEDIA_HOSTS (the host names the gateway answers for)',
+} as const;
 
 export interface Mode {
   demo: boolean;
@@ -50,16 +58,37 @@ export function resolveMode(env: Env): Mode {
   if (demoFlag === undefined && set.length === 0) return { demo: true, zeroConfig: true };
 
   const missing: string[] = [];
-  if (!isSet(env, 'CLOUDFRONT_KEY_PAIR_ID') && !isSet(env, 'CLOUDFRONT_PRIVATE_KEY') && !isSet(env, 'CLOUDFRONT_PRIVATE_KEY_FILE')) {
-    missing.push('set CLOUDFRONT_KEY_PAIR_ID and CLOUDFRONT_PRIVATE_KEY (or CLOUDFRONT_PRIVATE_KEY_FILE); make a pair with: npx hls-gate keys generate');
-  }
-  if (!AUTH_VARS.some((v) => isSet(env, v))) missing.push('set AUTH_JWT_SECRET, AUTH_JWT_PUBLIC_KEY or AUTH_JWKS_URL to check viewer tokens');
-  if (!isSet(env, 'MEDIA_BASE_URL') && !isSet(env, 'MEDIA_HOSTS')) {
-    missing.push('set MEDIA_BASE_URL (the public media origin, e.g. https://media.example.com) or MEDIA_HOSTS (the host names the gateway answers for)');
-  }
+  if (!KEY_VARS.some((v) => isSet(env, v))) missing.push(NEEDS.signingKey);
+  if (!AUTH_VARS.some((v) => isSet(env, v))) missing.push(NEEDS.tokenCheck);
+  if (!isSet(env, 'MEDIA_BASE_URL') && !isSet(env, 'MEDIA_HOSTS')) missing.push(NEEDS.mediaOrigin);
   if (missing.length > 0) {
     const why = set.length > 0 ? `${set.join(', ')} ${set.length === 1 ? 'is' : 'are'} set` : 'DEMO=false is set';
     throw new ConfigError(`this is a configured deployment (${why}) but it is incomplete: ${missing.join('; ')}. For a local trial, set DEMO=true instead`);
   }
   return { demo: false, zeroConfig: false };
+}
+
+/** The settings of a runtime entry once the rule is applied: what parseConfig(env, mode) reads. */
+export interface AppliedMode {
+  env: Env;
+  mode: Mode;
+  /** The development key was put in (the runtime made or loaded it). */
+  devKey: boolean;
+}
+
+/**
+ * The rule applied once, for every runtime entry: zero configuration becomes an explicit DEMO=true, and a demo given
+ * no key at all signs with the development key the runtime provides (Node keeps one in .dev-keys/, a Worker isolate
+ * makes one in memory; `makeDevKey` returns its PEM and is called only then).
+ */
+export async function applyMode(input: Env, makeDevKey: () => Promise<string>): Promise<AppliedMode> {
+  const mode = resolveMode(input);
+  const env: Env = { ...input };
+  if (mode.zeroConfig) env.DEMO = 'true';
+  const devKey = mode.demo && !KEY_VARS.some((v) => isSet(env, v));
+  if (devKey) {
+    env.CLOUDFRONT_PRIVATE_KEY = await makeDevKey();
+    env.CLOUDFRONT_KEY_PAIR_ID = DEV_KEY_PAIR_ID;
+  }
+  return { env, mode, devKey };
 }

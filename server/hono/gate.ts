@@ -1,25 +1,36 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { createVerifier, importPublicKey, type Grant, type KeyGroup, type Verifier, type VerifyKey } from '../core/index.ts';
-import { KEY_PAIR_ID } from '../core/cookies.ts';
 import { badHost, cloudFrontDenial } from '../app/responses.ts';
 import { createMediaOrigin } from '../app/hosts.ts';
+import { checkHosts, checkKeyPairId, checkOneOriginRule, checkOrigin, type Refuse } from '../app/option-checks.ts';
+import { refuseOptions } from './options-error.ts';
 
-/** Options of {@link cloudFrontGate}. */
-export interface CloudFrontGateOptions {
+interface CloudFrontGateCommon {
   /** The trusted public keys: key pair ID → SPKI or PKCS#1 PEM (your CloudFront key group). At least one. */
   publicKeys: Record<string, string>;
-  /**
-   * The public origin the viewer uses, e.g. `https://media.example.com`: policies name it. Without it the request's
-   * own origin is used, when its host is one of `hosts` (required then).
-   */
-  mediaBaseUrl?: string;
-  /** Without `mediaBaseUrl`: host names (any port) or `host:port` this gate answers for. */
-  hosts?: string[];
   /** The viewer's IP address, for IP-bound policies. */
   clientIp?: (c: Context) => string | null;
   /** Milliseconds since the epoch; for tests. */
   now?: () => number;
 }
+
+/**
+ * Options of {@link cloudFrontGate}: the trusted keys, and where the policies are valid: `mediaBaseUrl` or `hosts`,
+ * never both.
+ */
+export type CloudFrontGateOptions = CloudFrontGateCommon &
+  (
+    | {
+        /** The public origin the viewer uses, e.g. `https://media.example.com`: policies name it. One host, no wildcard. */
+        mediaBaseUrl: string;
+        hosts?: never;
+      }
+    | {
+        /** Host names (any port) or `host:port` this gate answers for: the request's own origin is then the public one. */
+        hosts: readonly string[];
+        mediaBaseUrl?: never;
+      }
+  );
 
 /** The context variables {@link cloudFrontGate} sets. */
 export interface CloudFrontGateEnv {
@@ -39,20 +50,19 @@ export interface CloudFrontGateEnv {
  * ```
  */
 export function cloudFrontGate(options: CloudFrontGateOptions): MiddlewareHandler<CloudFrontGateEnv> {
+  const refuse: Refuse = refuseOptions('cloudFrontGate');
   const entries = Object.entries(options.publicKeys ?? {});
-  if (entries.length === 0) throw new TypeError('cloudFrontGate: publicKeys needs at least one KEY_PAIR_ID: PEM entry');
+  if (entries.length === 0) refuse('publicKeys needs at least one KEY_PAIR_ID: PEM entry');
   for (const [id, pem] of entries) {
-    if (!KEY_PAIR_ID.test(id)) throw new TypeError(`cloudFrontGate: "${id}" is not a key pair ID (letters and digits, like K2JCJMDEHXQW5F)`);
-    if (typeof pem !== 'string' || !pem.includes('-----BEGIN')) throw new TypeError(`cloudFrontGate: the key of ${id} must be a PEM public key`);
+    checkKeyPairId(id, 'publicKeys', refuse);
+    if (typeof pem !== 'string' || !pem.includes('-----BEGIN')) refuse(`the key of ${id} must be a PEM public key`);
   }
-  if (!options.mediaBaseUrl && !options.hosts?.length) throw new TypeError('cloudFrontGate: set mediaBaseUrl, or hosts when the request\'s own origin is the public one');
-  let base: string | undefined;
-  if (options.mediaBaseUrl) {
-    const u = new URL(options.mediaBaseUrl);
-    if (u.pathname !== '/' || u.search) throw new TypeError('cloudFrontGate: mediaBaseUrl must be an origin, like https://media.example.com');
-    base = u.origin;
-  }
-  const origin = createMediaOrigin({ ...(base ? { mediaBaseUrl: base } : {}), mediaHosts: (options.hosts ?? []).map((h) => h.toLowerCase()) });
+  // One trailing slash is forgiven, as in MEDIA_BASE_URL.
+  const base = options.mediaBaseUrl ? checkOrigin(options.mediaBaseUrl.replace(/\/$/, ''), 'mediaBaseUrl', refuse) : undefined;
+  const hosts = checkHosts(options.hosts ?? [], 'hosts', refuse);
+  checkOneOriginRule(base, hosts, { base: 'mediaBaseUrl', hosts: 'hosts' }, refuse);
+  if (!base && hosts.length === 0) refuse('set mediaBaseUrl, or hosts when the request\'s own origin is the public one');
+  const origin = createMediaOrigin(base ? { mediaBaseUrl: base, mediaHosts: [] } : { mediaHosts: hosts });
   const now = options.now ?? (() => Date.now());
   // Keys are imported once; an unreadable key fails every request with that message, never a grant.
   const verifier: Promise<Verifier> = (async () => {

@@ -5,6 +5,7 @@ import type { GatewayEnv } from '../app/context.ts';
 import type { MediaStorage } from '../app/storage.ts';
 import type { EventLog, LogEntry } from '../app/log.ts';
 import type { SigningKey } from '../core/index.ts';
+import { refuseOptions } from './options-error.ts';
 
 /** Options of {@link createGateway}. */
 export interface GatewayOptions {
@@ -42,7 +43,7 @@ export async function createGateway(options: GatewayOptions): Promise<Hono<Gatew
   const env: Env = { ...options.settings };
   const config = parseConfig(env);
   if (options.viewerToken?.videosClaim !== undefined) {
-    if (!/^[A-Za-z0-9_:.-]{1,64}$/.test(options.viewerToken.videosClaim)) throw new TypeError('viewerToken.videosClaim must be a claim name such as "videos"');
+    if (!/^[A-Za-z0-9_:.-]{1,64}$/.test(options.viewerToken.videosClaim)) refuseOptions('createGateway')('viewerToken.videosClaim must be a claim name such as "videos"');
     config.auth.videosClaim = options.viewerToken.videosClaim;
   }
   if (options.viewerToken?.requireExp !== undefined) config.auth.requireExp = options.viewerToken.requireExp;

@@ -1,9 +1,9 @@
 import type { Context } from 'hono';
 import { importPrivateKey, type HashAlgorithm, type SigningKey } from '../core/index.ts';
-import { KEY_PAIR_ID } from '../core/cookies.ts';
 import { createGrantIssuer, setGrantCookies } from '../app/grants.ts';
 import { VIDEO_ID, videoFolder } from '../app/layout.ts';
-import { checkCookieDomain, isPlainHost } from '../app/hosts.ts';
+import { ACCESS_TTL, GRANT_WINDOW, checkCookieDomain, checkKeyPairId, checkMountUrl, checkSeconds, type Refuse } from '../app/option-checks.ts';
+import { refuseOptions } from './options-error.ts';
 
 /** Options of {@link accessGrants}. */
 export interface AccessGrantsOptions {
@@ -16,7 +16,7 @@ export interface AccessGrantsOptions {
    * gateway is mounted at: `https://example.com/media`. Policies and cookie Paths are made from it.
    */
   mediaBaseUrl: string;
-  /** Shared parent domain for the cookies (e.g. `example.com`). Default: host-only cookies. */
+  /** Shared parent domain for the cookies (e.g. `example.com`), covering mediaBaseUrl's host. Default: host-only cookies. */
   cookieDomain?: string;
   /** Seconds a grant lasts at least. Default 3600. */
   ttl?: number;
@@ -54,23 +54,13 @@ export interface AccessGrants {
  * ```
  */
 export function accessGrants(options: AccessGrantsOptions): AccessGrants {
-  if (!KEY_PAIR_ID.test(options.keyPairId)) throw new TypeError('accessGrants: keyPairId must be letters and digits, like K2JCJMDEHXQW5F');
-  let base: URL;
-  try {
-    base = new URL(options.mediaBaseUrl);
-  } catch {
-    throw new TypeError('accessGrants: mediaBaseUrl must be a URL, like https://media.example.com');
-  }
-  if ((base.protocol !== 'https:' && base.protocol !== 'http:') || !isPlainHost(base.host) || base.search || base.hash) {
-    throw new TypeError('accessGrants: mediaBaseUrl must be http(s)://one-host[/prefix], with no wildcard or query');
-  }
-  if (options.cookieDomain !== undefined) checkCookieDomain(options.cookieDomain.replace(/^\./, '').toLowerCase());
-  const ttl = options.ttl ?? 3600;
-  const window = options.grantWindow ?? 60;
-  if (!Number.isInteger(ttl) || ttl < 1 || ttl > 7 * 86400) throw new TypeError('accessGrants: ttl must be whole seconds, 1 to 7 days');
-  if (!Number.isInteger(window) || window < 0 || window > 3600) throw new TypeError('accessGrants: grantWindow must be 0 to 3600 seconds');
-  const origin = base.origin;
-  const prefix = base.pathname.replace(/\/+$/, '');
+  const refuse: Refuse = refuseOptions('accessGrants');
+  checkKeyPairId(options.keyPairId, 'keyPairId', refuse);
+  const { origin, prefix } = checkMountUrl(options.mediaBaseUrl, 'mediaBaseUrl', refuse);
+  const names = { domain: 'cookieDomain', base: 'mediaBaseUrl' };
+  const cookieDomain = options.cookieDomain === undefined ? undefined : checkCookieDomain(options.cookieDomain, new URL(origin).hostname, names, refuse);
+  const ttl = checkSeconds(options.ttl ?? 3600, 'ttl', ACCESS_TTL, refuse);
+  const window = checkSeconds(options.grantWindow ?? 60, 'grantWindow', GRANT_WINDOW, refuse);
   const now = options.now ?? (() => Date.now());
   const key = typeof options.privateKey === 'string' ? importPrivateKey(options.privateKey) : Promise.resolve(options.privateKey);
   key.catch(() => {});
@@ -79,11 +69,11 @@ export function accessGrants(options: AccessGrantsOptions): AccessGrants {
 
   return {
     async grant(c, videoId, grantOptions = {}) {
-      if (!VIDEO_ID.test(videoId)) throw new TypeError('video IDs are 1 to 64 letters, digits, "-" or "_"');
+      if (!VIDEO_ID.test(videoId)) refuse('grant: video IDs are 1 to 64 letters, digits, "-" or "_"');
       const folder = videoFolder(prefix, videoId);
       const nowMs = now();
       const grant = await (await issuer).issue(`${origin}${folder}*`, nowMs, grantOptions.ip);
-      setGrantCookies(c, grant, { path: folder, secure: origin.startsWith('https:'), ...(options.cookieDomain ? { domain: options.cookieDomain.replace(/^\./, '') } : {}) }, nowMs);
+      setGrantCookies(c, grant, { path: folder, secure: origin.startsWith('https:'), ...(cookieDomain ? { domain: cookieDomain } : {}) }, nowMs);
       return {
         videoId,
         folderUrl: `${origin}${folder}`,

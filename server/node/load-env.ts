@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'no
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, type Env, type GatewayConfig } from '../app/config.ts';
-import { DEV_KEY_PAIR_ID, resolveMode } from '../app/mode.ts';
+import { DEV_KEY_PAIR_ID, applyMode, type Mode } from '../app/mode.ts';
 import { generateKeyPair } from '../core/index.ts';
 
 // The Node-only part of configuration: reading key files, the media folder, and the zero-configuration demo.
@@ -46,6 +46,8 @@ export interface DevKey {
 
 export interface NodeEnv {
   env: Env;
+  /** The zero-configuration rule's answer, applied once (app/mode.ts): pass it to parseConfig. */
+  mode: Mode;
   mediaDir: string;
   zeroConfig: boolean;
   /** Set when the demo's development key is in use: where it is, so the CLI can be pointed at it. */
@@ -54,21 +56,15 @@ export interface NodeEnv {
 
 /** Resolves files and defaults into a plain env for parseConfig, plus the media folder. */
 export async function loadNodeEnv(input: Env): Promise<NodeEnv> {
-  const env: Env = { ...input };
-  const mode = resolveMode(env); // the one zero-config rule (app/mode.ts); refuses half-configured deployments
+  // The one zero-config rule (app/mode.ts): refuses half-configured deployments; the demo's development key is made
+  // on first start and kept (git-ignored) for the next.
+  const { env, mode, devKey: devKeyUsed } = await applyMode(input, async () => (await devKeys(DEV_KEYS_DIR)).privatePem);
   const zeroConfig = mode.zeroConfig;
-  let devKey: DevKey | undefined;
-  if (zeroConfig) env.DEMO = 'true';
+  const devKey: DevKey | undefined = devKeyUsed ? { keyPairId: DEV_KEY_PAIR_ID, privateKeyFile: join(DEV_KEYS_DIR, 'private_key.pem'), publicKeyFile: join(DEV_KEYS_DIR, 'public_key.pem') } : undefined;
 
   if (env.CLOUDFRONT_PRIVATE_KEY_FILE) {
     if (env.CLOUDFRONT_PRIVATE_KEY) throw new ConfigError('set CLOUDFRONT_PRIVATE_KEY or CLOUDFRONT_PRIVATE_KEY_FILE, not both');
     env.CLOUDFRONT_PRIVATE_KEY = readKeyFile(env.CLOUDFRONT_PRIVATE_KEY_FILE, 'CLOUDFRONT_PRIVATE_KEY_FILE');
-  }
-  if (!env.CLOUDFRONT_PRIVATE_KEY && !env.CLOUDFRONT_KEY_PAIR_ID && mode.demo) {
-    // Demo only: a development key pair made on first start and kept (git-ignored) for the next.
-    env.CLOUDFRONT_PRIVATE_KEY = (await devKeys(DEV_KEYS_DIR)).privatePem;
-    env.CLOUDFRONT_KEY_PAIR_ID = DEV_KEY_PAIR_ID;
-    devKey = { keyPairId: DEV_KEY_PAIR_ID, privateKeyFile: join(DEV_KEYS_DIR, 'private_key.pem'), publicKeyFile: join(DEV_KEYS_DIR, 'public_key.pem') };
   }
   if (env.AUTH_JWT_PUBLIC_KEY && !env.AUTH_JWT_PUBLIC_KEY.includes('-----BEGIN') && existsSync(env.AUTH_JWT_PUBLIC_KEY)) {
     env.AUTH_JWT_PUBLIC_KEY = readKeyFile(env.AUTH_JWT_PUBLIC_KEY, 'AUTH_JWT_PUBLIC_KEY');
@@ -80,7 +76,7 @@ export async function loadNodeEnv(input: Env): Promise<NodeEnv> {
   if (!existsSync(mediaDir) || !statSync(mediaDir).isDirectory()) {
     throw new ConfigError(`MEDIA_DIR="${mediaDir}" is not a folder; point it at the folder holding <videoId>/master.m3u8`);
   }
-  return { env, mediaDir, zeroConfig, ...(devKey ? { devKey } : {}) };
+  return { env, mode, mediaDir, zeroConfig, ...(devKey ? { devKey } : {}) };
 }
 
 /** On Node a CLOUDFRONT_PUBLIC_KEYS value may be a file path instead of PEM text: read those files. */

@@ -3,7 +3,7 @@ import { ConfigError, parseConfig, type Env as ConfigEnv } from '../app/config.t
 import { buildGateway } from '../app/build.ts';
 import { problem } from '../app/responses.ts';
 import { generateKeyPair } from '../core/index.ts';
-import { DEV_KEY_PAIR_ID, resolveMode } from '../app/mode.ts';
+import { applyMode } from '../app/mode.ts';
 import { createR2Storage } from './r2-storage.ts';
 import { createDurableObjectStore } from './session-do.ts';
 import { createR2Uploads, type HandOff } from './r2-uploads.ts';
@@ -41,17 +41,11 @@ function stringVars(env: WorkerEnv): ConfigEnv {
 }
 
 async function gateway(env: WorkerEnv): Promise<Hono> {
-  const vars = stringVars(env);
   // Zero configuration = the local demo: a development key made in memory by this isolate. Each isolate has its
   // own key, which is fine for `npm run dev:worker` (one isolate) and never meant for a deployment.
-  // The rule for what counts as configured is the same as on Node (app/mode.ts).
-  const mode = resolveMode(vars);
-  if (mode.zeroConfig) vars.DEMO = 'true';
-  if (mode.demo && !vars.CLOUDFRONT_PRIVATE_KEY && !vars.CLOUDFRONT_KEY_PAIR_ID) {
-    vars.CLOUDFRONT_PRIVATE_KEY = (await generateKeyPair('rsa')).privateKeyPem;
-    vars.CLOUDFRONT_KEY_PAIR_ID = DEV_KEY_PAIR_ID;
-  }
-  const config = parseConfig(vars);
+  // The rule for what counts as configured is the same as on Node, applied once (app/mode.ts).
+  const { env: vars, mode } = await applyMode(stringVars(env), async () => (await generateKeyPair('rsa')).privateKeyPem);
+  const config = parseConfig(vars, mode);
   let sessionStore: SessionStore | undefined;
   if (config.sessions) {
     // Leases and revocations need one writer shared by every isolate: the Durable Object (session-do.ts).

@@ -6,7 +6,8 @@ import { closeSync, ftruncateSync, mkdtempSync, openSync, cpSync, readFileSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../../server/node/load-env.ts';
-import { connectionLimits, startNodeGateway, type RunningGateway } from '../../server/node/start.ts';
+import { startNodeGateway, type RunningGateway } from '../../server/node/start.ts';
+import { connectionLimits } from '../../server/node/settings.ts';
 import { cookieHeader, cookiesFrom, testEnv, viewerToken } from '../helpers/targets.ts';
 
 const SIZE = 256 * 1024 * 1024; // sparse; far more than loopback buffers hold

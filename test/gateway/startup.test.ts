@@ -1,4 +1,5 @@
-// Misconfiguration fails at start-up, through the real entry point, with one line that says what to fix.
+// Misconfiguration fails at start-up with one line that says what to fix: every rule as a table on the functions
+// that read the settings (no process per row), and once through the real entry point.
 import { describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
 import { waitForOutput } from '../helpers/process.ts';
@@ -6,6 +7,10 @@ import { join } from 'node:path';
 import { REPO_ROOT } from '../../server/node/load-env.ts';
 import { testEnv } from '../helpers/targets.ts';
 import { startNodeGateway } from '../../server/node/start.ts';
+import { loadNodeSettings } from '../../server/node/settings.ts';
+import { importGatewayKeys } from '../../server/app/keys.ts';
+import { ConfigError, type Env } from '../../server/app/config.ts';
+import { DEV_KEY_PAIR_ID, applyMode } from '../../server/app/mode.ts';
 import { importPrivateKey, signCookies } from '../../server/core/index.ts';
 import { RSA2_KEY_PAIR_ID, RSA_KEY_PAIR_ID, fixtureKey } from '../helpers/fixtures.ts';
 import { generateKeyPairSync } from 'node:crypto';
@@ -60,15 +65,64 @@ describe('start-up refusals', () => {
     ['VERDICT_CACHE without SERVE_VIA_NGINX', { VERDICT_CACHE: '5' }, /VERDICT_CACHE is for nginx in front: set SERVE_VIA_NGINX=true/],
     ['a VERDICT_CACHE over a minute', { SERVE_VIA_NGINX: 'true', VERDICT_CACHE: '2m' }, /VERDICT_CACHE must be at most 60 seconds/],
     ['a bad SERVE_VIA_NGINX', { SERVE_VIA_NGINX: 'maybe' }, /SERVE_VIA_NGINX="maybe" must be true or false/],
-  ])('refuses %s', (_name, over, message) => {
-    const r = start({ ...testEnv(), ...over });
-    expect(r.status).toBe(1);
-    const lines = r.stderr.trim().split('\n').filter((l) => !l.includes('nodedir'));
-    expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/^hls-gate: configuration error: /);
-    expect(lines[0]).toMatch(message);
-    expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
-    expect(r.stderr + r.stdout).not.toContain('MII'); // no key material
+    // One options model (issue #24): the shared checks, worded the same for variables and hls-gate/hono options.
+    ['a key pair ID that is not one', { CLOUDFRONT_KEY_PAIR_ID: 'K-1 2' }, /CLOUDFRONT_KEY_PAIR_ID: "K-1 2" is not a key pair ID \(letters and digits/],
+    ['MEDIA_HOSTS that lists no host', { MEDIA_HOSTS: ' , ' }, /MEDIA_HOSTS="," lists no host: set MEDIA_BASE_URL/],
+    ['a SESSION_POLL over a minute', { SESSION_SECRET: 's'.repeat(40), SESSION_POLL: '2m' }, /SESSION_POLL must be between 1 second and 1 minute/],
+    ['a COOKIE_DOMAIN that is not a domain', { MEDIA_HOSTS: undefined, MEDIA_BASE_URL: 'https://media.example.com', COOKIE_DOMAIN: 'example' }, /COOKIE_DOMAIN="example" is not a domain name/],
+  ])('refuses %s', async (_name, over, message) => {
+    const err = await refusal({ ...testEnv(), ...over });
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(err.message).toMatch(message);
+    expect(err.message).not.toContain('\n');
+    expect(err.message).not.toContain('MII'); // no key material
+  });
+
+  it('the real entry prints the refusal as one line, with no stack trace and no key material, and exits 1', () => {
+    for (const over of [{ ACCESS_TTL: 'soon' }, { CLOUDFRONT_PRIVATE_KEY: fixtureKey('rsa-encrypted.pem') }]) {
+      const r = start({ ...testEnv(), ...over });
+      expect(r.status).toBe(1);
+      const lines = r.stderr.trim().split('\n').filter((l) => !l.includes('nodedir'));
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(/^hls-gate: configuration error: (ACCESS_TTL="soon" is not a duration|CLOUDFRONT_PRIVATE_KEY: .*openssl pkcs8)/);
+      expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+      expect(r.stderr + r.stdout).not.toContain('MII'); // no key material
+    }
+  });
+});
+
+/** What `npm start` would refuse with, from the settings and the key import that precede listening. */
+async function refusal(env: Env): Promise<Error> {
+  try {
+    const { config } = await loadNodeSettings(env);
+    await importGatewayKeys(config);
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error('the settings were accepted');
+}
+
+describe('the zero-configuration rule, applied once for both runtimes (applyMode)', () => {
+  const KEY = 'development key PEM';
+  it.each([
+    ['nothing set: the demo, made explicit, with the development key', {}, { demo: true, zeroConfig: true }, { DEMO: 'true', CLOUDFRONT_KEY_PAIR_ID: DEV_KEY_PAIR_ID, CLOUDFRONT_PRIVATE_KEY: KEY }],
+    ['DEMO=true alone: the development key', { DEMO: 'true' }, { demo: true, zeroConfig: false }, { DEMO: 'true', CLOUDFRONT_KEY_PAIR_ID: DEV_KEY_PAIR_ID }],
+    ['DEMO=true with a key file: that key, never the development one', { DEMO: 'true', CLOUDFRONT_PRIVATE_KEY_FILE: 'k.pem' }, { demo: true, zeroConfig: false }, { CLOUDFRONT_KEY_PAIR_ID: undefined, CLOUDFRONT_PRIVATE_KEY: undefined }],
+    ['a deployment: as given', testEnv(), { demo: false, zeroConfig: false }, { DEMO: undefined, CLOUDFRONT_KEY_PAIR_ID: testEnv().CLOUDFRONT_KEY_PAIR_ID }],
+  ] as [string, Env, object, Env][])('%s', async (_name, input, mode, expected) => {
+    let made = 0;
+    const applied = await applyMode(input, async () => (made++, KEY));
+    expect(applied.mode).toEqual(mode);
+    expect(applied.env).toMatchObject(Object.fromEntries(Object.entries(expected).filter(([, v]) => v !== undefined)));
+    for (const [name, v] of Object.entries(expected)) if (v === undefined) expect(applied.env[name]).toBeUndefined();
+    expect(made).toBe(applied.devKey ? 1 : 0);
+    expect(input.CLOUDFRONT_KEY_PAIR_ID === DEV_KEY_PAIR_ID).toBe(false); // the input is left as it was
+  });
+
+  it('refuses a half-configured deployment before any key is made', async () => {
+    let made = 0;
+    await expect(applyMode({ MEDIA_BASE_URL: 'https://media.example.com' }, async () => (made++, KEY))).rejects.toThrow(/MEDIA_BASE_URL is set\) but it is incomplete: set CLOUDFRONT_KEY_PAIR_ID/);
+    expect(made).toBe(0);
   });
 });
 

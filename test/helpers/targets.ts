@@ -1,10 +1,11 @@
 // Ways to run the gateway for the shared HTTP suite: in-process (app.request), a real Node server on loopback,
 // and (test/worker) workerd. Each target runs with the same test configuration.
 import { SignJWT } from 'jose';
-import { parseConfig, type Env } from '../../server/app/config.ts';
+import type { Env } from '../../server/app/config.ts';
 import { buildGateway } from '../../server/app/build.ts';
 import { createFsStorage } from '../../server/node/fs-storage.ts';
-import { loadNodeEnv, readPublicKeyFiles } from '../../server/node/load-env.ts';
+import { loadNodeEnv } from '../../server/node/load-env.ts';
+import { loadNodeSettings } from '../../server/node/settings.ts';
 import { startNodeGateway } from '../../server/node/start.ts';
 import { RSA2_KEY_PAIR_ID, RSA_KEY_PAIR_ID, fixtureKey } from './fixtures.ts';
 import { startNginx, type RunningNginx } from './nginx.ts';
@@ -38,8 +39,8 @@ export function testEnv(extra: Env = {}): Env {
 }
 
 export const inProcess: StartTarget = async (extraEnv = {}) => {
-  const { env, mediaDir } = await loadNodeEnv(testEnv(extraEnv));
-  const app = await buildGateway(readPublicKeyFiles(parseConfig(env)), createFsStorage(mediaDir), { log: () => {} });
+  const { config, mediaDir } = await loadNodeSettings(testEnv(extraEnv));
+  const app = await buildGateway(config, createFsStorage(mediaDir), { log: () => {} });
   const baseUrl = 'http://localhost';
   return {
     baseUrl,

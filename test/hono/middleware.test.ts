@@ -4,7 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import { Hono } from 'hono';
 import { join } from 'node:path';
-import { accessGrants, cloudFrontGate, createGateway, type CloudFrontGateEnv } from '../../server/hono/index.ts';
+import { OptionsError, accessGrants, cloudFrontGate, createGateway, type CloudFrontGateEnv } from '../../server/hono/index.ts';
+import { HlsGateError } from '../../server/index.ts';
 import { createFsStorage } from '../../server/node/fs-storage.ts';
 import { REPO_ROOT } from '../../server/node/load-env.ts';
 import { signCookies, importPrivateKey } from '../../server/core/index.ts';
@@ -19,14 +20,29 @@ describe('options are checked when the middleware is made', () => {
     ['no keys', () => cloudFrontGate({ publicKeys: {}, mediaBaseUrl: 'https://example.com' }), /at least one/],
     ['a bad key pair ID', () => cloudFrontGate({ publicKeys: { 'not an id': PUB }, mediaBaseUrl: 'https://example.com' }), /is not a key pair ID/],
     ['a key that is not PEM', () => cloudFrontGate({ publicKeys: { [KID]: 'abc' }, mediaBaseUrl: 'https://example.com' }), /must be a PEM public key/],
+    // The types refuse these too (mediaBaseUrl XOR hosts); the checks are for JavaScript callers.
+    // @ts-expect-error neither mediaBaseUrl nor hosts
     ['no origin', () => cloudFrontGate({ publicKeys: { [KID]: PUB } }), /set mediaBaseUrl, or hosts/],
+    // @ts-expect-error both mediaBaseUrl and hosts
+    ['both an origin and hosts', () => cloudFrontGate({ publicKeys: { [KID]: PUB }, mediaBaseUrl: 'https://example.com', hosts: ['example.com'] }), /set mediaBaseUrl or hosts, not both/],
+    ['a wildcard host', () => cloudFrontGate({ publicKeys: { [KID]: PUB }, hosts: ['*.example.com'] }), /hosts: "\*\.example\.com" is not a host name/],
     ['a media base with a path', () => cloudFrontGate({ publicKeys: { [KID]: PUB }, mediaBaseUrl: 'https://example.com/x' }), /must be an origin/],
-    ['grants: a bad key pair ID', () => accessGrants({ keyPairId: 'x y', privateKey: PEM, mediaBaseUrl: 'https://example.com' }), /keyPairId must be/],
-    ['grants: a wildcard media base', () => accessGrants({ keyPairId: KID, privateKey: PEM, mediaBaseUrl: 'https://*.example.com' }), /one-host/],
+    ['grants: a bad key pair ID', () => accessGrants({ keyPairId: 'x y', privateKey: PEM, mediaBaseUrl: 'https://example.com' }), /^accessGrants: keyPairId: "x y" is not a key pair ID/],
+    ['grants: a wildcard media base', () => accessGrants({ keyPairId: KID, privateKey: PEM, mediaBaseUrl: 'https://*.example.com' }), /must name one host: no wildcards/],
     ['grants: a public-suffix cookie domain', () => accessGrants({ keyPairId: KID, privateKey: PEM, mediaBaseUrl: 'https://a.co.uk', cookieDomain: 'co.uk' }), /public suffix/],
     ['grants: a zero ttl', () => accessGrants({ keyPairId: KID, privateKey: PEM, mediaBaseUrl: 'https://example.com', ttl: 0 }), /ttl must be/],
+    // Issue #24: two drifts from the gateway's own configuration rules, refused now by the same checks.
+    ['a wildcard media base (a policy for it would be valid on every matching host)', () => cloudFrontGate({ publicKeys: { [KID]: PUB }, mediaBaseUrl: 'https://*.example.com' }), /mediaBaseUrl: "https:\/\/\*\.example\.com" must name one host: no wildcards.*like https:\/\/media\.example\.com/],
+    ['grants: a cookie domain that does not cover the media host', () => accessGrants({ keyPairId: KID, privateKey: PEM, mediaBaseUrl: 'https://media.example.com', cookieDomain: 'example.org' }), /cookieDomain="example.org" does not cover the media host "media.example.com"/],
   ])('%s', (_name, make, message) => {
     expect(make).toThrow(message);
+    expect(make).toThrow(OptionsError);
+    try {
+      make();
+    } catch (err) {
+      expect(err).toBeInstanceOf(HlsGateError);
+      expect(err).toMatchObject({ name: 'OptionsError', code: 'ERR_OPTIONS' });
+    }
   });
 
   it('createGateway refuses bad settings with the fix, and a bad claim name', async () => {
