@@ -45,7 +45,7 @@ async function publicKeyOf(pem: string): Promise<{ key: CryptoKey; alg: string }
 function videosClaim(payload: JWTPayload, claim: string): '*' | string[] | null {
   const v = payload[claim];
   if (v === '*') return '*';
-  if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v as string[];
+  if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v;
   return null;
 }
 

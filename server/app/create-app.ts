@@ -1,4 +1,4 @@
-import { Hono } from 'hono';
+import { Hono, type MiddlewareHandler } from 'hono';
 import type { AppContext, AppDeps, GatewayEnv } from './context.ts';
 import { cors } from './cors.ts';
 import { createMediaOrigin } from './hosts.ts';
@@ -50,14 +50,15 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
   app.use('/api/*', cors(config.allowedOrigins));
   // API bodies are small JSON: memory spent on a request body is bounded before anything reads it.
   const tooLarge = () => problem('body-too-large', `API request bodies are at most ${MAX_API_BODY / 1024} KB.`);
-  const limitStream = bodyLimit({ maxSize: MAX_API_BODY, onError: tooLarge });
-  app.use('/api/*', async (c, next) => {
+  const limitStream: MiddlewareHandler<GatewayEnv> = bodyLimit({ maxSize: MAX_API_BODY, onError: tooLarge });
+  const limitApiBody: MiddlewareHandler<GatewayEnv> = async (c, next) => {
     // A declared length (browsers send Content-Length: 0 on a POST without body) is compared without touching the
     // body, which would build a stream for every POST; any other body is counted as it is read.
     const length = c.req.header('Content-Length');
     if (length === undefined || c.req.header('Transfer-Encoding') !== undefined) return limitStream(c, next);
     return /^\s*\d+\s*$/.test(length) && Number(length) <= MAX_API_BODY ? next() : tooLarge();
-  });
+  };
+  app.use('/api/*', limitApiBody);
   app.use('/videos/*', cors(config.allowedOrigins));
   // The signed upload PUT (routes-uploads.ts) is sent cross-origin by a page on another host (the split
   // deployment): its preflight (PUT, x-amz-content-sha256) is answered here, before any route could 404 it.

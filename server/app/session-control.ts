@@ -81,20 +81,20 @@ export function createSessionControl(opts: SessionControlOptions) {
     enc.encode(`hls-gate-session-v1\n${sid}\n${sub}\n${grant.keyPairId}\n${grant.resource}\n${grant.expiresAt}`);
 
   async function mac(sid: string, sub: string, grant: Pick<Grant, 'keyPairId' | 'resource' | 'expiresAt'>): Promise<string> {
-    return encodeCloudFrontBase64(new Uint8Array(await crypto.subtle.sign('HMAC', await keyPromise, material(sid, sub, grant) as BufferSource)));
+    return encodeCloudFrontBase64(new Uint8Array(await crypto.subtle.sign('HMAC', await keyPromise, material(sid, sub, grant))));
   }
 
   // The session token: another HMAC input (its own prefix), so a token can never pass for a cookie or the reverse.
   const tokenMaterial = (sid: string, sub: string, proof: string) => enc.encode(`hls-gate-session-token-v1\n${sid}\n${sub}\n${proof}`);
   async function token(sid: string, sub: string, proof: string): Promise<string> {
-    return `${sid}.${proof}.${encodeCloudFrontBase64(new Uint8Array(await crypto.subtle.sign('HMAC', await keyPromise, tokenMaterial(sid, sub, proof) as BufferSource)))}`;
+    return `${sid}.${proof}.${encodeCloudFrontBase64(new Uint8Array(await crypto.subtle.sign('HMAC', await keyPromise, tokenMaterial(sid, sub, proof))))}`;
   }
   /** The sid and proof of a token the gateway minted for this viewer, or null. */
   async function readToken(value: string | null, sub: string): Promise<{ sid: string; proof: string } | null> {
     const [sid, proof, tag, extra] = (value ?? '').split('.', 4);
     if (extra !== undefined || !sid || !SID.test(sid) || !proof || !SID.test(proof) || !tag || !TAG.test(tag)) return null;
     try {
-      const ok = await crypto.subtle.verify('HMAC', await keyPromise, decodeCloudFrontBase64(tag) as BufferSource, tokenMaterial(sid, sub, proof) as BufferSource);
+      const ok = await crypto.subtle.verify('HMAC', await keyPromise, decodeCloudFrontBase64(tag) as BufferSource, tokenMaterial(sid, sub, proof));
       return ok ? { sid, proof } : null;
     } catch {
       return null;
@@ -119,7 +119,10 @@ export function createSessionControl(opts: SessionControlOptions) {
     const now = opts.now();
     if (now < nextPoll) return Promise.resolve();
     if (polling && lastGood > 0) return Promise.resolve();
+    // `let`, not `const`: the finally below may run before the assignment (a store whose version() throws at once),
+    // and must then read undefined rather than hit the temporal dead zone.
     let mine: Promise<void> | undefined;
+    // eslint-disable-next-line prefer-const -- see above
     mine = (async () => {
       try {
         const v = await opts.store.version();
@@ -212,7 +215,7 @@ export function createSessionControl(opts: SessionControlOptions) {
         try {
           sub = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(decodeCloudFrontBase64(subB64));
           if (!isSubject(sub)) continue;
-          const ok = await crypto.subtle.verify('HMAC', await keyPromise, decodeCloudFrontBase64(tag) as BufferSource, material(sid, sub, grant) as BufferSource);
+          const ok = await crypto.subtle.verify('HMAC', await keyPromise, decodeCloudFrontBase64(tag) as BufferSource, material(sid, sub, grant));
           if (!ok) continue;
         } catch {
           continue;

@@ -1,3 +1,6 @@
+// The WebCrypto assertions below are needed where this file is also compiled: with the DOM library alone
+// (tsconfig.core.json) and with Workers' types, exportKey and generateKey return unions that Node's types narrow.
+/* eslint-disable @typescript-eslint/no-unnecessary-type-assertion */
 import type { HashAlgorithm, KeyType, SigningKey, VerifyKey } from './types.ts';
 import { CoreError } from './errors.ts';
 import { normalisePrivateKeyPem, normalisePublicKeyPem, derToPem } from './pem.ts';

@@ -82,11 +82,13 @@ function algorithmOf(algId: Uint8Array, what: string): KeyAlgorithm {
     }
     return 'ecdsa';
   }
-  if (id === OID.dsa) {
-    throw new CoreError('ERR_KEY_UNSUPPORTED', 'DSA keys are not supported by CloudFront; use RSA-2048 (openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048) or ECDSA P-256');
-  }
+  if (id === OID.dsa) throw dsaUnsupported();
   const name = id === OID.rsaPss ? 'RSA-PSS' : id === OID.ed25519 ? 'Ed25519' : id === OID.ed448 ? 'Ed448' : 'this';
   throw new CoreError('ERR_KEY_UNSUPPORTED', `${name} keys are not supported by CloudFront; use RSA-2048 (PKCS#1 v1.5) or ECDSA P-256`);
+}
+
+function dsaUnsupported(): CoreError {
+  return new CoreError('ERR_KEY_UNSUPPORTED', 'DSA keys are not supported by CloudFront; use RSA-2048 (openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048) or ECDSA P-256');
 }
 
 function fromPkcs8(der: Uint8Array): NormalisedKey {
@@ -133,7 +135,7 @@ export function normalisePrivateKeyPem(pem: string): NormalisedKey {
     case 'EC PRIVATE KEY':
       return fromSec1(block.der);
     case 'DSA PRIVATE KEY':
-      return algorithmOf(oid(OID.dsa), 'key') as never;
+      throw dsaUnsupported();
     case 'PUBLIC KEY':
     case 'RSA PUBLIC KEY':
       throw new CoreError('ERR_KEY_MALFORMED', 'this is a public key; signing needs the private key (private_key.pem)');

@@ -1,5 +1,5 @@
 import type { Context, MiddlewareHandler } from 'hono';
-import { createVerifier, importPublicKey, type Grant, type KeyGroup, type Verifier, type VerifyKey } from '../core/index.ts';
+import { createVerifier, importPublicKey, type Grant, type Verifier, type VerifyKey } from '../core/index.ts';
 import { badHost, cloudFrontDenial } from '../app/responses.ts';
 import { createMediaOrigin } from '../app/hosts.ts';
 import { checkHosts, checkKeyPairId, checkOneOriginRule, checkOrigin, type Refuse } from '../app/option-checks.ts';
@@ -68,7 +68,7 @@ export function cloudFrontGate(options: CloudFrontGateOptions): MiddlewareHandle
   const verifier: Promise<Verifier> = (async () => {
     const keys = new Map<string, VerifyKey>();
     for (const [id, pem] of entries) keys.set(id, await importPublicKey(pem));
-    return createVerifier({ keys: keys as KeyGroup });
+    return createVerifier({ keys: keys });
   })();
   verifier.catch(() => {});
 

@@ -49,6 +49,8 @@ export class BufferReturningResponse<Request extends IncomingMessage = IncomingM
         if (free.length < KEEP) free.push(buffer);
       });
     }
+    // end() has three overloads that a spread cannot pick between; Reflect.apply calls it with this response as `this`.
+    // eslint-disable-next-line @typescript-eslint/unbound-method
     return Reflect.apply(ServerResponse.prototype.end, this, args) as this;
   }
 }

@@ -168,7 +168,7 @@ function viaNginx(fetch: Fetch, spanOf: (res: Response) => FileSpan | undefined,
       await res.body?.cancel();
       if (!span || !plainName) return new Response(null, { status: 403, headers: { 'Cache-Control': 'no-store' } });
       const headers = keptFor(handOffHeaders(res.headers), options.verdictCache);
-      headers.set(FILE_HEADER, relative!);
+      headers.set(FILE_HEADER, relative);
       return new Response(null, { status: 200, headers });
     }
     if (!span) return res;

@@ -152,7 +152,7 @@ export function createFsUploads(mediaDir: string, minFreeBytes: number, onAccept
       const state = await stateOf(videoId);
       if (!state) return null;
       const { at: _at, ...rest } = state as UploadStatus & { at?: number };
-      return rest as UploadStatus;
+      return rest;
     },
     async hasRoom(bytes) {
       const s = await statfs((await exists(root)) ? root : resolve(mediaDir));

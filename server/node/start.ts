@@ -48,9 +48,10 @@ async function startUploads(mediaDir: string, jobs: UploadJobConfig, options: St
   const [{ createFsUploads }, { createUploadQueue }, { packageUpload }] = await Promise.all([import('./fs-uploads.ts'), import('./upload-queue.ts'), import('./package-upload.ts')]);
   const { realpathSync } = await import('node:fs');
   const media = realpathSync(mediaDir);
-  let queue: ReturnType<typeof createUploadQueue> | undefined;
-  const sink = createFsUploads(media, jobs.minFreeBytes, (id) => queue?.enqueue(id));
-  queue = createUploadQueue({
+  // The sink tells the queue of each accepted upload; the queue is made after it, so the callback reads it late.
+  const later: { queue?: ReturnType<typeof createUploadQueue> } = {};
+  const sink = createFsUploads(media, jobs.minFreeBytes, (id) => later.queue?.enqueue(id));
+  const queue = createUploadQueue({
     mediaDir: media,
     uploadsDir: sink.root,
     concurrency: jobs.jobs,
@@ -64,6 +65,7 @@ async function startUploads(mediaDir: string, jobs: UploadJobConfig, options: St
       env: process.env, // where ffmpeg is: PATH, FFMPEG_PATH, FFPROBE_PATH
     }),
   });
+  later.queue = queue;
   return { sink, close: () => queue.close() };
 }
 

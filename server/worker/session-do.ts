@@ -41,7 +41,7 @@ export class SessionStoreDO {
   }
 
   async fetch(request: Request): Promise<Response> {
-    const op = (await request.json()) as Op;
+    const op = await request.json<Op>();
     const data = await this.#load();
     const reply = (v: unknown) => Response.json({ v });
     switch (op.op) {
@@ -95,7 +95,7 @@ export function createDurableObjectStore(namespace: DurableObjectNamespace): Ses
     const stub = namespace.get(namespace.idFromName('sessions'));
     const res = await stub.fetch('https://session-store/', { method: 'POST', body: JSON.stringify(op) });
     if (!res.ok) throw new Error(`session store answered ${res.status}`);
-    return ((await res.json()) as { v: T }).v;
+    return (await res.json<{ v: T }>()).v;
   };
   return {
     lease: (sub, sid, until, max, now, proof) => call<LeaseResult>({ op: 'lease', sub, sid, until, max, now, proof }),
