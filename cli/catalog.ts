@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UsageError, type Io } from './io.ts';
 import { readCatalogFile, updateCatalog, upsertEntry } from '../packager/catalog-file.ts';
-import { VIDEO_ID } from '../server/app/layout.ts';
+import { MASTER_PLAYLIST, VIDEO_ID } from '../server/app/layout.ts';
 import type { CatalogEntry } from '../server/app/catalog.ts';
 
 /** `hls-gate catalog list|add|remove`: catalog.json without hand-editing JSON. */
@@ -27,7 +27,7 @@ export async function catalogCommand(argv: string[], io: Io): Promise<number> {
     case 'add': {
       const id = positionals[0];
       if (!id || !VIDEO_ID.test(id)) throw new UsageError('usage: hls-gate catalog add <videoId> [--title T] [--description D] [--duration S] [--playlist P] [--poster P]');
-      const playlist = values.playlist ?? 'master.m3u8';
+      const playlist = values.playlist ?? MASTER_PLAYLIST;
       if (!existsSync(join(mediaDir, id, playlist))) throw new UsageError(`${join(mediaDir, id, playlist)} does not exist: package the video first (hls-gate package)`);
       const entry: CatalogEntry = { id, title: values.title ?? id, playlist };
       if (values.description) entry.description = values.description;

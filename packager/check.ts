@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { pathToFileURL, fileURLToPath } from 'node:url';
 import { discover, PlaylistError } from '../cli/fetch-segments/discover.ts';
+import { MASTER_PLAYLIST } from '../server/app/layout.ts';
 
 // The packaged folder checked the way a player walks it: from master.m3u8, every playlist, init segment, key and
 // segment the playlists name (parsed by the same walker as fetch-segments), each present, inside the folder, and
@@ -17,7 +18,7 @@ const box = (b: Buffer, at: number) => b.subarray(at + 4, at + 8).toString('lati
 export async function checkPackage(dir: string, encrypted: boolean): Promise<CheckResult> {
   const problems: string[] = [];
   const seen = new Set<string>();
-  const queue = [{ url: pathToFileURL(join(dir, 'master.m3u8')).href, kind: 'playlist' as string }];
+  const queue = [{ url: pathToFileURL(join(dir, MASTER_PLAYLIST)).href, kind: 'playlist' as string }];
   while (queue.length > 0) {
     const { url, kind } = queue.shift()!;
     if (seen.has(url)) continue;

@@ -2,7 +2,7 @@ import { open, mkdtemp, chmod, readdir, rename, rm, stat, writeFile } from 'node
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { sniffContainer, SNIFF_BYTES } from '../server/app/media-container.ts';
-import { VIDEO_ID } from '../server/app/layout.ts';
+import { MASTER_PLAYLIST, PACKAGING_PREFIX, VIDEO_ID, originKey } from '../server/app/layout.ts';
 import type { CatalogEntry } from '../server/app/catalog.ts';
 import { PackageError } from './errors.ts';
 import { findTools, ffmpegInput, probe, runFfmpeg, type InputMode, type Placement, type Probe, type Tools } from './ffmpeg.ts';
@@ -187,7 +187,7 @@ export async function packageVideo(source: string, options: PackageOptions, hook
   const input = mode.confined ? ['-t', String(Math.ceil(probed.durationSeconds + 2)), ...ffmpegInput(source, mode)] : ffmpegInput(source, mode);
   aborted();
 
-  const tmp = await mkdtemp(join(publish.to === 'local' ? publish.mediaDir : tmpdir(), `.package-${id}-`));
+  const tmp = await mkdtemp(join(publish.to === 'local' ? publish.mediaDir : tmpdir(), `${PACKAGING_PREFIX}${id}-`));
   await chmod(tmp, 0o755); // mkdtemp makes it private; the gateway may run as another user
   try {
     const limits = options.untrusted;
@@ -216,8 +216,8 @@ export async function packageVideo(source: string, options: PackageOptions, hook
       for (const n of names) await encryptPlaylist(join(tmp, n, 'index.m3u8'), key, `../${KEY_FILE}`);
       measured = measured.map((m) => withPadding(m, segmentSeconds));
     }
-    await writeFile(join(tmp, 'master.m3u8'), masterPlaylist(measured, format));
-    if (options.queryParams) for (const p of ['master.m3u8', ...names.map((n) => `${n}/index.m3u8`)]) await addQueryParams(join(tmp, p));
+    await writeFile(join(tmp, MASTER_PLAYLIST), masterPlaylist(measured, format));
+    if (options.queryParams) for (const p of [MASTER_PLAYLIST, ...names.map((n) => `${n}/index.m3u8`)]) await addQueryParams(join(tmp, p));
     if (probed.video) await poster(tools, input, tmp, probed.durationSeconds, signal);
     aborted();
 
@@ -225,7 +225,7 @@ export async function packageVideo(source: string, options: PackageOptions, hook
     if (check.problems.length > 0) throw new PackageError('check-failed', `the packaged stream does not walk cleanly:\n  ${check.problems.join('\n  ')}`);
 
     const durationSeconds = Math.round(Math.max(...measured.map((m) => m.durationSeconds)) * 100) / 100;
-    const entry: CatalogEntry = { id, title: options.title ?? id, playlist: 'master.m3u8', durationSeconds };
+    const entry: CatalogEntry = { id, title: options.title ?? id, playlist: MASTER_PLAYLIST, durationSeconds };
     if (options.description) entry.description = options.description;
     if (probed.video) entry.poster = 'poster.jpg';
     let folder: string;
@@ -250,7 +250,7 @@ export async function packageVideo(source: string, options: PackageOptions, hook
       if (old) await rm(old, { recursive: true, force: true });
     } else if (publish.to === 's3') {
       await publishS3(tmp, id, { url: publish.url, ...(publish.endpoint ? { endpoint: publish.endpoint } : {}), env: options.env ?? process.env }, replace, hooks.onFile ?? (() => {}));
-      folder = `${publish.url.replace(/\/$/, '')}/videos/${id}/`;
+      folder = `${publish.url.replace(/\/$/, '')}/${originKey(id, '')}`;
       // The gateway that issues the grants lists the video from its own catalog.
       if (mediaDir) await upsertEntry(mediaDir, entry);
       await rm(tmp, { recursive: true, force: true });

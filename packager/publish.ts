@@ -5,6 +5,7 @@ import { AwsClient } from 'aws4fetch';
 import { contentTypeFor } from '../server/app/mime.ts';
 import { parseCatalog, serialiseCatalog, type CatalogEntry } from '../server/app/catalog.ts';
 import { PackageError } from './errors.ts';
+import { MASTER_PLAYLIST, originKey, publishedKey, storageKey } from '../server/app/layout.ts';
 
 // Where a packaged folder goes besides MEDIA_DIR:
 // - S3 (or any S3-compatible service) for the "CloudFront in front" deployment: objects under `videos/<id>/`, the
@@ -27,7 +28,7 @@ export async function filesOf(dir: string): Promise<string[]> {
 /** The folder's files as relative keys, the master playlist last. */
 async function ordered(dir: string): Promise<string[]> {
   const rel = (await filesOf(dir)).map((f) => relative(dir, f).split(sep).join('/'));
-  return [...rel.filter((k) => k !== 'master.m3u8'), ...rel.filter((k) => k === 'master.m3u8')];
+  return [...rel.filter((k) => k !== MASTER_PLAYLIST), ...rel.filter((k) => k === MASTER_PLAYLIST)];
 }
 
 export interface S3Target {
@@ -55,16 +56,17 @@ function s3Client(target: S3Target): { client: AwsClient; base: string } {
 /** Uploads `dir` to `<bucket>/<prefix>/videos/<id>/`. Refuses to overwrite a published video unless `replace`. */
 export async function publishS3(dir: string, id: string, target: S3Target, replace: boolean, onFile: (key: string) => void): Promise<number> {
   const { client, base } = s3Client(target);
-  const folder = `${base}/videos/${id}`;
-  const head = await client.fetch(`${folder}/master.m3u8`, { method: 'HEAD' });
-  if (head.ok && !replace) throw new PackageError('exists', `${target.url} already has videos/${id}/master.m3u8: choose another --id, or --replace it`);
-  if (!head.ok && head.status !== 404 && head.status !== 403) throw new PackageError('publish-failed', `S3 answered ${head.status} when checking videos/${id}/master.m3u8`);
+  const published = originKey(id, MASTER_PLAYLIST);
+  const head = await client.fetch(`${base}/${published}`, { method: 'HEAD' });
+  if (head.ok && !replace) throw new PackageError('exists', `${target.url} already has ${published}: choose another --id, or --replace it`);
+  if (!head.ok && head.status !== 404 && head.status !== 403) throw new PackageError('publish-failed', `S3 answered ${head.status} when checking ${published}`);
   const keys = await ordered(dir);
   for (const key of keys) {
     const body = await readFile(join(dir, key));
-    const res = await client.fetch(`${folder}/${key}`, { method: 'PUT', body, headers: { 'Content-Type': contentTypeFor(key), 'Content-Length': String(body.length) } });
-    if (!res.ok) throw new PackageError('publish-failed', `S3 refused videos/${id}/${key}: ${res.status} ${(await res.text()).slice(0, 200)}`);
-    onFile(`videos/${id}/${key}`);
+    const object = originKey(id, key);
+    const res = await client.fetch(`${base}/${object}`, { method: 'PUT', body, headers: { 'Content-Type': contentTypeFor(key), 'Content-Length': String(body.length) } });
+    if (!res.ok) throw new PackageError('publish-failed', `S3 refused ${object}: ${res.status} ${(await res.text()).slice(0, 200)}`);
+    onFile(object);
   }
   return keys.length;
 }
@@ -129,11 +131,11 @@ function remoteBucket(target: R2Target, env: Record<string, string | undefined>)
 export async function publishR2(dir: string, id: string, target: R2Target, entry: CatalogEntry, replace: boolean, env: Record<string, string | undefined>, onFile: (key: string) => void): Promise<number> {
   const bucket = target.remote ? remoteBucket(target, env) : await localBucket(target);
   try {
-    if ((await bucket.get(`${id}/master.m3u8`)) !== null && !replace) throw new PackageError('exists', `R2 bucket ${target.bucket} already has ${id}/master.m3u8: choose another --id, or --replace it`);
+    if ((await bucket.get(publishedKey(id))) !== null && !replace) throw new PackageError('exists', `R2 bucket ${target.bucket} already has ${publishedKey(id)}: choose another --id, or --replace it`);
     const keys = await ordered(dir);
     for (const key of keys) {
-      await bucket.put(`${id}/${key}`, await readFile(join(dir, key)), contentTypeFor(key));
-      onFile(`${id}/${key}`);
+      await bucket.put(storageKey(id, key), await readFile(join(dir, key)), contentTypeFor(key));
+      onFile(storageKey(id, key));
     }
     const current = await bucket.get('catalog.json');
     const entries = current ? parseCatalog(current) : [];

@@ -1,4 +1,5 @@
 import { readFile, writeFile } from 'node:fs/promises';
+import type { SignedUrlParam } from '../server/core/cookies.ts';
 
 // HLS variable substitution for "CloudFront in front" (CloudFront cannot rewrite playlists): each playlist declares
 // the grant's query parameters with EXT-X-DEFINE:QUERYPARAM, and every URI asks for them with {$Name}, so a player
@@ -6,7 +7,9 @@ import { readFile, writeFile } from 'node:fs/promises';
 // (RFC 8216bis section 4.4.2.3 and 6.3; hls.js supports it since 1.2, Apple's players since the spec's version 8;
 // players without it request the literal `{$Policy}` and are refused).
 
-export const QUERY_PARAMS = ['Policy', 'Signature', 'Key-Pair-Id'] as const;
+// Of the signed-URL parameters, those of the gateway's grants (a custom policy, SHA-1): a QUERYPARAM absent from the
+// playlist's URL makes the playlist invalid (RFC 8216bis section 4.4.2.3), so only these three are declared.
+export const QUERY_PARAMS = ['Policy', 'Signature', 'Key-Pair-Id'] as const satisfies readonly SignedUrlParam[];
 const SUFFIX = QUERY_PARAMS.map((p) => `${p}={$${p}}`).join('&');
 const URI_ATTR_TAGS = /^#EXT-X-(MAP|KEY|SESSION-KEY|MEDIA|I-FRAME-STREAM-INF|SESSION-DATA|PART|PRELOAD-HINT|RENDITION-REPORT):/;
 

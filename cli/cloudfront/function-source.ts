@@ -1,5 +1,6 @@
 import { MAX_SUBJECT_BYTES } from '../../server/app/subject.ts';
 import { REASON_HEADER } from '../../server/core/headers.ts';
+import { SIGNED_URL_PARAMS } from '../../server/core/cookies.ts';
 
 // The CloudFront Function (runtime cloudfront-js-2.0, viewer request) that enforces hls-gate's session control at
 // the edge when CloudFront serves the media itself. CloudFront checks the signed cookies or the signed URL; this
@@ -51,7 +52,7 @@ var MAX_SUB = ${MAX_SUBJECT_BYTES};
 var SESSIONS = 8, POLICIES = 4, KEY_IDS = 2; // well-formed values judged per request; junk is not counted
 // A URL with any of these is a signed URL; CloudFront then "won't look at signed cookies":
 // https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/private-content-choosing-signed-urls-cookies.html
-var URL_PARAMS = ['Expires', 'Policy', 'Signature', 'Key-Pair-Id', 'Hash-Algorithm'];
+var URL_PARAMS = ${JSON.stringify(SIGNED_URL_PARAMS)};
 
 function deny(reason, status) {
   var h = { '${REASON_HEADER.toLowerCase()}': { value: reason }, 'cache-control': { value: 'no-store' } };

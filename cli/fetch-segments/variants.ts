@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { decodeCloudFrontBase64, encodeCloudFrontBase64, importPrivateKey, signPolicy } from '../../server/core/index.ts';
+import { SIGNED_URL_PARAMS } from '../../server/core/cookies.ts';
 
 // The negatives --check-denials proves: the same URLs without credentials, with a tampered signature, with the
 // policy of another resource, and (given the private key) with a genuinely signed policy for another video and
@@ -13,7 +14,6 @@ export interface Variant {
   url: (url: string) => string;
 }
 
-const SIGNED_PARAMS = ['Expires', 'Policy', 'Signature', 'Key-Pair-Id', 'Hash-Algorithm'];
 
 interface PolicyDoc {
   Statement: { Resource: string; Condition: { DateLessThan: { 'AWS:EpochTime': number } } }[];
@@ -38,7 +38,7 @@ function setParam(url: string, name: string, value: string | ((v: string) => str
 
 export function stripSigned(url: string): string {
   const u = new URL(url);
-  for (const p of SIGNED_PARAMS) u.searchParams.delete(p);
+  for (const p of SIGNED_URL_PARAMS) u.searchParams.delete(p);
   return u.href;
 }
 

@@ -1,5 +1,6 @@
 import { SESSION_HEADER } from '../../server/core/headers.ts';
 import type { ProblemCode } from '../../server/app/problems.ts';
+import { ROUTES, routePath } from '../../server/app/layout.ts';
 
 // Talking to the hls-gate API. Where it lives and where the viewer token comes from are the two integration
 // points for a host page (see player/README.md).
@@ -92,7 +93,7 @@ let demoAnswered = false;
 export function getToken(): Promise<string> {
   const hook = window.hlsGate?.getToken;
   if (hook) return hook();
-  demoToken ??= call<{ token: string }>('POST', '/api/demo/token').then((r) => {
+  demoToken ??= call<{ token: string }>('POST', ROUTES.demoToken).then((r) => {
     demoAnswered = true;
     return r.token;
   });
@@ -103,11 +104,11 @@ export function getToken(): Promise<string> {
 export const demoActive = () => demoAnswered;
 
 export async function listVideos(): Promise<CatalogVideo[]> {
-  return (await call<{ videos: CatalogVideo[] }>('GET', '/api/videos', await getToken())).videos;
+  return (await call<{ videos: CatalogVideo[] }>('GET', ROUTES.catalog, await getToken())).videos;
 }
 
 export async function requestAccess(videoId: string, sessionToken?: string): Promise<AccessGrant> {
-  return call<AccessGrant>('POST', `/api/videos/${encodeURIComponent(videoId)}/access`, await getToken(), undefined, sessionToken ? { [SESSION_HEADER]: sessionToken } : {});
+  return call<AccessGrant>('POST', routePath(ROUTES.access, { videoId }), await getToken(), undefined, sessionToken ? { [SESSION_HEADER]: sessionToken } : {});
 }
 
 export interface UploadTicket {
@@ -121,11 +122,11 @@ export type UploadState = { videoId: string; status: 'reserved' | 'uploaded' | '
 
 /** A signed upload URL for a new video (demo: every demo token may upload). */
 export async function startUpload(): Promise<UploadTicket> {
-  return call<UploadTicket>('POST', '/api/uploads', await getToken());
+  return call<UploadTicket>('POST', ROUTES.uploads, await getToken());
 }
 
 export async function uploadState(videoId: string): Promise<UploadState> {
-  return call<UploadState>('GET', `/api/uploads/${encodeURIComponent(videoId)}`, await getToken());
+  return call<UploadState>('GET', routePath(ROUTES.upload, { videoId }), await getToken());
 }
 
 export interface DeviceLink {
@@ -136,13 +137,13 @@ export interface DeviceLink {
 
 /** One URL that plays the whole video on a device without cookies (a TV, a phone, VLC). */
 export async function deviceLink(videoId: string): Promise<DeviceLink> {
-  return call<DeviceLink>('POST', `/api/videos/${encodeURIComponent(videoId)}/device-link`, await getToken());
+  return call<DeviceLink>('POST', routePath(ROUTES.deviceLink, { videoId }), await getToken());
 }
 
 /** Stopping playback gives the device's slot back (session control); keepalive lets it finish as the page goes. */
 export async function releaseAccess(videoId: string, sessionToken: string): Promise<void> {
   const token = await getToken().catch(() => undefined);
-  await fetch(`${apiBase()}/api/videos/${encodeURIComponent(videoId)}/access`, {
+  await fetch(`${apiBase()}${routePath(ROUTES.access, { videoId })}`, {
     method: 'DELETE',
     credentials: 'include',
     keepalive: true,

@@ -3,6 +3,7 @@ import { renderSVG } from 'uqr';
 import { ApiError, demoActive, problemOf, deviceLink, listVideos, startUpload, uploadState, type CatalogVideo } from './api.ts';
 import { mountMarkup } from './markup.ts';
 import { REASON_HEADER } from '../../server/core/headers.ts';
+import { MASTER_PLAYLIST } from '../../server/app/layout.ts';
 import { GrantKeeper, type GrantState } from './grants.ts';
 import { accessMessage, mediaMessage, type Message } from './messages.ts';
 
@@ -332,7 +333,7 @@ async function start(): Promise<void> {
     }),
   );
   // A video asked for by ?video= is tried even when not in the viewer's catalog, so the refusal is shown.
-  const entry = videos.find((v) => v.id === wanted) ?? (wanted ? { id: wanted, title: wanted, playlist: 'master.m3u8' } : videos[0]);
+  const entry = videos.find((v) => v.id === wanted) ?? (wanted ? { id: wanted, title: wanted, playlist: MASTER_PLAYLIST } : videos[0]);
   if (entry) await play(entry);
   else showMessage({ title: 'No videos', text: 'Your access does not include any video yet.', retry: false });
 }

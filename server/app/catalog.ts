@@ -1,5 +1,5 @@
 import type { MediaStorage } from './storage.ts';
-import { VIDEO_ID } from './layout.ts';
+import { MASTER_PLAYLIST, VIDEO_ID, publishedKey } from './layout.ts';
 import { JsonError, parseStrictJson } from '../core/json.ts';
 import { HlsGateError } from '../core/errors.ts';
 import { Lru } from '../core/lru.ts';
@@ -58,9 +58,9 @@ export function parseCatalog(text: string): CatalogEntry[] {
     if (v.durationSeconds !== undefined && !(typeof v.durationSeconds === 'number' && v.durationSeconds >= 0)) fail('"durationSeconds" must be a number of seconds');
     for (const field of ['playlist', 'poster'] as const) {
       const p = v[field];
-      if (p !== undefined && !(typeof p === 'string' && RELATIVE_PATH.test(p))) fail(`"${field}" must be a path inside the video's folder, like master.m3u8`);
+      if (p !== undefined && !(typeof p === 'string' && RELATIVE_PATH.test(p))) fail(`"${field}" must be a path inside the video's folder, like ${MASTER_PLAYLIST}`);
     }
-    const entry: CatalogEntry = { id, title: (v.title as string | undefined) ?? id, playlist: (v.playlist as string | undefined) ?? 'master.m3u8' };
+    const entry: CatalogEntry = { id, title: (v.title as string | undefined) ?? id, playlist: (v.playlist as string | undefined) ?? MASTER_PLAYLIST };
     if (v.description !== undefined) entry.description = v.description as string;
     if (v.durationSeconds !== undefined) entry.durationSeconds = v.durationSeconds as number;
     if (v.poster !== undefined) entry.poster = v.poster as string;
@@ -146,8 +146,8 @@ export async function findVideo(storage: MediaStorage, videoId: string, nowMs = 
   const state = cached.get(storage);
   const known = state?.masters?.get(videoId);
   if (known) return known;
-  if (!(await storage.head(`${videoId}/master.m3u8`))) return null;
-  const found: CatalogEntry = { id: videoId, title: videoId, playlist: 'master.m3u8' };
+  if (!(await storage.head(publishedKey(videoId)))) return null;
+  const found: CatalogEntry = { id: videoId, title: videoId, playlist: MASTER_PLAYLIST };
   if (state) (state.masters ??= new Lru<CatalogEntry>(1000)).set(videoId, found);
   return found;
 }

@@ -10,7 +10,7 @@ import { adminRoutes } from './routes-admin.ts';
 import { uploadRoutes } from './routes-uploads.ts';
 import { defaultEventLog, loggableError, requestLog } from './log.ts';
 import { CatalogError } from './catalog.ts';
-import { ROUTES } from './layout.ts';
+import { CROSS_ORIGIN_SCOPES, ROUTES } from './layout.ts';
 import { bodyLimit } from 'hono/body-limit';
 
 const MAX_API_BODY = 16 * 1024;
@@ -47,7 +47,9 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
 
   const app = new Hono<GatewayEnv>();
   app.use('*', requestLog(deps.log, now, deps.whenSent));
-  app.use('/api/*', cors(config.allowedOrigins));
+  // CORS on every URL space a page on another origin calls: the API, the media, and the signed upload PUT (sent
+  // cross-origin by a page on another host in the split deployment; its preflight is answered before any route).
+  for (const scope of CROSS_ORIGIN_SCOPES) app.use(scope, cors(config.allowedOrigins));
   // API bodies are small JSON: memory spent on a request body is bounded before anything reads it.
   const tooLarge = () => problem('body-too-large', `API request bodies are at most ${MAX_API_BODY / 1024} KB.`);
   const limitStream: MiddlewareHandler<GatewayEnv> = bodyLimit({ maxSize: MAX_API_BODY, onError: tooLarge });
@@ -59,10 +61,6 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
     return /^\s*\d+\s*$/.test(length) && Number(length) <= MAX_API_BODY ? next() : tooLarge();
   };
   app.use('/api/*', limitApiBody);
-  app.use('/videos/*', cors(config.allowedOrigins));
-  // The signed upload PUT (routes-uploads.ts) is sent cross-origin by a page on another host (the split
-  // deployment): its preflight (PUT, x-amz-content-sha256) is answered here, before any route could 404 it.
-  app.use('/uploads/*', cors(config.allowedOrigins));
 
   app.get(ROUTES.health, (c) => c.json({ status: 'ok' }));
   adminRoutes(app, ctx);
@@ -75,8 +73,8 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
   if (assets) {
     // The player page: its index and its few files, by name (never a catch-all that would shadow a host's routes).
     const page = async (file: string, request: Request) => (await assets(file, request)) ?? problem('not-found', 'Nothing here.');
-    app.get('/', (c) => page('/', c.req.raw));
-    app.get('/:file{[A-Za-z0-9_-]+\\.(?:js|css|map|html|svg|png|ico)}', (c) => page(`/${c.req.param('file')}`, c.req.raw));
+    app.get(ROUTES.playerPage, (c) => page('/', c.req.raw));
+    app.get(ROUTES.playerFile, (c) => page(`/${c.req.param('file')}`, c.req.raw));
   }
 
   app.onError((err) => {

@@ -7,14 +7,76 @@ import type { Context } from 'hono';
 
 export const VIDEO_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
+/** Every route of the gateway, as Hono patterns relative to where it is mounted. */
 export const ROUTES = {
+  health: '/healthz',
+  catalog: '/api/videos',
   access: '/api/videos/:videoId/access',
   deviceLink: '/api/videos/:videoId/device-link',
-  catalog: '/api/videos',
   demoToken: '/api/demo/token',
+  uploads: '/api/uploads',
+  upload: '/api/uploads/:videoId',
+  uploadSource: '/uploads/:videoId/source',
+  admin: '/api/admin/*',
+  revocations: '/api/admin/revocations',
   media: '/videos/:videoId/*',
-  health: '/healthz',
+  playerPage: '/',
+  playerFile: '/:file{[A-Za-z0-9_-]+\\.(?:js|css|map|html|svg|png|ico)}',
 } as const;
+
+/** Routes only the gateway's own origin calls: the health check and the player page's files. */
+const SAME_ORIGIN: readonly string[] = [ROUTES.health, ROUTES.playerPage, ROUTES.playerFile];
+
+/**
+ * The URL spaces a page on another origin calls (the API, the media, the signed upload PUT), each as `/<first
+ * segment>/*`: CORS (app/cors.ts) is mounted on every one, derived from ROUTES so that a new space cannot be missed
+ * (a literal list once missed `/uploads/*`).
+ */
+export const CROSS_ORIGIN_SCOPES: readonly string[] = [
+  ...new Set(Object.values(ROUTES).filter((r) => !SAME_ORIGIN.includes(r)).map((r) => `/${r.split('/')[1]}/*`)),
+];
+
+/** A route with its parameters filled in (each encoded as one path segment): `routePath(ROUTES.access, { videoId })`. */
+export function routePath(route: string, params: Record<string, string>): string {
+  return route.replace(/:([A-Za-z]+)/g, (_m, name: string) => encodeURIComponent(params[name] ?? ''));
+}
+
+/** Every video's top playlist: what a grant's playlistUrl names, and (written last) what makes a video published. */
+export const MASTER_PLAYLIST = 'master.m3u8';
+
+/**
+ * Where a video's files are kept. On disk (MEDIA_DIR) and in R2 a video is the folder `<id>/`, the gateway's storage
+ * key for the URL `/videos/<id>/<file>`. In an S3 bucket behind CloudFront it is `videos/<id>/`: there CloudFront
+ * serves the bucket itself, so each key must equal its URL path (without the leading slash).
+ */
+export function storageKey(videoId: string, file: string): string {
+  return `${videoId}/${file}`;
+}
+
+/** The S3 key of a video's file when CloudFront serves the bucket: the URL path of `storageKey`. */
+export function originKey(videoId: string, file: string): string {
+  return `videos/${storageKey(videoId, file)}`;
+}
+
+/**
+ * A video is published once its master playlist exists: every publisher writes it last, so a player never finds a
+ * half-published video, and a folder without one is not listed.
+ */
+export function publishedKey(videoId: string): string {
+  return storageKey(videoId, MASTER_PLAYLIST);
+}
+
+/**
+ * Uploads are kept beside the media under `.uploads/<id>/` (the source, its owner's reservation, the body's claim,
+ * the packaging state): no video ID starts with ".", so no media URL can reach them.
+ */
+export const UPLOADS_FOLDER = '.uploads';
+export function uploadKey(videoId: string, part: 'source' | 'reservation' | 'claim' | 'state.json'): string {
+  return `${UPLOADS_FOLDER}/${videoId}/${part}`;
+}
+
+/** A video being packaged is written to a `.package-<id>-*` folder beside the media, then renamed into place. */
+export const PACKAGING_PREFIX = '.package-';
 
 /** The path the gateway is mounted at ('' at the root), from the route pattern this handler was registered with. */
 export function mountPrefix(c: Context, ownPattern: string): string {

@@ -4,6 +4,7 @@ import type { Revocation } from './session-store.ts';
 import { problem } from './responses.ts';
 import { isSubject } from './subject.ts';
 import { SID } from './session-control.ts';
+import { ROUTES } from './layout.ts';
 
 // The admin API: revocations, behind ADMIN_SECRET (its own secret: never the viewer-token or session secret).
 //   GET    /api/admin/revocations                          -> { revocations: [{ kind, id, until }] }
@@ -32,7 +33,7 @@ function target(input: { sub?: unknown; session?: unknown }): Pick<Revocation, '
 export function adminRoutes(app: Hono<GatewayEnv>, ctx: AppContext): void {
   const secret = ctx.deps.config.adminSecret;
   const sessions = ctx.deps.sessions;
-  app.use('/api/admin/*', async (c, next) => {
+  app.use(ROUTES.admin, async (c, next) => {
     if (!secret || !sessions) return problem('not-found', 'The revocation API is off: it needs ADMIN_SECRET and session control (SESSION_SECRET).');
     const m = /^Bearer\s+(\S+)\s*$/i.exec(c.req.header('Authorization') ?? '');
     if (!m || !(await sameSecret(m[1]!, secret))) return problem('admin-unauthorized');
@@ -40,9 +41,9 @@ export function adminRoutes(app: Hono<GatewayEnv>, ctx: AppContext): void {
     await next();
   });
 
-  app.get('/api/admin/revocations', async (c) => c.json({ revocations: await sessions!.store.revocations(Math.floor(ctx.now() / 1000)) }));
+  app.get(ROUTES.revocations, async (c) => c.json({ revocations: await sessions!.store.revocations(Math.floor(ctx.now() / 1000)) }));
 
-  app.post('/api/admin/revocations', async (c) => {
+  app.post(ROUTES.revocations, async (c) => {
     const shape = 'The body must be a JSON object: { "sub": "viewer" | "session": "id", "until": epochSeconds | "ttl": seconds }.';
     let parsed: unknown;
     try {
@@ -61,7 +62,7 @@ export function adminRoutes(app: Hono<GatewayEnv>, ctx: AppContext): void {
     return c.json({ revoked: { ...who, until } }, 201);
   });
 
-  app.delete('/api/admin/revocations', async (c) => {
+  app.delete(ROUTES.revocations, async (c) => {
     const who = target({ ...(c.req.query('sub') !== undefined ? { sub: c.req.query('sub') } : {}), ...(c.req.query('session') !== undefined ? { session: c.req.query('session') } : {}) });
     if (!who) return problem('bad-target', 'Name exactly one of ?sub= (a valid sub) or ?session= (a 22-character session id).');
     return (await sessions!.store.lift(who.kind, who.id)) ? c.body(null, 204) : problem('not-revoked');

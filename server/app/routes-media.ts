@@ -3,7 +3,7 @@ import type { AppContext, GatewayEnv } from './context.ts';
 import { ROUTES, mediaKey, mountPrefix, videoFolder } from './layout.ts';
 import { badHost, cloudFrontDenial, problem } from './responses.ts';
 import { serveObject } from './http-file.ts';
-import { SESSION_COOKIE, SESSION_PARAM, cookieValues } from '../core/cookies.ts';
+import { SESSION_COOKIE, SESSION_PARAM, SIGNED_URL_PARAMS, cookieValues } from '../core/cookies.ts';
 import { MAX_SESSION_VALUES, isSessionValue } from './session-control.ts';
 import { tokenizedPlaylist } from './tokenize.ts';
 import { contentTypeFor } from './mime.ts';
@@ -15,7 +15,7 @@ import { DENIALS } from '../core/denials.ts';
 
 const MAX_CACHE_SECONDS = 86400;
 /** The query parameters of a grant carried in a URL, handed on to the files a tokenized playlist names. */
-const GRANT_PARAMS = new Set(['Expires', 'Policy', 'Signature', 'Key-Pair-Id', 'Hash-Algorithm', SESSION_PARAM]);
+const GRANT_PARAMS = new Set<string>([...SIGNED_URL_PARAMS, SESSION_PARAM]);
 
 /** The grant's own parameters of the request's query, in their order and encoding as received. */
 function grantQuery(url: URL): string {

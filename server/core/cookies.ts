@@ -9,6 +9,14 @@ export const COOKIE = {
   hash: 'CloudFront-Hash-Algorithm',
 } as const;
 
+/**
+ * The query parameters of a CloudFront signed URL: Expires (canned policy) or Policy (custom), Signature,
+ * Key-Pair-Id, and Hash-Algorithm when the signature is SHA-256. Any of them makes a request a signed-URL request.
+ * https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/private-content-creating-signed-url-custom-policy.html
+ */
+export const SIGNED_URL_PARAMS = ['Expires', 'Policy', 'Signature', 'Key-Pair-Id', 'Hash-Algorithm'] as const;
+export type SignedUrlParam = (typeof SIGNED_URL_PARAMS)[number];
+
 /** hls-gate's companion cookie under session control: the device session, bound by an HMAC to its grant. */
 export const SESSION_COOKIE = 'HlsGate-Session';
 /** The same session value in a device link's query (devices without cookies). */

@@ -7,7 +7,7 @@ import { resourceMatches } from './resource-match.ts';
 import { cidrContains, parseCidr } from './cidr.ts';
 import { derToP1363 } from './ecdsa-der.ts';
 import { webCryptoHash } from './keys.ts';
-import { COOKIE, KEY_PAIR_ID, readCloudFrontCookies } from './cookies.ts';
+import { COOKIE, KEY_PAIR_ID, SIGNED_URL_PARAMS, readCloudFrontCookies, type SignedUrlParam } from './cookies.ts';
 import { Lru } from './lru.ts';
 import { DENIALS } from './denials.ts';
 
@@ -17,8 +17,8 @@ import { DENIALS } from './denials.ts';
 // only then are the policy's fields trusted (time, resource, IP).
 
 /** The query parameters of a signed URL. Any of them makes the request a signed-URL request. */
-const URL_PARAMS = ['Expires', 'Policy', 'Signature', 'Key-Pair-Id', 'Hash-Algorithm'] as const;
-type UrlParam = (typeof URL_PARAMS)[number];
+const URL_PARAMS = SIGNED_URL_PARAMS;
+type UrlParam = SignedUrlParam;
 
 interface Credentials {
   source: 'cookie' | 'url';

@@ -3,6 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, type Env, type GatewayConfig } from '../app/config.ts';
 import { DEV_KEY_PAIR_ID, applyMode, type Mode } from '../app/mode.ts';
+import { publishedKey } from '../app/layout.ts';
 import { generateKeyPair } from '../core/index.ts';
 
 // The Node-only part of configuration: reading key files, the media folder, and the zero-configuration demo.
@@ -74,7 +75,7 @@ export async function loadNodeEnv(input: Env): Promise<NodeEnv> {
   // finds the caller's own ./media.
   const mediaDir = resolve(env.MEDIA_DIR || 'media');
   if (!existsSync(mediaDir) || !statSync(mediaDir).isDirectory()) {
-    throw new ConfigError(`MEDIA_DIR="${mediaDir}" is not a folder; point it at the folder holding <videoId>/master.m3u8`);
+    throw new ConfigError(`MEDIA_DIR="${mediaDir}" is not a folder; point it at the folder holding ${publishedKey('<videoId>')}`);
   }
   return { env, mode, mediaDir, zeroConfig, ...(devKey ? { devKey } : {}) };
 }
