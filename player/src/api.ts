@@ -50,7 +50,8 @@ export interface CatalogVideo {
   posterUrl?: string;
 }
 
-export interface AccessGrant {
+/** The answer of `POST /api/videos/<id>/access` (JSON): not the `AccessGrant` of hls-gate/hono, which a host app issues itself. */
+export interface AccessAnswer {
   videoId: string;
   playlistUrl: string;
   expiresAt: string;
@@ -107,8 +108,8 @@ export async function listVideos(): Promise<CatalogVideo[]> {
   return (await call<{ videos: CatalogVideo[] }>('GET', ROUTES.catalog, await getToken())).videos;
 }
 
-export async function requestAccess(videoId: string, sessionToken?: string): Promise<AccessGrant> {
-  return call<AccessGrant>('POST', routePath(ROUTES.access, { videoId }), await getToken(), undefined, sessionToken ? { [SESSION_HEADER]: sessionToken } : {});
+export async function requestAccess(videoId: string, sessionToken?: string): Promise<AccessAnswer> {
+  return call<AccessAnswer>('POST', routePath(ROUTES.access, { videoId }), await getToken(), undefined, sessionToken ? { [SESSION_HEADER]: sessionToken } : {});
 }
 
 export interface UploadTicket {

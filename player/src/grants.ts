@@ -1,11 +1,11 @@
-import { releaseAccess, requestAccess, type AccessGrant } from './api.ts';
+import { releaseAccess, requestAccess, type AccessAnswer } from './api.ts';
 
 // Keeps one video's grant fresh: renews before refreshAt, and on demand (before a request goes out with a grant
 // about to expire, or after an `expired` refusal). Concurrent renewals share one call.
 
 export interface GrantState {
   videoId: string;
-  grant?: AccessGrant;
+  grant?: AccessAnswer;
   expiresAtMs: number;
   refreshedAtMs: number;
   renewals: number;
@@ -14,14 +14,14 @@ export interface GrantState {
 export class GrantKeeper {
   readonly state: GrantState;
   #timer: ReturnType<typeof setTimeout> | undefined;
-  #pending: Promise<AccessGrant> | undefined;
+  #pending: Promise<AccessAnswer> | undefined;
   #stopped = false;
 
   constructor(videoId: string, private readonly onChange: (s: GrantState) => void, private readonly onError: (err: unknown) => void) {
     this.state = { videoId, expiresAtMs: 0, refreshedAtMs: 0, renewals: -1 };
   }
 
-  renew(): Promise<AccessGrant> {
+  renew(): Promise<AccessAnswer> {
     this.#pending ??= requestAccess(this.state.videoId, this.state.grant?.sessionToken)
       .then((grant) => {
         this.state.grant = grant;
