@@ -12,7 +12,7 @@ import { createMemoryStore, type SessionStore } from './session-store.ts';
 import { createSessionControl, type SessionControl } from './session-control.ts';
 import { defaultEventLog } from './log.ts';
 
-export type BuildExtras = Pick<AppDeps, 'log' | 'whenSent' | 'events' | 'assets' | 'clientIp' | 'now' | 'uploads'> & {
+export type BuildExtras = Pick<AppDeps, 'log' | 'whenSent' | 'events' | 'assets' | 'clientIp' | 'now' | 'uploads' | 'compressesResponses'> & {
   /** The session store when SESSION_STORE is not `memory` (the Node entry passes Redis). */
   sessionStore?: SessionStore;
   nativeSigner?: (key: SigningKey, pem: string) => SigningKey;

@@ -45,6 +45,11 @@ export interface AppDeps {
   now?: () => number;
   /** Session control, when SESSION_SECRET is set (app/session-control.ts). */
   sessions?: SessionControl;
+  /**
+   * The runtime compresses responses itself (Cloudflare Workers: https://developers.cloudflare.com/workers/runtime-apis/response/,
+   * encodeBody): the gateway then never sends a body it gzipped, which would be compressed twice.
+   */
+  compressesResponses?: boolean;
   /** Where signed uploads land (UPLOADS=true; the Node entry passes local disk). */
   uploads?: UploadSink;
 }

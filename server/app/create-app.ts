@@ -5,6 +5,9 @@ import { createMediaOrigin } from './hosts.ts';
 import { problem } from './responses.ts';
 import { createGrantIssuer } from './grants.ts';
 import { accessRoutes } from './routes-access.ts';
+import { deviceLinkRoutes } from './routes-device-link.ts';
+import { catalogRoutes } from './routes-catalog.ts';
+import { demoRoutes } from './routes-demo.ts';
 import { mediaRoutes } from './routes-media.ts';
 import { adminRoutes } from './routes-admin.ts';
 import { uploadRoutes } from './routes-uploads.ts';
@@ -66,6 +69,9 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
   adminRoutes(app, ctx);
   uploadRoutes(app, ctx);
   accessRoutes(app, ctx, issuer);
+  deviceLinkRoutes(app, ctx);
+  catalogRoutes(app, ctx);
+  demoRoutes(app, ctx);
   mediaRoutes(app, ctx);
   app.all('/api/*', () => problem('not-found', 'No such API endpoint.'));
 

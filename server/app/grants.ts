@@ -8,7 +8,8 @@ import { Lru } from '../core/lru.ts';
 // a burst of viewers costs one RSA signature per video and window instead of one per viewer.
 // IP-bound grants differ per viewer and are never shared.
 
-export interface Grant {
+/** A grant as the gateway issues it (signed cookies for one folder); `Grant` of hls-gate is one as a verifier judged it. */
+export interface IssuedGrant {
   resource: string;
   cookies: SignedCookies;
   /** epoch seconds */
@@ -31,7 +32,7 @@ export function createGrantIssuer(opts: GrantIssuerOptions) {
   const signer = { keyPairId: opts.keyPairId, privateKey: opts.signingKey, ...(opts.hashAlgorithm ? { hashAlgorithm: opts.hashAlgorithm } : {}) };
 
   /** A grant for `resource` (a folder pattern such as `https://media.example.com/videos/abc/*`). */
-  async function issue(resource: string, nowMs: number, ip?: string): Promise<Grant> {
+  async function issue(resource: string, nowMs: number, ip?: string): Promise<IssuedGrant> {
     const now = Math.floor(nowMs / 1000);
     const minEnd = now + opts.ttl;
     const expiresAt = opts.window > 0 ? Math.ceil(minEnd / opts.window) * opts.window : minEnd;
@@ -101,7 +102,7 @@ export function setSessionCookie(c: Context, value: string, scope: GrantCookieSc
 }
 
 /** Sets a grant's cookies: HttpOnly, SameSite=Lax, Secure for https media, Max-Age matching the grant. */
-export function setGrantCookies(c: Context, grant: Grant, scope: GrantCookieScope, nowMs: number): void {
+export function setGrantCookies(c: Context, grant: IssuedGrant, scope: GrantCookieScope, nowMs: number): void {
   const attributes = cookieAttributes(scope, Math.max(0, grant.expiresAt - Math.floor(nowMs / 1000)));
   for (const [name, value] of Object.entries(grant.cookies)) appendCookie(c, name, String(value), attributes);
 }

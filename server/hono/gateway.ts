@@ -53,6 +53,9 @@ export async function createGateway(options: GatewayOptions): Promise<Hono<Gatew
     ...(options.log ? { log: options.log } : {}),
     ...(options.events ? { events: options.events } : {}),
     ...(options.signer ? { nativeSigner: options.signer } : {}),
+    // Mounted inside a Worker, the runtime compresses on its own; Workers name themselves in navigator.userAgent
+    // (https://developers.cloudflare.com/workers/runtime-apis/web-standards/#navigatoruseragent).
+    compressesResponses: (globalThis as { navigator?: { userAgent?: string } }).navigator?.userAgent === 'Cloudflare-Workers',
     warn: options.warn ?? ((message) => console.log(JSON.stringify({ level: 'warn', msg: message }))),
   });
 }

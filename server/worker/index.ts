@@ -57,6 +57,7 @@ async function gateway(env: WorkerEnv): Promise<Hono> {
   const assets = env.ASSETS;
   return buildGateway(config, createR2Storage(env.MEDIA), {
     clientIp: (c) => c.req.header('CF-Connecting-IP') ?? null,
+    compressesResponses: true,
     ...(sessionStore ? { sessionStore } : {}),
     ...(config.uploads ? { uploads: createR2Uploads(env.MEDIA, uploadHandOff(vars, config.adminSecret)) } : {}),
     warn: (message) => console.log(JSON.stringify({ level: 'warn', msg: message })),
