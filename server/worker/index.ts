@@ -6,10 +6,10 @@ import { generateKeyPair } from '../core/index.ts';
 import { applyMode } from '../app/mode.ts';
 import { createR2Storage } from './r2-storage.ts';
 import { createDurableObjectStore } from './session-do.ts';
-import { createR2Uploads, type HandOff } from './r2-uploads.ts';
+import { createR2Uploads, type PackagerWebhook } from './r2-uploads.ts';
 
 /** Where accepted uploads are handed for packaging (a Worker cannot run ffmpeg): UPLOAD_WEBHOOK_URL. */
-function uploadHandOff(vars: ConfigEnv, adminSecret: string | undefined): HandOff | undefined {
+function packagerWebhook(vars: ConfigEnv, adminSecret: string | undefined): PackagerWebhook | undefined {
   const url = vars.UPLOAD_WEBHOOK_URL?.trim();
   if (!url) return undefined;
   if (!/^https?:\/\//.test(url)) throw new ConfigError('UPLOAD_WEBHOOK_URL must be an http(s) URL');
@@ -59,7 +59,7 @@ async function gateway(env: WorkerEnv): Promise<Hono> {
     clientIp: (c) => c.req.header('CF-Connecting-IP') ?? null,
     compressesResponses: true,
     ...(sessionStore ? { sessionStore } : {}),
-    ...(config.uploads ? { uploads: createR2Uploads(env.MEDIA, uploadHandOff(vars, config.adminSecret)) } : {}),
+    ...(config.uploads ? { uploads: createR2Uploads(env.MEDIA, packagerWebhook(vars, config.adminSecret)) } : {}),
     warn: (message) => console.log(JSON.stringify({ level: 'warn', msg: message })),
     ...(assets ? { assets: async (_path: string, request: Request) => {
       const res = await assets.fetch(request);

@@ -1,6 +1,7 @@
 import type { Reservation, UploadResult, UploadSink, UploadStatus } from '../app/storage.ts';
 import { UploadError } from '../app/upload-guard.ts';
 import { SIGNATURE_HEADER } from '../core/headers.ts';
+import { UPLOADS_FOLDER, uploadKey } from '../app/layout.ts';
 
 // Uploaded sources on Workers: R2 keys `.uploads/<id>/source` (never served: no video ID starts with "."). R2 checks
 // the body against the SHA-256 given to put() and stores nothing when it differs, and a put whose stream fails (too
@@ -14,14 +15,15 @@ import { SIGNATURE_HEADER } from '../core/headers.ts';
 // removing sources afterwards, is the webhook packager's (an R2 lifecycle rule on `.uploads/` bounds what is left).
 // https://developers.cloudflare.com/r2/api/workers/workers-api-reference/#conditional-operations
 
-export interface HandOff {
+/** Where each accepted upload is announced (UPLOAD_WEBHOOK_URL), signed with an HMAC of the body. */
+export interface PackagerWebhook {
   url: string;
   secret: string;
 }
 
-const key = (id: string) => `.uploads/${id}/source`;
-const reservationKey = (id: string) => `.uploads/${id}/reservation`;
-const claimKey = (id: string) => `.uploads/${id}/claim`;
+const key = (id: string) => uploadKey(id, 'source');
+const reservationKey = (id: string) => uploadKey(id, 'reservation');
+const claimKey = (id: string) => uploadKey(id, 'claim');
 const CREATE_ONLY: R2PutOptions = { onlyIf: { etagDoesNotMatch: '*' } };
 
 async function sign(secret: string, body: string): Promise<string> {
@@ -29,7 +31,7 @@ async function sign(secret: string, body: string): Promise<string> {
   return [...new Uint8Array(await crypto.subtle.sign('HMAC', k, new TextEncoder().encode(body)))].map((b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-export function createR2Uploads(bucket: R2Bucket, handOff?: HandOff): UploadSink {
+export function createR2Uploads(bucket: R2Bucket, webhook?: PackagerWebhook): UploadSink {
   const reservationOf = async (videoId: string): Promise<(Reservation & { etag: string }) | null> => {
     const obj = await bucket.get(reservationKey(videoId));
     if (!obj) return null;
@@ -58,32 +60,7 @@ export function createR2Uploads(bucket: R2Bucket, handOff?: HandOff): UploadSink
       const held = await reservationOf(videoId);
       return held ? { owner: held.owner, expiresAt: held.expiresAt } : null;
     },
-    async pending(owner, now) {
-      const reserved = new Map<string, number>();
-      const sources = new Map<string, number>();
-      let cursor: string | undefined;
-      do {
-        // `include` asks for each object's custom metadata (not in this version of the binding's types).
-        const options: R2ListOptions & { include: string[] } = { prefix: '.uploads/', include: ['customMetadata'], ...(cursor ? { cursor } : {}) };
-        const page = await bucket.list(options);
-        for (const o of page.objects) {
-          const [, id, name] = o.key.split('/');
-          if (!id) continue;
-          if (name === 'reservation' && o.customMetadata?.owner === owner) reserved.set(id, Number(o.customMetadata.expiresAt));
-          if (name === 'source') sources.set(id, o.size);
-        }
-        cursor = page.truncated ? page.cursor : undefined;
-      } while (cursor);
-      let count = 0;
-      let bytes = 0;
-      for (const [id, expiresAt] of reserved) {
-        const size = sources.get(id);
-        if (size === undefined && expiresAt <= now) continue;
-        count++;
-        bytes += size ?? 0;
-      }
-      return { count, bytes };
-    },
+    pending: (owner, now) => pendingOf(bucket, owner, now),
     async claim(videoId) {
       return (await bucket.put(claimKey(videoId), '', CREATE_ONLY)) !== null;
     },
@@ -91,7 +68,7 @@ export function createR2Uploads(bucket: R2Bucket, handOff?: HandOff): UploadSink
       if (!(await bucket.head(key(videoId)))) await bucket.delete(claimKey(videoId));
     },
     async receive(videoId, body, expect): Promise<UploadResult> {
-      const result = await store(videoId, body, expect);
+      const result = await storeSource(bucket, webhook, videoId, body, expect);
       if (!result.ok) await bucket.delete(claimKey(videoId)).catch(() => {});
       return result;
     },
@@ -102,32 +79,61 @@ export function createR2Uploads(bucket: R2Bucket, handOff?: HandOff): UploadSink
       return (await bucket.head(key(videoId)))?.customMetadata?.sha256 ?? null;
     },
   };
+}
 
-  async function store(videoId: string, body: ReadableStream<Uint8Array>, expect: { sha256: string; maxBytes: number; length: number | null }): Promise<UploadResult> {
-    if (expect.length === null) return { ok: false, reason: 'length-required' };
-    let stored: R2Object | null;
-    // R2 needs the length of a streamed body up front (the route has checked it against the limit).
-    const fixed = new FixedLengthStream(expect.length);
-    const piped = body.pipeTo(fixed.writable).then(() => null, (e: unknown) => e);
-    try {
-      stored = await bucket.put(key(videoId), fixed.readable, { sha256: expect.sha256, customMetadata: { sha256: expect.sha256 } });
-    } catch (err) {
-      await bucket.delete(key(videoId)).catch(() => {});
-      // The guard's refusal (not media, too large) reaches R2 as a broken stream: report the guard's reason.
-      const cause = await piped;
-      if (cause instanceof UploadError) return { ok: false, reason: cause.code };
-      return { ok: false, reason: /sha-?256|checksum|digest/i.test(String(err)) ? 'hash-mismatch' : 'incomplete' };
+/** An uploader's unfinished uploads (reserved and unexpired, or stored and not yet packaged): one listing. */
+async function pendingOf(bucket: R2Bucket, owner: string, now: number): Promise<{ count: number; bytes: number }> {
+  const reserved = new Map<string, number>();
+  const sources = new Map<string, number>();
+  let cursor: string | undefined;
+  do {
+    // `include` asks for each object's custom metadata (not in this version of the binding's types).
+    const options: R2ListOptions & { include: string[] } = { prefix: `${UPLOADS_FOLDER}/`, include: ['customMetadata'], ...(cursor ? { cursor } : {}) };
+    const page = await bucket.list(options);
+    for (const o of page.objects) {
+      const [, id, name] = o.key.split('/');
+      if (!id) continue;
+      if (name === 'reservation' && o.customMetadata?.owner === owner) reserved.set(id, Number(o.customMetadata.expiresAt));
+      if (name === 'source') sources.set(id, o.size);
     }
-    const cause = await piped;
-    if (cause) {
-      await bucket.delete(key(videoId)).catch(() => {});
-      return { ok: false, reason: cause instanceof UploadError ? cause.code : 'incomplete' };
-    }
-    if (!stored) return { ok: false, reason: 'incomplete' };
-    if (handOff) {
-      const payload = JSON.stringify({ videoId, key: key(videoId), bytes: stored.size, sha256: expect.sha256 });
-      await fetch(handOff.url, { method: 'POST', body: payload, headers: { 'Content-Type': 'application/json', [SIGNATURE_HEADER]: await sign(handOff.secret, payload) } }).catch(() => {});
-    }
-    return { ok: true, bytes: stored.size };
+    cursor = page.truncated ? page.cursor : undefined;
+  } while (cursor);
+  let count = 0;
+  let bytes = 0;
+  for (const [id, expiresAt] of reserved) {
+    const size = sources.get(id);
+    if (size === undefined && expiresAt <= now) continue;
+    count++;
+    bytes += size ?? 0;
   }
+  return { count, bytes };
+}
+
+/** The source stored under its hash, or nothing; announced to the packager when stored. */
+async function storeSource(bucket: R2Bucket, webhook: PackagerWebhook | undefined, videoId: string, body: ReadableStream<Uint8Array>, expect: { sha256: string; maxBytes: number; length: number | null }): Promise<UploadResult> {
+  if (expect.length === null) return { ok: false, reason: 'length-required' };
+  let stored: R2Object | null;
+  // R2 needs the length of a streamed body up front (the route has checked it against the limit).
+  const fixed = new FixedLengthStream(expect.length);
+  const piped = body.pipeTo(fixed.writable).then(() => null, (e: unknown) => e);
+  try {
+    stored = await bucket.put(key(videoId), fixed.readable, { sha256: expect.sha256, customMetadata: { sha256: expect.sha256 } });
+  } catch (err) {
+    await bucket.delete(key(videoId)).catch(() => {});
+    // The guard's refusal (not media, too large) reaches R2 as a broken stream: report the guard's reason.
+    const cause = await piped;
+    if (cause instanceof UploadError) return { ok: false, reason: cause.code };
+    return { ok: false, reason: /sha-?256|checksum|digest/i.test(String(err)) ? 'hash-mismatch' : 'incomplete' };
+  }
+  const cause = await piped;
+  if (cause) {
+    await bucket.delete(key(videoId)).catch(() => {});
+    return { ok: false, reason: cause instanceof UploadError ? cause.code : 'incomplete' };
+  }
+  if (!stored) return { ok: false, reason: 'incomplete' };
+  if (webhook) {
+    const payload = JSON.stringify({ videoId, key: key(videoId), bytes: stored.size, sha256: expect.sha256 });
+    await fetch(webhook.url, { method: 'POST', body: payload, headers: { 'Content-Type': 'application/json', [SIGNATURE_HEADER]: await sign(webhook.secret, payload) } }).catch(() => {});
+  }
+  return { ok: true, bytes: stored.size };
 }
