@@ -4,6 +4,7 @@ import { mkdir, open, readFile, readdir, rename, rm, stat, statfs, writeFile } f
 import { join, resolve } from 'node:path';
 import type { PendingUploads, Reservation, UploadOwner, UploadResult, UploadSink, UploadStatus } from '../app/storage.ts';
 import { UploadError } from '../app/upload-guard.ts';
+import { UPLOADS_FOLDER } from '../app/layout.ts';
 
 // Uploaded sources on disk: MEDIA_DIR/.uploads/<id>/ (the folder's name starts with "." so the gateway never serves
 // it: no video ID does). One folder per ID, made with an exclusive mkdir by the uploader who reserves the ID:
@@ -42,7 +43,7 @@ export interface FsUploads extends UploadSink {
  * source to the packaging queue.
  */
 export function createFsUploads(mediaDir: string, minFreeBytes: number, onAccepted?: (videoId: string) => void): FsUploads {
-  const root = join(realpathSync(resolve(mediaDir)), '.uploads'); // made on the first upload
+  const root = join(realpathSync(resolve(mediaDir)), UPLOADS_FOLDER); // made on the first upload
   const dir = (id: string) => join(root, id);
   const reservationOf = (id: string) => readJson<Reservation>(join(dir(id), 'reservation.json'));
   const stateOf = (id: string) => readJson<UploadStatus>(join(dir(id), 'state.json'));
@@ -109,41 +110,7 @@ export function createFsUploads(mediaDir: string, minFreeBytes: number, onAccept
     async release(videoId) {
       if (!(await stateOf(videoId))) await rm(join(dir(videoId), 'claim'), { force: true });
     },
-    async receive(videoId, body, expect): Promise<UploadResult> {
-      const tmp = join(root, `.tmp-${videoId}-${randomBytes(6).toString('hex')}`);
-      const file = await open(tmp, 'wx', 0o644);
-      const hash = createHash('sha256');
-      let bytes = 0;
-      let done = false;
-      try {
-        const reader = body.getReader();
-        for (;;) {
-          const { value, done: end } = await reader.read();
-          if (end) break;
-          hash.update(value);
-          bytes += value.byteLength;
-          await file.write(value);
-        }
-        await file.close();
-        if (hash.digest('hex') !== expect.sha256) return { ok: false, reason: 'hash-mismatch' };
-        await writeFile(join(dir(videoId), 'sha256'), expect.sha256);
-        await rename(tmp, join(dir(videoId), 'source'));
-        await writeJson(join(dir(videoId), 'state.json'), { status: 'uploaded', at: Date.now() });
-        done = true;
-        onAccepted?.(videoId);
-        return { ok: true, bytes };
-      } catch (err) {
-        if (err instanceof UploadError) return { ok: false, reason: err.code };
-        return { ok: false, reason: 'incomplete' }; // the client went away, or the stream broke
-      } finally {
-        if (!done) {
-          await file.close().catch(() => {});
-          await rm(tmp, { force: true });
-          await rm(join(dir(videoId), 'sha256'), { force: true });
-          await rm(join(dir(videoId), 'claim'), { force: true }); // the owner may send the body again
-        }
-      }
-    },
+    receive: (videoId, body, expect) => receiveSource(root, videoId, body, expect.sha256, onAccepted),
     async acceptedHash(videoId) {
       if (!(await exists(join(dir(videoId), 'source'))) && !(await stateOf(videoId))) return null;
       return (await readFile(join(dir(videoId), 'sha256'), 'utf8').catch(() => null)) ?? null;
@@ -159,4 +126,45 @@ export function createFsUploads(mediaDir: string, minFreeBytes: number, onAccept
       return s.bavail * s.bsize - bytes >= minFreeBytes;
     },
   };
+}
+
+/**
+ * The body written to a temporary file beside the uploads while its SHA-256 is computed, then renamed into place as
+ * the source with its state `uploaded`; anything short of that leaves nothing, and the claim is given back.
+ */
+async function receiveSource(root: string, videoId: string, body: ReadableStream<Uint8Array>, sha256: string, onAccepted?: (videoId: string) => void): Promise<UploadResult> {
+  const dir = join(root, videoId);
+  const tmp = join(root, `.tmp-${videoId}-${randomBytes(6).toString('hex')}`);
+  const file = await open(tmp, 'wx', 0o644);
+  const hash = createHash('sha256');
+  let bytes = 0;
+  let done = false;
+  try {
+    const reader = body.getReader();
+    for (;;) {
+      const { value, done: end } = await reader.read();
+      if (end) break;
+      hash.update(value);
+      bytes += value.byteLength;
+      await file.write(value);
+    }
+    await file.close();
+    if (hash.digest('hex') !== sha256) return { ok: false, reason: 'hash-mismatch' };
+    await writeFile(join(dir, 'sha256'), sha256);
+    await rename(tmp, join(dir, 'source'));
+    await writeJson(join(dir, 'state.json'), { status: 'uploaded', at: Date.now() });
+    done = true;
+    onAccepted?.(videoId);
+    return { ok: true, bytes };
+  } catch (err) {
+    if (err instanceof UploadError) return { ok: false, reason: err.code };
+    return { ok: false, reason: 'incomplete' }; // the client went away, or the stream broke
+  } finally {
+    if (!done) {
+      await file.close().catch(() => {});
+      await rm(tmp, { force: true });
+      await rm(join(dir, 'sha256'), { force: true });
+      await rm(join(dir, 'claim'), { force: true }); // the owner may send the body again
+    }
+  }
 }

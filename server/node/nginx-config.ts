@@ -88,23 +88,125 @@ const variable = (header: string) => `$upstream_http_${header.toLowerCase().repl
 const verdictVariable = (header: string) => `$hls_gate_${header.toLowerCase().replace(/-/g, '_')}`;
 const headerName = (header: string) => header.toLowerCase().replace(/-/g, '_');
 
-/** The `http {}`-level configuration (upstream, cache zone, server) for /etc/nginx/conf.d/. */
-export function nginxConfig(s: NginxSettings): string {
+/** MIME types by extension, as nginx's `types {}` block (the gateway's own table, mime.ts). */
+function typesBlock(): string {
   const byType = new Map<string, string[]>();
   for (const [ext, type] of Object.entries(TYPES)) byType.set(type, [...(byType.get(type) ?? []), ext]);
-  const types = [...byType].map(([type, exts]) => `      "${type}" ${exts.join(' ')};`).join('\n');
-  const cache = s.verdictCache > 0;
+  return [...byType].map(([type, exts]) => `      "${type}" ${exts.join(' ')};`).join('\n');
+}
+
+function checkSettings(s: NginxSettings): void {
   if (!PROXY_SECRET.test(s.proxySecret)) throw new Error('the nginx proxy secret must be 32 to 1024 characters of A-Z a-z 0-9 . _ ~ + / = -');
   for (const path of [s.accessLog, s.errorLog]) if (path !== 'off' && !NGINX_PATH.test(path)) throw new Error(`log path "${path}" must be absolute, without spaces, quotes, braces, $, \\ or ;`);
   if (s.errorLog === 'off') throw new Error('the error log needs a path ("off" would be a file named off)');
-  const proxied = `proxy_http_version 1.1;
+}
+
+/** What every request passed to hls-gate carries: keep-alive, the Host, the viewer's address, nginx's proof. */
+function proxiedLines(s: NginxSettings): string {
+  return `proxy_http_version 1.1;
     proxy_set_header Connection "";
     proxy_set_header Host $http_host;
     # hls-gate (TRUST_PROXY, implied by SERVE_VIA_NGINX) reads the viewer's address from the last entry.
     proxy_set_header X-Forwarded-For $remote_addr;
     # The proof that this request came through nginx (NGINX_PROXY_SECRET): without it hls-gate refuses it.
     proxy_set_header ${PROXY_HEADER} "${s.proxySecret}";`;
-  const fileHeaders = (names: readonly string[], value: (h: string) => string) => names.map((h) => `    add_header ${h} ${value(h)} always;`).join('\n');
+}
+
+const fileHeaders = (names: readonly string[], value: (h: string) => string) => names.map((h) => `    add_header ${h} ${value(h)} always;`).join('\n');
+
+function mediaLocation(s: NginxSettings, proxied: string, types: string): string {
+  const cache = s.verdictCache > 0;
+  return `  # Media: a verdict first; the file from disk when granted, hls-gate's own answer otherwise.
+  location ^~ ${MEDIA_PREFIX} {
+    auth_request /_hls-gate/verdict;
+    auth_request_set $hls_gate_file $upstream_http_${headerName(FILE_HEADER)};
+${PASSED_HEADERS.map((h) => `    auth_request_set ${verdictVariable(h)} ${variable(h)};`).join('\n')}
+    error_page 403 = @hls_gate;
+    root ${s.mediaDir};
+    # The file hls-gate named (its real path, checked), never one derived from the URL here.
+    try_files /$hls_gate_file =404;
+    disable_symlinks on from=$document_root;
+    max_ranges 1;
+    types {
+${types}
+    }
+    default_type application/octet-stream;
+${fileHeaders(PASSED_HEADERS, verdictVariable)}${cache ? playlistLocation(proxied) : ''}
+  }`;
+}
+
+function playlistLocation(proxied: string): string {
+  return `
+
+    # Playlists are small: a subrequest plus a file open is most of their cost. hls-gate answers them whole
+    # (refusals and tokenized playlists as always), and a granted answer is kept like a verdict, under the same key,
+    # for the same lifetime; nginx answers Range, HEAD and If-None-Match from it.
+    location ~ \\.m3u8$ {
+      auth_request off;
+      proxy_pass http://hls_gate;
+      ${proxied.replace(/\n {4}/g, '\n      ')}
+      proxy_set_header ${VERDICT_HEADER} "";
+      proxy_set_header ${WHOLE_HEADER} 1;
+      proxy_cache hls_gate_verdicts;
+      proxy_cache_key ${CACHE_KEY};
+      proxy_ignore_headers Cache-Control Expires;
+      # Only cache files are opened here (nothing is served from MEDIA_DIR in this location): keeping them open saves
+      # an open per hit. Safe: an entry's lifetime is in the file's own header, and a replaced entry (another inode)
+      # is reopened. https://nginx.org/en/docs/http/ngx_http_core_module.html#open_file_cache
+      open_file_cache max=10000 inactive=10s;
+      open_file_cache_valid 1s;
+      # A cached answer's body starts after nginx's header in the cache file, at an offset that is not a multiple of
+      # the page size, and sendfile from there is slow (measured: a static file sent from byte 1330 at 0.7x the rate
+      # from byte 0). Copying the playlist instead: 0.65x -> 0.71x static for a small playlist, 0.49x -> 0.68x for a
+      # 300 KB one (bench/serving.ts).
+      sendfile off;
+    }`;
+}
+
+function verdictLocation(s: NginxSettings, proxied: string): string {
+  const cache = s.verdictCache > 0;
+  return `  location = /_hls-gate/verdict {
+    internal;
+    # The viewer's request line as sent, its headers, no body.
+    proxy_pass http://hls_gate$request_uri;
+    ${proxied}
+    proxy_set_header ${VERDICT_HEADER} 1;
+    # nginx sends every subrequest as GET: the viewer's method goes along (only GET and HEAD can get a file).
+    proxy_set_header ${METHOD_HEADER} $request_method;
+    proxy_pass_request_body off;
+    proxy_set_header Content-Length "";${cache ? `
+    proxy_cache hls_gate_verdicts;
+    # Everything the verdict reads: the method, the URL with its query (signed URLs), the host, every cookie, the
+    # CORS origin and the viewer's address (IP-bound grants).
+    proxy_cache_key ${CACHE_KEY};
+    # Only X-Accel-Expires decides what is kept: hls-gate sends it on granted verdicts alone.
+    proxy_ignore_headers Cache-Control Expires;` : `
+    proxy_ignore_headers X-Accel-Expires;`}
+  }`;
+}
+
+function filesLocation(s: NginxSettings, types: string): string {
+  return `  location ^~ ${NGINX_FILES_LOCATION} {
+    internal;
+    alias ${s.mediaDir}/;
+    # hls-gate names the real path it checked: no symlink is followed here.
+    disable_symlinks on from=$document_root;
+    max_ranges 1;
+    types {
+${types}
+    }
+    default_type application/octet-stream;
+    # Cache-Control comes with the redirect itself.
+${fileHeaders(PASSED_HEADERS.filter((h) => h !== 'Cache-Control'), variable)}
+  }`;
+}
+
+/** The `http {}`-level configuration (upstream, cache zone, server) for /etc/nginx/conf.d/. */
+export function nginxConfig(s: NginxSettings): string {
+  checkSettings(s);
+  const types = typesBlock();
+  const cache = s.verdictCache > 0;
+  const proxied = proxiedLines(s);
   return `# hls-gate behind nginx: hls-gate judges every request, nginx serves the granted files.
 # Generated by \`hls-gate nginx-config\`; run the gateway with SERVE_VIA_NGINX=true and the same MEDIA_DIR and
 # NGINX_PROXY_SECRET. This file holds that secret: keep it readable by root only.
@@ -140,66 +242,9 @@ server {
     proxy_send_timeout 3600s;
   }
 
-  # Media: a verdict first; the file from disk when granted, hls-gate's own answer otherwise.
-  location ^~ ${MEDIA_PREFIX} {
-    auth_request /_hls-gate/verdict;
-    auth_request_set $hls_gate_file $upstream_http_${headerName(FILE_HEADER)};
-${PASSED_HEADERS.map((h) => `    auth_request_set ${verdictVariable(h)} ${variable(h)};`).join('\n')}
-    error_page 403 = @hls_gate;
-    root ${s.mediaDir};
-    # The file hls-gate named (its real path, checked), never one derived from the URL here.
-    try_files /$hls_gate_file =404;
-    disable_symlinks on from=$document_root;
-    max_ranges 1;
-    types {
-${types}
-    }
-    default_type application/octet-stream;
-${fileHeaders(PASSED_HEADERS, verdictVariable)}${cache ? `
+${mediaLocation(s, proxied, types)}
 
-    # Playlists are small: a subrequest plus a file open is most of their cost. hls-gate answers them whole
-    # (refusals and tokenized playlists as always), and a granted answer is kept like a verdict, under the same key,
-    # for the same lifetime; nginx answers Range, HEAD and If-None-Match from it.
-    location ~ \\.m3u8$ {
-      auth_request off;
-      proxy_pass http://hls_gate;
-      ${proxied.replace(/\n {4}/g, '\n      ')}
-      proxy_set_header ${VERDICT_HEADER} "";
-      proxy_set_header ${WHOLE_HEADER} 1;
-      proxy_cache hls_gate_verdicts;
-      proxy_cache_key ${CACHE_KEY};
-      proxy_ignore_headers Cache-Control Expires;
-      # Only cache files are opened here (nothing is served from MEDIA_DIR in this location): keeping them open saves
-      # an open per hit. Safe: an entry's lifetime is in the file's own header, and a replaced entry (another inode)
-      # is reopened. https://nginx.org/en/docs/http/ngx_http_core_module.html#open_file_cache
-      open_file_cache max=10000 inactive=10s;
-      open_file_cache_valid 1s;
-      # A cached answer's body starts after nginx's header in the cache file, at an offset that is not a multiple of
-      # the page size, and sendfile from there is slow (measured: a static file sent from byte 1330 at 0.7x the rate
-      # from byte 0). Copying the playlist instead: 0.65x -> 0.71x static for a small playlist, 0.49x -> 0.68x for a
-      # 300 KB one (bench/serving.ts).
-      sendfile off;
-    }` : ''}
-  }
-
-  location = /_hls-gate/verdict {
-    internal;
-    # The viewer's request line as sent, its headers, no body.
-    proxy_pass http://hls_gate$request_uri;
-    ${proxied}
-    proxy_set_header ${VERDICT_HEADER} 1;
-    # nginx sends every subrequest as GET: the viewer's method goes along (only GET and HEAD can get a file).
-    proxy_set_header ${METHOD_HEADER} $request_method;
-    proxy_pass_request_body off;
-    proxy_set_header Content-Length "";${cache ? `
-    proxy_cache hls_gate_verdicts;
-    # Everything the verdict reads: the method, the URL with its query (signed URLs), the host, every cookie, the
-    # CORS origin and the viewer's address (IP-bound grants).
-    proxy_cache_key ${CACHE_KEY};
-    # Only X-Accel-Expires decides what is kept: hls-gate sends it on granted verdicts alone.
-    proxy_ignore_headers Cache-Control Expires;` : `
-    proxy_ignore_headers X-Accel-Expires;`}
-  }
+${verdictLocation(s, proxied)}
 
   location @hls_gate {
     proxy_pass http://hls_gate;
@@ -208,19 +253,7 @@ ${fileHeaders(PASSED_HEADERS, verdictVariable)}${cache ? `
     proxy_set_header ${WHOLE_HEADER} "";
   }
 
-  location ^~ ${NGINX_FILES_LOCATION} {
-    internal;
-    alias ${s.mediaDir}/;
-    # hls-gate names the real path it checked: no symlink is followed here.
-    disable_symlinks on from=$document_root;
-    max_ranges 1;
-    types {
-${types}
-    }
-    default_type application/octet-stream;
-    # Cache-Control comes with the redirect itself.
-${fileHeaders(PASSED_HEADERS.filter((h) => h !== 'Cache-Control'), variable)}
-  }
+${filesLocation(s, types)}
 }
 `;
 }

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { EventLog } from '../app/log.ts';
 import type { UploadFailure, UploadStatus } from '../app/storage.ts';
 import { writeJson } from './fs-uploads.ts';
+import { PACKAGING_PREFIX } from '../app/layout.ts';
 
 // Packages uploaded sources in the background, `concurrency` jobs at a time, the rest queued. Each upload's state
 // lives beside its source (.uploads/<id>/state.json, written atomically), so a restart finds every queued or
@@ -35,6 +36,30 @@ export interface QueueOptions {
 }
 
 type Stored = UploadStatus & { at?: number };
+
+/** One entry of .uploads/ (not queued or running) removed if past its retention, or left midway by an earlier process. */
+async function sweepEntry(opts: QueueOptions, name: string, t: number, starting: boolean, read: (id: string) => Promise<Stored | null>): Promise<void> {
+  const path = join(opts.uploadsDir, name);
+  if (name.startsWith('.trash-')) return rm(path, { recursive: true, force: true });
+  if (name.startsWith('.tmp-')) {
+    // A body still arriving is written to all the time; one untouched for an hour was left by a crash.
+    const age = await stat(path).then((s) => t - s.mtimeMs, () => 0);
+    if (starting || age > Math.max(opts.retentionMs, 3_600_000)) await rm(path, { force: true });
+    return;
+  }
+  if (name.startsWith('.')) return;
+  const state = await read(name);
+  if (state) {
+    if ((state.status === 'failed' || state.status === 'ready') && t - (state.at ?? 0) >= opts.retentionMs) await rm(path, { recursive: true, force: true });
+    return;
+  }
+  // No body: an expired reservation goes; a claim whose PUT died with an earlier process is released.
+  const reservation = await readFile(join(path, 'reservation.json'), 'utf8').then((s) => JSON.parse(s) as { expiresAt: number }, () => null);
+  const claim = await stat(join(path, 'claim')).then((s) => t - s.mtimeMs, () => null);
+  if (claim !== null && (starting || claim > 86_400_000)) await rm(join(path, 'claim'), { force: true });
+  else if (claim !== null) return;
+  if (!reservation || reservation.expiresAt <= t) await rm(path, { recursive: true, force: true });
+}
 
 export function createUploadQueue(opts: QueueOptions) {
   const now = opts.now ?? (() => Date.now());
@@ -93,35 +118,13 @@ export function createUploadQueue(opts: QueueOptions) {
   async function sweep(starting = false): Promise<void> {
     const t = now();
     for (const name of await readdir(opts.uploadsDir).catch(() => [] as string[])) {
-      const path = join(opts.uploadsDir, name);
-      if (name.startsWith('.trash-')) {
-        await rm(path, { recursive: true, force: true });
-        continue;
-      }
-      if (name.startsWith('.tmp-')) {
-        // A body still arriving is written to all the time; one untouched for an hour was left by a crash.
-        const age = await stat(path).then((s) => t - s.mtimeMs, () => 0);
-        if (starting || age > Math.max(opts.retentionMs, 3_600_000)) await rm(path, { force: true });
-        continue;
-      }
-      if (name.startsWith('.') || running.has(name) || waiting.includes(name)) continue;
-      const state = await read(name);
-      if (state) {
-        if ((state.status === 'failed' || state.status === 'ready') && t - (state.at ?? 0) >= opts.retentionMs) await rm(path, { recursive: true, force: true });
-        continue;
-      }
-      // No body: an expired reservation goes; a claim whose PUT died with an earlier process is released.
-      const reservation = await readFile(join(path, 'reservation.json'), 'utf8').then((s) => JSON.parse(s) as { expiresAt: number }, () => null);
-      const claim = await stat(join(path, 'claim')).then((s) => t - s.mtimeMs, () => null);
-      if (claim !== null && (starting || claim > 86_400_000)) await rm(join(path, 'claim'), { force: true });
-      else if (claim !== null) continue;
-      if (!reservation || reservation.expiresAt <= t) await rm(path, { recursive: true, force: true });
+      if (!running.has(name) && !waiting.includes(name)) await sweepEntry(opts, name, t, starting, read);
     }
   }
 
   // After a restart: leftovers of interrupted packaging runs go, queued and half-done jobs run again.
   const ready = (async () => {
-    for (const f of await readdir(opts.mediaDir).catch(() => [] as string[])) if (f.startsWith('.package-')) await rm(join(opts.mediaDir, f), { recursive: true, force: true });
+    for (const f of await readdir(opts.mediaDir).catch(() => [] as string[])) if (f.startsWith(PACKAGING_PREFIX)) await rm(join(opts.mediaDir, f), { recursive: true, force: true });
     await sweep(true);
     for (const id of await readdir(opts.uploadsDir).catch(() => [] as string[])) {
       const state = await read(id);
