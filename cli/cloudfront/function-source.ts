@@ -8,7 +8,7 @@ import { SIGNED_URL_PARAMS } from '../../server/core/cookies.ts';
 // parameter) against the signed policy it travels with, and a deny-list kept in a CloudFront KeyValueStore (keys
 // `sub:<id>` and `session:<id>`, value = end of the revocation in epoch seconds; the HMAC secret under
 // `hls-gate:session-secret`, so it never appears in the function's code). The HMAC input is the gateway's
-// (material() in server/app/session-control.ts): keep the two in step.
+// (material() in server/app/session-hmac.ts): keep the two in step.
 //
 // What it relies on, from AWS's documentation:
 // - Runtime 2.0 has the Buffer module and crypto.createHmac, async/await, ES 5.1 and some of ES 6-12:
