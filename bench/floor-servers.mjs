@@ -39,7 +39,14 @@ if (kind === 'files') {
     closeSync(fd);
     res.writeHead(200, { 'Content-Type': 'video/mp2t', 'Content-Length': size });
     res.end(buffer.subarray(0, size));
-    log({ time: new Date().toISOString(), method: req.method, path: req.url, status: 200, bytes: size, ms: Math.round((performance.now() - start) * 10) / 10 });
+    log({
+      time: new Date().toISOString(),
+      method: req.method,
+      path: req.url,
+      status: 200,
+      bytes: size,
+      ms: Math.round((performance.now() - start) * 10) / 10,
+    });
   }).listen(Number(port), '127.0.0.1');
 } else if (kind === 'grants') {
   const key = createPrivateKey(process.env.CLOUDFRONT_PRIVATE_KEY);
@@ -69,8 +76,19 @@ if (kind === 'files') {
     c.header('Set-Cookie', `CloudFront-Signature=${cloudFront(signature)}${attributes}`, { append: true });
     c.header('Set-Cookie', `CloudFront-Policy=${cloudFront(Buffer.from(policy))}${attributes}`, { append: true });
     c.header('Cache-Control', 'no-store');
-    log({ time: new Date().toISOString(), method: 'POST', path: c.req.path, status: 200, ms: Math.round((performance.now() - start) * 10) / 10 });
-    return c.json({ videoId: c.req.param('id'), playlistUrl: `http://127.0.0.1:${port}${folder}master.m3u8`, expiresAt: new Date(expires * 1000).toISOString(), refreshAt: new Date((expires - 720) * 1000).toISOString() });
+    log({
+      time: new Date().toISOString(),
+      method: 'POST',
+      path: c.req.path,
+      status: 200,
+      ms: Math.round((performance.now() - start) * 10) / 10,
+    });
+    return c.json({
+      videoId: c.req.param('id'),
+      playlistUrl: `http://127.0.0.1:${port}${folder}master.m3u8`,
+      expiresAt: new Date(expires * 1000).toISOString(),
+      refreshAt: new Date((expires - 720) * 1000).toISOString(),
+    });
   });
   serve({ fetch: app.fetch, port: Number(port), hostname: '127.0.0.1' });
 } else {

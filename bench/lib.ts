@@ -32,17 +32,26 @@ export async function rate(op: (i: number) => unknown, ms: number): Promise<numb
  * Measures several contenders in interleaved rounds (A B C, A B C, ...) so machine noise hits all of them, and
  * returns each one's median rate.
  */
-export async function compare(contenders: Record<string, (i: number) => unknown>, rounds: number, ms: number): Promise<Record<string, number>> {
+export async function compare(
+  contenders: Record<string, (i: number) => unknown>,
+  rounds: number,
+  ms: number,
+): Promise<Record<string, number>> {
   const samples: Record<string, number[]> = Object.fromEntries(Object.keys(contenders).map((k) => [k, []]));
   for (const op of Object.values(contenders)) await rate(op, Math.min(200, ms)); // warm-up
-  for (let r = 0; r < rounds; r++) for (const [name, op] of Object.entries(contenders)) samples[name]!.push(await rate(op, ms));
+  for (let r = 0; r < rounds; r++)
+    for (const [name, op] of Object.entries(contenders)) samples[name]!.push(await rate(op, ms));
   return Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, median(v)]));
 }
 
 /** Interleaved rounds of measurements that each return a rate: every sample, per contender. */
-export async function rounds(contenders: Record<string, () => Promise<number>>, count: number): Promise<Record<string, number[]>> {
+export async function rounds(
+  contenders: Record<string, () => Promise<number>>,
+  count: number,
+): Promise<Record<string, number[]>> {
   const samples: Record<string, number[]> = Object.fromEntries(Object.keys(contenders).map((k) => [k, []]));
-  for (let r = 0; r < count; r++) for (const [name, run] of Object.entries(contenders)) samples[name]!.push(await run());
+  for (let r = 0; r < count; r++)
+    for (const [name, run] of Object.entries(contenders)) samples[name]!.push(await run());
   return samples;
 }
 
@@ -54,5 +63,12 @@ export function ratioOf(value: number[], baseline: number[], unit: string, targe
 }
 
 export function ratio(value: number, baseline: number, unit: string, target?: number, note?: string): Ratio {
-  return { ratio: Math.round((value / baseline) * 1000) / 1000, ...(target !== undefined ? { target } : {}), value: Math.round(value * 100) / 100, baseline: Math.round(baseline * 100) / 100, unit, ...(note ? { note } : {}) };
+  return {
+    ratio: Math.round((value / baseline) * 1000) / 1000,
+    ...(target !== undefined ? { target } : {}),
+    value: Math.round(value * 100) / 100,
+    baseline: Math.round(baseline * 100) / 100,
+    unit,
+    ...(note ? { note } : {}),
+  };
 }

@@ -28,7 +28,30 @@ const s1 = (x: number) => x.toFixed(1);
 
 /** A 1080p30 source with a 440 Hz tone (x264 ultrafast, as a camera or screen recorder might hand it over). */
 function makeSource(file: string, seconds: number): void {
-  execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', `testsrc2=duration=${seconds}:size=1920x1080:rate=30`, '-f', 'lavfi', '-i', `sine=frequency=440:duration=${seconds}:sample_rate=48000`, '-c:v', 'libx264', '-preset', 'ultrafast', '-crf', '18', '-c:a', 'aac', '-shortest', file]);
+  execFileSync('ffmpeg', [
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    `testsrc2=duration=${seconds}:size=1920x1080:rate=30`,
+    '-f',
+    'lavfi',
+    '-i',
+    `sine=frequency=440:duration=${seconds}:sample_rate=48000`,
+    '-c:v',
+    'libx264',
+    '-preset',
+    'ultrafast',
+    '-crf',
+    '18',
+    '-c:a',
+    'aac',
+    '-shortest',
+    file,
+  ]);
 }
 
 /** Runs a command the way the packager runs its tools (own process group, no stdin); resolves on exit 0. */
@@ -43,12 +66,27 @@ function run(command: string, args: string[]): Promise<void> {
 }
 
 /** (a) packageVideo vs ffmpeg by hand with the packager's own arguments; speeds in source seconds per wall second. */
-async function libraryVsHand(dir: string, src: string, sourceSeconds: number, count: number): Promise<Record<string, Ratio>> {
+async function libraryVsHand(
+  dir: string,
+  src: string,
+  sourceSeconds: number,
+  count: number,
+): Promise<Record<string, Ratio>> {
   const tools = findTools(process.env);
   const probed = await probe(tools, src, { confined: false });
   const { renditions } = chooseLadder(probed);
   const handOut = join(dir, 'byhand');
-  const args = ['-hide_banner', '-nostats', '-loglevel', 'error', ...ffmpegArgs(ffmpegInput(src, { confined: false }), handOut, probed, renditions, { format: 'ts', segmentSeconds: 4, preset: 'veryfast' })];
+  const args = [
+    '-hide_banner',
+    '-nostats',
+    '-loglevel',
+    'error',
+    ...ffmpegArgs(ffmpegInput(src, { confined: false }), handOut, probed, renditions, {
+      format: 'ts',
+      segmentSeconds: 4,
+      preset: 'veryfast',
+    }),
+  ];
   const media = join(dir, 'library-media');
   mkdirSync(media, { recursive: true });
   const hand: number[] = [];
@@ -62,11 +100,20 @@ async function libraryVsHand(dir: string, src: string, sourceSeconds: number, co
     hand.push((performance.now() - t) / 1000);
     rmSync(handOut, { recursive: true, force: true });
     t = performance.now();
-    const report = await packageVideo(src, { id: `bench-${r}`, publish: { to: 'local', mediaDir: media }, format: 'ts', segmentSeconds: 4, preset: 'veryfast', env: process.env });
+    const report = await packageVideo(src, {
+      id: `bench-${r}`,
+      publish: { to: 'local', mediaDir: media },
+      format: 'ts',
+      segmentSeconds: 4,
+      preset: 'veryfast',
+      env: process.env,
+    });
     lib.push((performance.now() - t) / 1000);
     libFfmpeg.push(report.ffmpegSeconds);
     rmSync(join(media, `bench-${r}`), { recursive: true, force: true });
-    console.error(`bench: packaging round ${r + 1}: ffmpeg by hand ${s1(hand[r]!)} s, packageVideo ${s1(lib[r]!)} s (its ffmpeg ${s1(libFfmpeg[r]!)} s)`);
+    console.error(
+      `bench: packaging round ${r + 1}: ffmpeg by hand ${s1(hand[r]!)} s, packageVideo ${s1(lib[r]!)} s (its ffmpeg ${s1(libFfmpeg[r]!)} s)`,
+    );
   }
   const speed = (xs: number[]) => xs.map((x) => sourceSeconds / x);
   const ladder = renditions.map((r) => r.name).join(', ');
@@ -130,30 +177,57 @@ async function servingDuringPackaging(dir: string, src: string, quick: boolean):
   const source = readFileSync(src);
   const sha = createHash('sha256').update(source).digest('hex');
   const port = await freePort();
-  const env = Object.fromEntries(Object.entries(testEnv({ PORT: String(port), MEDIA_DIR: media, UPLOADS: 'true' })).filter((e): e is [string, string] => e[1] !== undefined));
+  const env = Object.fromEntries(
+    Object.entries(testEnv({ PORT: String(port), MEDIA_DIR: media, UPLOADS: 'true' })).filter(
+      (e): e is [string, string] => e[1] !== undefined,
+    ),
+  );
   // The request log goes to a file, as in serving.ts (a pipe read by this process would cost this process CPU).
   const log = openSync(join(dir, 'gateway.log'), 'w');
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/node/main.ts'], { cwd: REPO_ROOT, env: { PATH: process.env.PATH!, ...env }, stdio: ['ignore', log, log] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'server/node/main.ts'], {
+    cwd: REPO_ROOT,
+    env: { PATH: process.env.PATH!, ...env },
+    stdio: ['ignore', log, log],
+  });
   closeSync(log);
   const url = `http://127.0.0.1:${port}`;
   try {
     for (let i = 0; ; i++) {
-      if (child.exitCode !== null || i > 400) throw new Error(`the gateway did not start: ${readFileSync(join(dir, 'gateway.log'), 'utf8').slice(-500)}`);
-      if (await fetch(`${url}/healthz`).then((r) => r.ok, () => false)) break;
+      if (child.exitCode !== null || i > 400)
+        throw new Error(`the gateway did not start: ${readFileSync(join(dir, 'gateway.log'), 'utf8').slice(-500)}`);
+      if (
+        await fetch(`${url}/healthz`).then(
+          (r) => r.ok,
+          () => false,
+        )
+      )
+        break;
       await sleep(50);
     }
     const key = await importPrivateKey(fixtureKey('rsa-pkcs8.pem'));
-    const cookie = Object.entries(await signCookies({ resource: `${url}/videos/bench/*`, expires: Math.floor(Date.now() / 1000) + 7200 }, { keyPairId: RSA_KEY_PAIR_ID, privateKey: key }))
+    const cookie = Object.entries(
+      await signCookies(
+        { resource: `${url}/videos/bench/*`, expires: Math.floor(Date.now() / 1000) + 7200 },
+        { keyPairId: RSA_KEY_PAIR_ID, privateKey: key },
+      ),
+    )
       .map(([k, v]) => `${k}=${v}`)
       .join('; ');
-    const token = await new SignJWT({ videos: '*', upload: true }).setProtectedHeader({ alg: 'HS256' }).setSubject('bench-uploader').setExpirationTime(Math.floor(Date.now() / 1000) + 3600).sign(new TextEncoder().encode(JWT_SECRET));
+    const token = await new SignJWT({ videos: '*', upload: true })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('bench-uploader')
+      .setExpirationTime(Math.floor(Date.now() / 1000) + 3600)
+      .sign(new TextEncoder().encode(JWT_SECRET));
     const auth = { Authorization: `Bearer ${token}` };
     const segment = `${url}/videos/bench/seg200k.ts`;
     // While wrk runs: which CPU the gateway's main thread is on (sampled), and how much CPU the gateway and wrk
     // used (share of one CPU over the round; wrk's from its last sample, so slightly low), to tell which side a
     // slower round was limited by.
     const onCpu0 = { idle: [0, 0], busy: [0, 0] };
-    const cpuUse = { idle: { gateway: [] as number[], wrk: [] as number[] }, busy: { gateway: [] as number[], wrk: [] as number[] } };
+    const cpuUse = {
+      idle: { gateway: [] as number[], wrk: [] as number[] },
+      busy: { gateway: [] as number[], wrk: [] as number[] },
+    };
     const rps = async (kind: 'idle' | 'busy', secs = seconds) => {
       const gw0 = procStat(child.pid!)?.seconds ?? 0;
       let wrkPid: number | undefined;
@@ -170,7 +244,8 @@ async function servingDuringPackaging(dir: string, src: string, quick: boolean):
       }, 100);
       try {
         const r = await wrk(segment, { seconds: secs, connections: 16, headers: { Cookie: cookie } });
-        if (r.non2xx > 0 || r.errors > 0) throw new Error(`${segment}: ${r.non2xx} non-2xx responses, ${r.errors} socket errors (check the setup)`);
+        if (r.non2xx > 0 || r.errors > 0)
+          throw new Error(`${segment}: ${r.non2xx} non-2xx responses, ${r.errors} socket errors (check the setup)`);
         const wall = (performance.now() - t0) / 1000;
         cpuUse[kind].gateway.push(((procStat(child.pid!)?.seconds ?? gw0) - gw0) / wall);
         cpuUse[kind].wrk.push(wrkSeconds / wall);
@@ -211,7 +286,8 @@ async function servingDuringPackaging(dir: string, src: string, quick: boolean):
       // The transcode has started once the job reports progress.
       let state = await status(id);
       for (let i = 0; !(state.status === 'packaging' && (state.percent ?? 0) > 0); i++) {
-        if (state.status === 'failed' || state.status === 'ready' || i > 1200) throw new Error(`upload ${id} did not start packaging: ${JSON.stringify(state)}`);
+        if (state.status === 'failed' || state.status === 'ready' || i > 1200)
+          throw new Error(`upload ${id} did not start packaging: ${JSON.stringify(state)}`);
         await sleep(50);
         state = await status(id);
       }
@@ -224,7 +300,9 @@ async function servingDuringPackaging(dir: string, src: string, quick: boolean):
         const elapsed = (performance.now() - t0) / 1000;
         const perSecond = elapsed > 1 && state.percent! > p0 ? (state.percent! - p0) / elapsed : undefined;
         if (perSecond && (99 - state.percent!) / perSecond < seconds + 1) break;
-        const ffmpeg = childPids(child.pid!).find((pid) => readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'ffmpeg');
+        const ffmpeg = childPids(child.pid!).find(
+          (pid) => readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'ffmpeg',
+        );
         if (ffmpeg && !jobPlacement) jobPlacement = placementOf(ffmpeg);
         const r = await rps('busy');
         // Counted only if ffmpeg was still transcoding when the round ended.
@@ -237,7 +315,8 @@ async function servingDuringPackaging(dir: string, src: string, quick: boolean):
         }
       }
       for (let i = 0; state.status !== 'ready'; i++) {
-        if (state.status === 'failed' || i > 6000) throw new Error(`upload ${id} was not packaged: ${JSON.stringify(state)}`);
+        if (state.status === 'failed' || i > 6000)
+          throw new Error(`upload ${id} was not packaged: ${JSON.stringify(state)}`);
         await sleep(100);
         state = await status(id);
       }
@@ -249,16 +328,29 @@ async function servingDuringPackaging(dir: string, src: string, quick: boolean):
     const perRound = busy.map((b) => b / idleMedian);
     const share = (k: 'idle' | 'busy') => `${Math.round((100 * onCpu0[k][0]!) / Math.max(1, onCpu0[k][1]!))}%`;
     const pct = (xs: number[]) => xs.map((x) => Math.round(100 * x)).join('/');
-    console.error(`bench: packaging: idle ${idle.map(Math.round).join(', ')} req/s; busy ${busy.map(Math.round).join(', ')} req/s`);
-    const r = ratio(median(busy), idleMedian, 'req/s', 0.8, [
-      `the gateway (node --import tsx server/node/main.ts, UPLOADS=true, not pinned, request log to a file) serving a 200 KB segment with a grant cookie, wrk 16 connections x ${seconds} s pinned to CPU ${LOAD_CPU} (as in serving.ts),`,
-      `while it packages an uploaded ${Math.round(Number(probeSeconds(src)))} s 1080p30 source (default ladder) vs idle; idle rounds before each upload and after it is ready, busy rounds only while GET /api/uploads/<id> said packaging below 99% before and after (${discarded} discarded);`,
-      `the job's ffmpeg as the gateway places it by default (UPLOAD_JOB_CPUS unset on this ${cpus().length}-CPU machine: every CPU but the first, nice 10), read from /proc: ${jobPlacement || 'not seen'};`,
-      `gateway main thread sampled on CPU 0 ${share('idle')} of the time idle, ${share('busy')} busy; CPU used per round (% of one CPU), gateway: idle ${pct(cpuUse.idle.gateway)}, busy ${pct(cpuUse.busy.gateway)}; wrk: idle ${pct(cpuUse.idle.wrk)}, busy ${pct(cpuUse.busy.wrk)};`,
-      `each upload packaged in ${packagingSeconds.map(s1).join(', ')} s (upload to ready);`,
-      `rounds (req/s): idle ${idle.map((x) => Math.round(x)).join(', ')}; busy ${busy.map((x) => Math.round(x)).join(', ')}; spread = each busy round / the idle median`,
-    ].join(' '));
-    return { 'packaging.gateway_seg200k_during_packaging_vs_idle': { ...r, spread: `${Math.min(...perRound).toFixed(2)}-${Math.max(...perRound).toFixed(2)}` } };
+    console.error(
+      `bench: packaging: idle ${idle.map(Math.round).join(', ')} req/s; busy ${busy.map(Math.round).join(', ')} req/s`,
+    );
+    const r = ratio(
+      median(busy),
+      idleMedian,
+      'req/s',
+      0.8,
+      [
+        `the gateway (node --import tsx server/node/main.ts, UPLOADS=true, not pinned, request log to a file) serving a 200 KB segment with a grant cookie, wrk 16 connections x ${seconds} s pinned to CPU ${LOAD_CPU} (as in serving.ts),`,
+        `while it packages an uploaded ${Math.round(Number(probeSeconds(src)))} s 1080p30 source (default ladder) vs idle; idle rounds before each upload and after it is ready, busy rounds only while GET /api/uploads/<id> said packaging below 99% before and after (${discarded} discarded);`,
+        `the job's ffmpeg as the gateway places it by default (UPLOAD_JOB_CPUS unset on this ${cpus().length}-CPU machine: every CPU but the first, nice 10), read from /proc: ${jobPlacement || 'not seen'};`,
+        `gateway main thread sampled on CPU 0 ${share('idle')} of the time idle, ${share('busy')} busy; CPU used per round (% of one CPU), gateway: idle ${pct(cpuUse.idle.gateway)}, busy ${pct(cpuUse.busy.gateway)}; wrk: idle ${pct(cpuUse.idle.wrk)}, busy ${pct(cpuUse.busy.wrk)};`,
+        `each upload packaged in ${packagingSeconds.map(s1).join(', ')} s (upload to ready);`,
+        `rounds (req/s): idle ${idle.map((x) => Math.round(x)).join(', ')}; busy ${busy.map((x) => Math.round(x)).join(', ')}; spread = each busy round / the idle median`,
+      ].join(' '),
+    );
+    return {
+      'packaging.gateway_seg200k_during_packaging_vs_idle': {
+        ...r,
+        spread: `${Math.min(...perRound).toFixed(2)}-${Math.max(...perRound).toFixed(2)}`,
+      },
+    };
   } finally {
     // SIGTERM closes the upload queue, which kills a running job's process group.
     await new Promise<void>((resolve) => {
@@ -270,7 +362,9 @@ async function servingDuringPackaging(dir: string, src: string, quick: boolean):
 }
 
 function probeSeconds(file: string): string {
-  return execFileSync('ffprobe', ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', file], { encoding: 'utf8' }).trim();
+  return execFileSync('ffprobe', ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', file], {
+    encoding: 'utf8',
+  }).trim();
 }
 
 export async function packaging(quick: boolean): Promise<Record<string, Ratio>> {
@@ -279,7 +373,10 @@ export async function packaging(quick: boolean): Promise<Record<string, Ratio>> 
     const sourceSeconds = quick ? 8 : 16;
     const src = join(dir, 'src1080.mp4');
     makeSource(src, sourceSeconds);
-    return { ...(await libraryVsHand(dir, src, sourceSeconds, quick ? 2 : 3)), ...(await servingDuringPackaging(dir, src, quick)) };
+    return {
+      ...(await libraryVsHand(dir, src, sourceSeconds, quick ? 2 : 3)),
+      ...(await servingDuringPackaging(dir, src, quick)),
+    };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

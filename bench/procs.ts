@@ -30,16 +30,32 @@ export function prepareMedia(): void {
   mkdirSync(dir, { recursive: true });
   copyFileSync(join(REPO_ROOT, 'media/ladder/240p/index.m3u8'), join(dir, 'index.m3u8'));
   copyFileSync(join(REPO_ROOT, 'media/ladder/master.m3u8'), join(dir, 'master.m3u8'));
-  for (const [name, size] of [['seg200k.ts', 200_000], ['seg2m.ts', 2_000_000], ['seg4m.ts', 4_000_000]] as const) {
+  for (const [name, size] of [
+    ['seg200k.ts', 200_000],
+    ['seg2m.ts', 2_000_000],
+    ['seg4m.ts', 4_000_000],
+  ] as const) {
     if (!existsSync(join(dir, name))) writeFileSync(join(dir, name), randomBytes(size));
   }
-  const lines = ['#EXTM3U', '#EXT-X-VERSION:3', '#EXT-X-TARGETDURATION:4', '#EXT-X-MEDIA-SEQUENCE:0', '#EXT-X-PLAYLIST-TYPE:VOD'];
+  const lines = [
+    '#EXTM3U',
+    '#EXT-X-VERSION:3',
+    '#EXT-X-TARGETDURATION:4',
+    '#EXT-X-MEDIA-SEQUENCE:0',
+    '#EXT-X-PLAYLIST-TYPE:VOD',
+  ];
   for (let i = 0; i < 10_000; i++) lines.push('#EXTINF:4.000000,', `segment_${String(i).padStart(5, '0')}.ts`);
   writeFileSync(join(dir, 'big.m3u8'), `${lines.join('\n')}\n#EXT-X-ENDLIST\n`);
   for (const count of [3, 1001]) {
     const root = join(TMP, `catalog${count}`);
     mkdirSync(root, { recursive: true });
-    const videos = Array.from({ length: count }, (_, i) => ({ id: `video-${i}`, title: `Video number ${i}`, description: 'A video in a large catalog, listed for the benchmark', durationSeconds: 600, playlist: 'master.m3u8' }));
+    const videos = Array.from({ length: count }, (_, i) => ({
+      id: `video-${i}`,
+      title: `Video number ${i}`,
+      description: 'A video in a large catalog, listed for the benchmark',
+      durationSeconds: 600,
+      playlist: 'master.m3u8',
+    }));
     writeFileSync(join(root, 'catalog.json'), JSON.stringify({ videos }));
   }
 }
@@ -59,14 +75,31 @@ function stopChild(child: ChildProcess): Promise<void> {
 }
 
 /** The gateway as installed, pinned to the server core; `env` adds to the bench configuration. */
-export async function startGateway(env: Record<string, string> = {}, name = 'gateway'): Promise<Server & { port: number }> {
+export async function startGateway(
+  env: Record<string, string> = {},
+  name = 'gateway',
+): Promise<Server & { port: number }> {
   const port = await freePort();
   const logFile = join(TMP, `${name}.log`);
   const out = openSync(logFile, 'w');
-  const child = spawn('taskset', ['-c', String(SERVER_CPU), process.execPath, join(REPO_ROOT, 'bin/hls-gate.js'), 'serve'], {
-    env: { PATH: process.env.PATH!, CLOUDFRONT_KEY_PAIR_ID: KEY_PAIR_ID, CLOUDFRONT_PRIVATE_KEY: RSA_PEM, AUTH_JWT_SECRET: JWT_SECRET, MEDIA_HOSTS: '127.0.0.1', MEDIA_DIR: MEDIA, PORT: String(port), ...(env.SERVE_VIA_NGINX ? { NGINX_PROXY_SECRET: NGINX_TEST_SECRET } : {}), ...env },
-    stdio: ['ignore', out, 'pipe'],
-  });
+  const child = spawn(
+    'taskset',
+    ['-c', String(SERVER_CPU), process.execPath, join(REPO_ROOT, 'bin/hls-gate.js'), 'serve'],
+    {
+      env: {
+        PATH: process.env.PATH!,
+        CLOUDFRONT_KEY_PAIR_ID: KEY_PAIR_ID,
+        CLOUDFRONT_PRIVATE_KEY: RSA_PEM,
+        AUTH_JWT_SECRET: JWT_SECRET,
+        MEDIA_HOSTS: '127.0.0.1',
+        MEDIA_DIR: MEDIA,
+        PORT: String(port),
+        ...(env.SERVE_VIA_NGINX ? { NGINX_PROXY_SECRET: NGINX_TEST_SECRET } : {}),
+        ...env,
+      },
+      stdio: ['ignore', out, 'pipe'],
+    },
+  );
   closeSync(out);
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -91,10 +124,14 @@ export async function startGateway(env: Record<string, string> = {}, name = 'gat
 export async function startFloor(kind: 'files' | 'grants', env: Record<string, string> = {}): Promise<Server> {
   const port = await freePort();
   const out = openSync(join(TMP, `floor-${kind}.log`), 'w');
-  const child = spawn('taskset', ['-c', String(SERVER_CPU), process.execPath, join(REPO_ROOT, 'bench/floor-servers.mjs'), kind, String(port), MEDIA], {
-    env: { PATH: process.env.PATH!, ...env },
-    stdio: ['ignore', out, 'inherit'],
-  });
+  const child = spawn(
+    'taskset',
+    ['-c', String(SERVER_CPU), process.execPath, join(REPO_ROOT, 'bench/floor-servers.mjs'), kind, String(port), MEDIA],
+    {
+      env: { PATH: process.env.PATH!, ...env },
+      stdio: ['ignore', out, 'inherit'],
+    },
+  );
   closeSync(out);
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 200 && child.exitCode === null; i++) {
@@ -111,7 +148,13 @@ export async function startFloor(kind: 'files' | 'grants', env: Record<string, s
 
 /** nginx with hls-gate's generated configuration in front of `gateway`, plus /static/ serving the same media. */
 export function startFrontNginx(gatewayPort: number, verdictCache: number, mediaDir = MEDIA): Promise<RunningNginx> {
-  return startNginx({ upstream: `127.0.0.1:${gatewayPort}`, mediaDir, verdictCache, cpu: SERVER_CPU, extraServer: `  location /static/ { alias ${mediaDir}/; }` });
+  return startNginx({
+    upstream: `127.0.0.1:${gatewayPort}`,
+    mediaDir,
+    verdictCache,
+    cpu: SERVER_CPU,
+    extraServer: `  location /static/ { alias ${mediaDir}/; }`,
+  });
 }
 
 /** The PIDs of nginx's worker processes (the master only forks them). */

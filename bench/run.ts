@@ -11,7 +11,12 @@ import { issuance } from './issuance.ts';
 const quick = process.argv.includes('--quick');
 // --only=a,b or --only a,b
 const onlyAt = process.argv.findIndex((a) => a === '--only' || a.startsWith('--only='));
-const onlyArg = onlyAt < 0 ? undefined : process.argv[onlyAt]!.startsWith('--only=') ? process.argv[onlyAt]!.slice(7) : process.argv[onlyAt + 1];
+const onlyArg =
+  onlyAt < 0
+    ? undefined
+    : process.argv[onlyAt]!.startsWith('--only=')
+      ? process.argv[onlyAt]!.slice(7)
+      : process.argv[onlyAt + 1];
 if (onlyAt >= 0 && !onlyArg) throw new Error('--only needs a list of suites, e.g. --only serving,api');
 const only = onlyArg ? new Set(onlyArg.split(',').map((s) => s.trim())) : undefined;
 const want = (name: string) => !only || only.has(name);
@@ -30,11 +35,13 @@ const suites: [string, () => Promise<Record<string, Ratio>>][] = [
   ['packaging', async () => (await import('./packaging.ts')).packaging(quick)],
 ];
 const unknown = only ? [...only].filter((n) => !suites.some(([s]) => s === n)) : [];
-if (unknown.length > 0) throw new Error(`unknown suite(s) ${unknown.join(', ')}; the suites: ${suites.map(([s]) => s).join(', ')}`);
+if (unknown.length > 0)
+  throw new Error(`unknown suite(s) ${unknown.join(', ')}; the suites: ${suites.map(([s]) => s).join(', ')}`);
 // The HTTP suites run the installed command (dist/) and the player page: build them as `npm test` does. (issuance
 // runs in-process; packaging runs the library and the gateway from source, through tsx.)
 const fromSource = new Set(['issuance', 'packaging']);
-if (suites.some(([name]) => !fromSource.has(name) && want(name))) execFileSync('npm', ['run', 'build'], { cwd: REPO_ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
+if (suites.some(([name]) => !fromSource.has(name) && want(name)))
+  execFileSync('npm', ['run', 'build'], { cwd: REPO_ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
 for (const [name, run] of suites) {
   if (!want(name)) continue;
   console.error(`bench: ${name}…`);
@@ -50,7 +57,9 @@ const rows = Object.entries(results).map(([name, r]) => {
   const met = r.target === undefined ? '' : r.ratio >= r.target ? 'yes' : 'NO';
   return `| ${name} | ${r.ratio} | ${r.spread ?? ''} | ${r.target ?? ''} | ${met} | ${r.value} ${r.unit} | ${r.baseline} |`;
 });
-console.log(`\nhls-gate benchmarks (${quick ? 'quick' : 'full'}), ${machine}, ${Math.round((Date.now() - started) / 1000)} s\n`);
+console.log(
+  `\nhls-gate benchmarks (${quick ? 'quick' : 'full'}), ${machine}, ${Math.round((Date.now() - started) / 1000)} s\n`,
+);
 console.log('| ratio | value | rounds | target | met | measured | baseline |\n|---|---|---|---|---|---|---|');
 console.log(rows.join('\n'));
 // A partial run (--only=...) updates its own entries and keeps the others.

@@ -22,9 +22,16 @@ const JWT_SECRET = 'test-secret-that-is-long-enough-for-hs256!';
 async function startRedis(): Promise<{ url: string; stop(): void }> {
   const dir = mkdtempSync(join(tmpdir(), 'hls-gate-bench-redis-'));
   const port = await freePort();
-  const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const child: ChildProcess = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+    { stdio: ['ignore', 'pipe', 'ignore'] },
+  );
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('redis-server did not start (apt-get install redis-server)')), 10_000);
+    const timer = setTimeout(
+      () => reject(new Error('redis-server did not start (apt-get install redis-server)')),
+      10_000,
+    );
     child.stdout!.on('data', (d: Buffer) => {
       if (d.toString().includes('Ready to accept connections')) {
         clearTimeout(timer);
@@ -32,7 +39,10 @@ async function startRedis(): Promise<{ url: string; stop(): void }> {
       }
     });
   });
-  return { url: `redis://127.0.0.1:${port}`, stop: () => (child.kill(), rmSync(dir, { recursive: true, force: true })) };
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    stop: () => (child.kill(), rmSync(dir, { recursive: true, force: true })),
+  };
 }
 
 export async function sessions(quick: boolean): Promise<Record<string, Ratio>> {
@@ -42,10 +52,20 @@ export async function sessions(quick: boolean): Promise<Record<string, Ratio>> {
   const quiet = { log: () => {}, events: () => {} };
   const off = await buildGateway(parseConfig(testEnv()), storage, quiet);
   const on = await buildGateway(parseConfig(testEnv({ SESSION_SECRET })), storage, quiet);
-  const token = await new SignJWT({ videos: '*' }).setProtectedHeader({ alg: 'HS256' }).setSubject('bench-viewer').setExpirationTime(Math.floor(Date.now() / 1000) + 3600).sign(new TextEncoder().encode(JWT_SECRET));
+  const token = await new SignJWT({ videos: '*' })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject('bench-viewer')
+    .setExpirationTime(Math.floor(Date.now() / 1000) + 3600)
+    .sign(new TextEncoder().encode(JWT_SECRET));
   const cookieOf = async (app: typeof on) => {
-    const res = await app.request('http://localhost/api/videos/ladder/access', { method: 'POST', headers: { Authorization: `Bearer ${token}` } });
-    return res.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+    const res = await app.request('http://localhost/api/videos/ladder/access', {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${token}` },
+    });
+    return res.headers
+      .getSetCookie()
+      .map((c) => c.split(';')[0])
+      .join('; ');
   };
   const [offCookie, onCookie] = [await cookieOf(off), await cookieOf(on)];
   const segment = (app: typeof on, cookie: string) => async () => {
@@ -58,20 +78,55 @@ export async function sessions(quick: boolean): Promise<Record<string, Ratio>> {
   const redis = await startRedis();
   try {
     const store = createRedisStore(redis.url);
-    const viaRedis = await buildGateway(parseConfig(testEnv({ SESSION_SECRET, SESSION_STORE: redis.url, MAX_STREAMS_PER_VIEWER: '5' })), storage, { ...quiet, sessionStore: store });
-    const inMemory = await buildGateway(parseConfig(testEnv({ SESSION_SECRET, MAX_STREAMS_PER_VIEWER: '5' })), storage, quiet);
-    const sidOf = async (app: typeof on) => ((await (await app.request('http://localhost/api/videos/ladder/access', { method: 'POST', headers: { Authorization: `Bearer ${token}` } })).json()) as { sessionId: string }).sessionId;
+    const viaRedis = await buildGateway(
+      parseConfig(testEnv({ SESSION_SECRET, SESSION_STORE: redis.url, MAX_STREAMS_PER_VIEWER: '5' })),
+      storage,
+      { ...quiet, sessionStore: store },
+    );
+    const inMemory = await buildGateway(
+      parseConfig(testEnv({ SESSION_SECRET, MAX_STREAMS_PER_VIEWER: '5' })),
+      storage,
+      quiet,
+    );
+    const sidOf = async (app: typeof on) =>
+      (
+        (await (
+          await app.request('http://localhost/api/videos/ladder/access', {
+            method: 'POST',
+            headers: { Authorization: `Bearer ${token}` },
+          })
+        ).json()) as { sessionId: string }
+      ).sessionId;
     const [redisSid, memorySid] = [await sidOf(viaRedis), await sidOf(inMemory)];
     const refresh = (app: typeof on, sid: string) => async () => {
-      const res = await app.request('http://localhost/api/videos/ladder/access', { method: 'POST', headers: { Authorization: `Bearer ${token}`, 'X-Hls-Gate-Session': sid } });
+      const res = await app.request('http://localhost/api/videos/ladder/access', {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${token}`, 'X-Hls-Gate-Session': sid },
+      });
       if (res.status !== 200) throw new Error(`refresh answered ${res.status}`);
       await res.arrayBuffer();
     };
-    const refreshes = await compare({ redis: refresh(viaRedis, redisSid), memory: refresh(inMemory, memorySid) }, rounds, ms);
+    const refreshes = await compare(
+      { redis: refresh(viaRedis, redisSid), memory: refresh(inMemory, memorySid) },
+      rounds,
+      ms,
+    );
     await store.close();
     return {
-      'sessions.segment.on_vs_off': ratio(media.on!, media.off!, 'req/s', 0.9, 'in-process gated 70 KB segment: HMAC-bound session cookie + deny-list check vs session control off'),
-      'sessions.refresh.redis_vs_memory': ratio(refreshes.redis!, refreshes.memory!, 'grants/s', undefined, 'POST .../access refreshing a device session (JWT check, grant, lease renewal by Lua script, deny-list check), Redis on loopback vs in-process store'),
+      'sessions.segment.on_vs_off': ratio(
+        media.on!,
+        media.off!,
+        'req/s',
+        0.9,
+        'in-process gated 70 KB segment: HMAC-bound session cookie + deny-list check vs session control off',
+      ),
+      'sessions.refresh.redis_vs_memory': ratio(
+        refreshes.redis!,
+        refreshes.memory!,
+        'grants/s',
+        undefined,
+        'POST .../access refreshing a device session (JWT check, grant, lease renewal by Lua script, deny-list check), Redis on loopback vs in-process store',
+      ),
     };
   } finally {
     redis.stop();

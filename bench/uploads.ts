@@ -19,7 +19,8 @@ function bigFile(path: string, bytes: number): string {
   const fd = openSync(path, 'w');
   const chunk = Buffer.alloc(1 << 20);
   Buffer.from([0, 0, 0, 0x18, 0x66, 0x74, 0x79, 0x70, 0x69, 0x73, 0x6f, 0x6d]).copy(chunk);
-  for (let written = 0; written < bytes; written += chunk.length) writeSync(fd, chunk, 0, Math.min(chunk.length, bytes - written));
+  for (let written = 0; written < bytes; written += chunk.length)
+    writeSync(fd, chunk, 0, Math.min(chunk.length, bytes - written));
   closeSync(fd);
   return createHash('sha256').update(readFileSync(path)).digest('hex');
 }
@@ -33,8 +34,16 @@ export async function uploads(quick: boolean): Promise<Record<string, Ratio>> {
   const sizes = { big: quick ? 100e6 : 200e6, small: 50e6 };
   const bigSha = bigFile(big, sizes.big);
   const smallSha = bigFile(small, sizes.small);
-  const env = Object.fromEntries(Object.entries(testEnv({ PORT: '0', MEDIA_DIR: media, UPLOADS: 'true', UPLOAD_MAX_BYTES: String(300e6) })).filter((e): e is [string, string] => e[1] !== undefined));
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/node/main.ts'], { cwd: REPO_ROOT, env: { PATH: process.env.PATH!, ...env }, stdio: ['ignore', 'pipe', 'ignore'] });
+  const env = Object.fromEntries(
+    Object.entries(testEnv({ PORT: '0', MEDIA_DIR: media, UPLOADS: 'true', UPLOAD_MAX_BYTES: String(300e6) })).filter(
+      (e): e is [string, string] => e[1] !== undefined,
+    ),
+  );
+  const child = spawn(process.execPath, ['--import', 'tsx', 'server/node/main.ts'], {
+    cwd: REPO_ROOT,
+    env: { PATH: process.env.PATH!, ...env },
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
   try {
     const url = await new Promise<string>((resolve) => {
       let out = '';
@@ -45,14 +54,24 @@ export async function uploads(quick: boolean): Promise<Record<string, Ratio>> {
       });
     });
     child.stdout.resume();
-    const token = await new SignJWT({ videos: '*', upload: true }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime(Math.floor(Date.now() / 1000) + 3600).sign(new TextEncoder().encode(JWT_SECRET));
+    const token = await new SignJWT({ videos: '*', upload: true })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setExpirationTime(Math.floor(Date.now() / 1000) + 3600)
+      .sign(new TextEncoder().encode(JWT_SECRET));
     const upload = async (file: string, sha: string, bytes: number) => {
-      const { uploadUrl } = (await (await fetch(`${url}/api/uploads`, { method: 'POST', headers: { Authorization: `Bearer ${token}` } })).json()) as { uploadUrl: string };
+      const { uploadUrl } = (await (
+        await fetch(`${url}/api/uploads`, { method: 'POST', headers: { Authorization: `Bearer ${token}` } })
+      ).json()) as { uploadUrl: string };
       const idle = rss(child.pid!);
       let peak = idle;
       const sampler = setInterval(() => (peak = Math.max(peak, rss(child.pid!))), 20);
       const t = performance.now();
-      const res = await fetch(uploadUrl, { method: 'PUT', body: Readable.toWeb(createReadStream(file)) as ReadableStream, duplex: 'half', headers: { 'x-amz-content-sha256': sha, 'Content-Length': String(bytes) } } as RequestInit);
+      const res = await fetch(uploadUrl, {
+        method: 'PUT',
+        body: Readable.toWeb(createReadStream(file)) as ReadableStream,
+        duplex: 'half',
+        headers: { 'x-amz-content-sha256': sha, 'Content-Length': String(bytes) },
+      } as RequestInit);
       await res.arrayBuffer();
       const seconds = (performance.now() - t) / 1000;
       clearInterval(sampler);
@@ -83,8 +102,20 @@ export async function uploads(quick: boolean): Promise<Record<string, Ratio>> {
     const smallMb = median(smallGrowth) / 1e6;
     const budget = 64;
     return {
-      'uploads.throughput_vs_cp': ratio(mb / median(up), mb / median(cps), 'MB/s', undefined, `${mb} MB through the gateway (signed URL, SHA-256 while streaming to disk, over loopback HTTP) vs cp of the same file`),
-      'uploads.peak_rss_growth_vs_budget': ratio(budget, Math.max(bigMb, 0.1), 'MB', 1, `median peak RSS growth ${bigMb.toFixed(1)} MB during a ${mb} MB upload and ${smallMb.toFixed(1)} MB during a 50 MB one, against a ${budget} MB budget: memory does not grow with the body`),
+      'uploads.throughput_vs_cp': ratio(
+        mb / median(up),
+        mb / median(cps),
+        'MB/s',
+        undefined,
+        `${mb} MB through the gateway (signed URL, SHA-256 while streaming to disk, over loopback HTTP) vs cp of the same file`,
+      ),
+      'uploads.peak_rss_growth_vs_budget': ratio(
+        budget,
+        Math.max(bigMb, 0.1),
+        'MB',
+        1,
+        `median peak RSS growth ${bigMb.toFixed(1)} MB during a ${mb} MB upload and ${smallMb.toFixed(1)} MB during a 50 MB one, against a ${budget} MB budget: memory does not grow with the body`,
+      ),
     };
   } finally {
     child.kill();

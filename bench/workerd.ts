@@ -15,7 +15,8 @@ import { buildWorker } from '../scripts/build-worker.mjs';
 const SECRET = 'bench-secret-that-is-long-enough-for-hs256';
 const FREE_PLAN_CPU_MS = 10;
 
-const files = (dir: string): string[] => readdirSync(dir).flatMap((f) => (statSync(join(dir, f)).isDirectory() ? files(join(dir, f)) : [join(dir, f)]));
+const files = (dir: string): string[] =>
+  readdirSync(dir).flatMap((f) => (statSync(join(dir, f)).isDirectory() ? files(join(dir, f)) : [join(dir, f)]));
 
 async function msPerRequest(send: () => Promise<Response>, n: number): Promise<number> {
   for (let i = 0; i < 20; i++) await (await send()).arrayBuffer(); // warm-up
@@ -33,12 +34,30 @@ export async function workerdCpu(quick: boolean): Promise<Record<string, Ratio>>
   const scriptPath = await buildWorker(join(dir, 'index.js'));
   const pem = readFileSync(join(REPO_ROOT, 'test/fixtures/keys/rsa-pkcs8.pem'), 'utf8');
   const gw = new Miniflare({
-    modules: true, scriptPath, modulesRoot: dirname(scriptPath), compatibilityDate: '2026-04-01', r2Buckets: ['MEDIA'],
+    modules: true,
+    scriptPath,
+    modulesRoot: dirname(scriptPath),
+    compatibilityDate: '2026-04-01',
+    r2Buckets: ['MEDIA'],
     // Drain the worker's request log instead of printing thousands of lines.
-    handleRuntimeStdio: (out: Readable, err: Readable) => { out.resume(); err.resume(); },
-    bindings: { CLOUDFRONT_KEY_PAIR_ID: 'K2JCJMDEHXQW5F', CLOUDFRONT_PRIVATE_KEY: pem, AUTH_JWT_SECRET: SECRET, GRANT_WINDOW: '0', ACCESS_BIND_IP: 'true', MEDIA_HOSTS: 'localhost' },
+    handleRuntimeStdio: (out: Readable, err: Readable) => {
+      out.resume();
+      err.resume();
+    },
+    bindings: {
+      CLOUDFRONT_KEY_PAIR_ID: 'K2JCJMDEHXQW5F',
+      CLOUDFRONT_PRIVATE_KEY: pem,
+      AUTH_JWT_SECRET: SECRET,
+      GRANT_WINDOW: '0',
+      ACCESS_BIND_IP: 'true',
+      MEDIA_HOSTS: 'localhost',
+    },
   });
-  const noop = new Miniflare({ modules: true, script: 'export default { fetch() { return new Response("ok") } }', compatibilityDate: '2026-04-01' });
+  const noop = new Miniflare({
+    modules: true,
+    script: 'export default { fetch() { return new Response("ok") } }',
+    compatibilityDate: '2026-04-01',
+  });
   try {
     const bucket = await gw.getR2Bucket('MEDIA');
     const media = join(REPO_ROOT, 'media');
@@ -46,18 +65,33 @@ export async function workerdCpu(quick: boolean): Promise<Record<string, Ratio>>
       const b = readFileSync(f);
       await bucket.put(relative(media, f), b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
     }
-    const token = await new SignJWT({ videos: '*' }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('1h').sign(new TextEncoder().encode(SECRET));
+    const token = await new SignJWT({ videos: '*' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setExpirationTime('1h')
+      .sign(new TextEncoder().encode(SECRET));
     const base = 'http://localhost:8787';
     // A different viewer IP each time: IP-bound grants are never shared, so every access request signs.
     let viewer = 0;
     const access = () => {
       viewer++;
-      return gw.dispatchFetch(`${base}/api/videos/ladder/access`, { method: 'POST', headers: { Authorization: `Bearer ${token}`, 'CF-Connecting-IP': `10.${(viewer >> 8) & 255}.${viewer & 255}.1` } }) as unknown as Promise<Response>;
+      return gw.dispatchFetch(`${base}/api/videos/ladder/access`, {
+        method: 'POST',
+        headers: {
+          Authorization: `Bearer ${token}`,
+          'CF-Connecting-IP': `10.${(viewer >> 8) & 255}.${viewer & 255}.1`,
+        },
+      }) as unknown as Promise<Response>;
     };
     const first = await access();
     if (!first.ok) throw new Error(`workerd bench: access ${first.status}`);
-    const cookie = first.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
-    const segment = () => gw.dispatchFetch(`${base}/videos/ladder/240p/seg_001.ts`, { headers: { Cookie: cookie, 'CF-Connecting-IP': '10.0.1.1' } }) as unknown as Promise<Response>;
+    const cookie = first.headers
+      .getSetCookie()
+      .map((c) => c.split(';')[0])
+      .join('; ');
+    const segment = () =>
+      gw.dispatchFetch(`${base}/videos/ladder/240p/seg_001.ts`, {
+        headers: { Cookie: cookie, 'CF-Connecting-IP': '10.0.1.1' },
+      }) as unknown as Promise<Response>;
     const baseline = () => noop.dispatchFetch(`${base}/`) as unknown as Promise<Response>;
     const n = quick ? 150 : 500;
     const rounds = quick ? 3 : 5;

@@ -30,10 +30,20 @@ export interface WrkOptions {
 
 let scripts = 0;
 
-function luaScript(rotate: Record<string, string>[] | undefined, paths: string[] | undefined, method: string, body: string | undefined): string {
+function luaScript(
+  rotate: Record<string, string>[] | undefined,
+  paths: string[] | undefined,
+  method: string,
+  body: string | undefined,
+): string {
   const file = join(TMP, `wrk-${process.pid}-${scripts++}.lua`);
   const q = (s: string) => JSON.stringify(s); // a JSON string is a valid Lua string literal for these ASCII values
-  const sets = (rotate ?? [{}]).map((h) => `{${Object.entries(h).map(([k, v]) => `[${q(k)}]=${q(v)}`).join(',')}}`);
+  const sets = (rotate ?? [{}]).map(
+    (h) =>
+      `{${Object.entries(h)
+        .map(([k, v]) => `[${q(k)}]=${q(v)}`)
+        .join(',')}}`,
+  );
   writeFileSync(
     file,
     `local sets = {${sets.join(',\n')}}
@@ -51,9 +61,21 @@ end
 }
 
 export function wrk(url: string, o: WrkOptions): Promise<WrkResult> {
-  const args = ['-c', String(LOAD_CPU), 'wrk', '-t1', `-c${o.connections}`, `-d${o.seconds}s`, `--timeout`, `${o.timeoutSeconds ?? 10}s`];
+  const args = [
+    '-c',
+    String(LOAD_CPU),
+    'wrk',
+    '-t1',
+    `-c${o.connections}`,
+    `-d${o.seconds}s`,
+    `--timeout`,
+    `${o.timeoutSeconds ?? 10}s`,
+  ];
   for (const [k, v] of Object.entries(o.headers ?? {})) args.push('-H', `${k}: ${v}`);
-  const script = o.rotate || o.paths || o.body !== undefined || (o.method && o.method !== 'GET') ? luaScript(o.rotate, o.paths, o.method ?? 'GET', o.body) : undefined;
+  const script =
+    o.rotate || o.paths || o.body !== undefined || (o.method && o.method !== 'GET')
+      ? luaScript(o.rotate, o.paths, o.method ?? 'GET', o.body)
+      : undefined;
   if (script) args.push('-s', script);
   args.push(url);
   return new Promise((resolve, reject) => {

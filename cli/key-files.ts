@@ -10,7 +10,10 @@ function readPem(path: string, flag: string): string {
   }
 }
 
-export async function signingKeyFrom(values: { 'key-pair-id'?: string | undefined; 'private-key'?: string | undefined }, io: Io): Promise<{ keyPairId: string; privateKey: SigningKey }> {
+export async function signingKeyFrom(
+  values: { 'key-pair-id'?: string | undefined; 'private-key'?: string | undefined },
+  io: Io,
+): Promise<{ keyPairId: string; privateKey: SigningKey }> {
   const keyPairId = values['key-pair-id'] ?? io.env.CLOUDFRONT_KEY_PAIR_ID;
   const file = values['private-key'] ?? io.env.CLOUDFRONT_PRIVATE_KEY_FILE;
   if (!keyPairId) throw new UsageError('--key-pair-id (or $CLOUDFRONT_KEY_PAIR_ID) is required');

@@ -5,12 +5,17 @@ import { generateKeyPair } from '../server/core/index.ts';
 import { UsageError, type Io } from './io.ts';
 
 export async function keysGenerate(argv: string[], io: Io): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { type: { type: 'string', default: 'rsa' }, out: { type: 'string', default: '.' } }, strict: true });
+  const { values } = parseArgs({
+    args: argv,
+    options: { type: { type: 'string', default: 'rsa' }, out: { type: 'string', default: '.' } },
+    strict: true,
+  });
   if (values.type !== 'rsa' && values.type !== 'ecdsa') throw new UsageError('--type must be rsa or ecdsa');
   const dir = resolve(values.out);
   const privatePath = join(dir, 'private_key.pem');
   const publicPath = join(dir, 'public_key.pem');
-  for (const p of [privatePath, publicPath]) if (existsSync(p)) throw new UsageError(`${p} already exists; refusing to overwrite a key`);
+  for (const p of [privatePath, publicPath])
+    if (existsSync(p)) throw new UsageError(`${p} already exists; refusing to overwrite a key`);
   const pair = await generateKeyPair(values.type);
   mkdirSync(dir, { recursive: true });
   writeFileSync(privatePath, pair.privateKeyPem, { mode: 0o600 });

@@ -13,7 +13,12 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
   const [command, sub, ...rest] = argv;
   try {
     // `hls-gate <command> --help`: that command's options (fetch-segments prints its own, longer help).
-    if (command !== undefined && command !== 'fetch-segments' && USAGE[command] && argv.slice(1).some((a) => a === '--help' || a === '-h')) {
+    if (
+      command !== undefined &&
+      command !== 'fetch-segments' &&
+      USAGE[command] &&
+      argv.slice(1).some((a) => a === '--help' || a === '-h')
+    ) {
       io.stdout(USAGE[command]);
       return 0;
     }

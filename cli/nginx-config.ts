@@ -23,34 +23,60 @@ export async function nginxConfigCommand(argv: string[], io: Io): Promise<number
     strict: true,
   });
   const listen = values.listen;
-  if (!/^(?:(?:\d{1,3}\.){3}\d{1,3}:|\[[0-9a-f:]+\]:)?\d{1,5}(?: ssl)?$/i.test(listen)) throw new UsageError(`--listen "${listen}" must be a port or address:port, e.g. 80 or 127.0.0.1:8080`);
+  if (!/^(?:(?:\d{1,3}\.){3}\d{1,3}:|\[[0-9a-f:]+\]:)?\d{1,5}(?: ssl)?$/i.test(listen))
+    throw new UsageError(`--listen "${listen}" must be a port or address:port, e.g. 80 or 127.0.0.1:8080`);
   const cacheDir = resolve(values['cache-dir']);
   if (/[\s;{}"']/.test(cacheDir)) throw new UsageError('--cache-dir cannot hold spaces, quotes, braces or semicolons');
   const accessLog = values['access-log'];
-  if (accessLog !== 'off' && !NGINX_PATH.test(accessLog)) throw new UsageError(`--access-log "${accessLog}" must be an absolute path without spaces, quotes, braces, $, \\ or ; (or off)`);
+  if (accessLog !== 'off' && !NGINX_PATH.test(accessLog))
+    throw new UsageError(
+      `--access-log "${accessLog}" must be an absolute path without spaces, quotes, braces, $, \\ or ; (or off)`,
+    );
   const errorLog = values['error-log'];
-  if (!NGINX_PATH.test(errorLog)) throw new UsageError(`--error-log "${errorLog}" must be an absolute path without spaces, quotes, braces, $, \\ or ;`);
+  if (!NGINX_PATH.test(errorLog))
+    throw new UsageError(
+      `--error-log "${errorLog}" must be an absolute path without spaces, quotes, braces, $, \\ or ;`,
+    );
   const media = resolve(io.env.MEDIA_DIR || 'media');
-  if (!existsSync(media) || !statSync(media).isDirectory()) throw new UsageError(`MEDIA_DIR="${media}" is not a folder; set MEDIA_DIR as the gateway has it`);
+  if (!existsSync(media) || !statSync(media).isDirectory())
+    throw new UsageError(`MEDIA_DIR="${media}" is not a folder; set MEDIA_DIR as the gateway has it`);
   // nginx is told the real path: hls-gate names files by their real path, and nginx follows no symlink.
   const mediaDir = realpathSync(media);
-  if (/[\s;{}"'$\\]/.test(mediaDir)) throw new UsageError(`MEDIA_DIR "${mediaDir}" holds a character nginx would misread (space, quote, brace, $, \\ or ;): move it`);
+  if (/[\s;{}"'$\\]/.test(mediaDir))
+    throw new UsageError(
+      `MEDIA_DIR "${mediaDir}" holds a character nginx would misread (space, quote, brace, $, \\ or ;): move it`,
+    );
   const port = io.env.PORT || '8787';
-  if (!/^\d{1,5}$/.test(port) || port === '0') throw new UsageError(`PORT="${port}" must be the fixed port the gateway listens on`);
+  if (!/^\d{1,5}$/.test(port) || port === '0')
+    throw new UsageError(`PORT="${port}" must be the fixed port the gateway listens on`);
   const host = io.env.HOST || '127.0.0.1';
   if (!/^[0-9a-z.:-]+$/i.test(host)) throw new UsageError(`HOST="${host}" is not an address`);
   const upstream = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
   // The gateway's own checks (VERDICT_CACHE, NGINX_PROXY_SECRET), as if SERVE_VIA_NGINX were set; a refusal is one line.
   const handOff = nginxHandOff({ ...io.env, SERVE_VIA_NGINX: 'true' })!;
-  const config = nginxConfig({ listen, upstream, mediaDir, cacheDir, verdictCache: handOff.verdictCache, proxySecret: handOff.proxySecret, accessLog, errorLog });
+  const config = nginxConfig({
+    listen,
+    upstream,
+    mediaDir,
+    cacheDir,
+    verdictCache: handOff.verdictCache,
+    proxySecret: handOff.proxySecret,
+    accessLog,
+    errorLog,
+  });
   if (values.out !== undefined) {
     writePrivate(resolve(values.out), config);
     io.stderr(`hls-gate: wrote ${resolve(values.out)} (readable by its owner only: it holds NGINX_PROXY_SECRET)\n`);
   } else {
     io.stdout(config);
-    io.stderr('hls-gate: this configuration holds NGINX_PROXY_SECRET: keep the file readable by root only (--out FILE writes it so)\n');
+    io.stderr(
+      'hls-gate: this configuration holds NGINX_PROXY_SECRET: keep the file readable by root only (--out FILE writes it so)\n',
+    );
   }
-  if (io.env.SERVE_VIA_NGINX === undefined) io.stderr('hls-gate: run the gateway with SERVE_VIA_NGINX=true and the same NGINX_PROXY_SECRET behind this configuration\n');
+  if (io.env.SERVE_VIA_NGINX === undefined)
+    io.stderr(
+      'hls-gate: run the gateway with SERVE_VIA_NGINX=true and the same NGINX_PROXY_SECRET behind this configuration\n',
+    );
   return 0;
 }
 

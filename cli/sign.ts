@@ -16,7 +16,9 @@ const COMMON = {
 /** A grant that is over before it is used is almost always a mistake in --expires; say so, but still sign it. */
 function warnIfExpired(expires: number, io: Io): void {
   if (expires <= Math.floor(io.now() / 1000)) {
-    io.stderr(`hls-gate: warning: --expires is in the past (${new Date(expires * 1000).toISOString()}): this grant is already expired\n`);
+    io.stderr(
+      `hls-gate: warning: --expires is in the past (${new Date(expires * 1000).toISOString()}): this grant is already expired\n`,
+    );
   }
 }
 
@@ -29,10 +31,19 @@ function hashOf(text: string): HashAlgorithm {
 export async function signCookiesCommand(argv: string[], io: Io): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: { ...COMMON, resource: { type: 'string' }, canned: { type: 'boolean', default: false }, json: { type: 'boolean', default: false }, header: { type: 'boolean', default: false }, domain: { type: 'string' }, path: { type: 'string', default: '/' } },
+    options: {
+      ...COMMON,
+      resource: { type: 'string' },
+      canned: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+      header: { type: 'boolean', default: false },
+      domain: { type: 'string' },
+      path: { type: 'string', default: '/' },
+    },
     strict: true,
   });
-  if (!values.resource) throw new UsageError('--resource URL is required (e.g. https://media.example.com/videos/abc/*)');
+  if (!values.resource)
+    throw new UsageError('--resource URL is required (e.g. https://media.example.com/videos/abc/*)');
   if (!values.expires) throw new UsageError('--expires T is required');
   const now = io.now();
   const expires = parseTime(values.expires, now, '--expires');
@@ -40,8 +51,10 @@ export async function signCookiesCommand(argv: string[], io: Io): Promise<number
   const signer = { ...(await signingKeyFrom(values, io)), hashAlgorithm: hashOf(values.hash) };
   let cookies;
   if (values.canned) {
-    if (values['not-before'] || values.ip) throw new UsageError('--canned takes only --resource (one exact URL) and --expires');
-    if (/[*?]/.test(values.resource)) throw new UsageError('a canned policy covers one exact URL: no wildcards (drop --canned for a custom policy)');
+    if (values['not-before'] || values.ip)
+      throw new UsageError('--canned takes only --resource (one exact URL) and --expires');
+    if (/[*?]/.test(values.resource))
+      throw new UsageError('a canned policy covers one exact URL: no wildcards (drop --canned for a custom policy)');
     cookies = await signCannedCookies(values.resource, expires, signer);
   } else {
     cookies = await signCookies(
@@ -60,17 +73,33 @@ export async function signCookiesCommand(argv: string[], io: Io): Promise<number
     return 0;
   }
   if (values.header) {
-    io.stdout(`Cookie: ${Object.entries(cookies).map(([name, value]) => `${name}=${value}`).join('; ')}\n`);
+    io.stdout(
+      `Cookie: ${Object.entries(cookies)
+        .map(([name, value]) => `${name}=${value}`)
+        .join('; ')}\n`,
+    );
     return 0;
   }
   const maxAge = Math.max(0, expires - Math.floor(now / 1000));
-  const attrs = [`Path=${values.path}`, `Max-Age=${maxAge}`, ...(values.domain ? [`Domain=${values.domain}`] : []), ...(values.resource.startsWith('https') ? ['Secure'] : []), 'HttpOnly', 'SameSite=Lax'].join('; ');
+  const attrs = [
+    `Path=${values.path}`,
+    `Max-Age=${maxAge}`,
+    ...(values.domain ? [`Domain=${values.domain}`] : []),
+    ...(values.resource.startsWith('https') ? ['Secure'] : []),
+    'HttpOnly',
+    'SameSite=Lax',
+  ].join('; ');
   for (const [name, value] of Object.entries(cookies)) io.stdout(`Set-Cookie: ${name}=${value}; ${attrs}\n`);
   return 0;
 }
 
 export async function signUrlCommand(argv: string[], io: Io): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, options: { ...COMMON, resource: { type: 'string' } }, allowPositionals: true, strict: true });
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: { ...COMMON, resource: { type: 'string' } },
+    allowPositionals: true,
+    strict: true,
+  });
   if (positionals.length !== 1) throw new UsageError('usage: hls-gate sign url URL --expires T [...]');
   if (!values.expires) throw new UsageError('--expires T is required');
   const now = io.now();

@@ -34,16 +34,26 @@ async function lock(mediaDir: string): Promise<() => Promise<void>> {
       return () => rm(path, { force: true });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const age = await stat(path).then((s) => Date.now() - s.mtimeMs, () => 0);
+      const age = await stat(path).then(
+        (s) => Date.now() - s.mtimeMs,
+        () => 0,
+      );
       if (age > LOCK_STALE_MS) await rm(path, { force: true });
-      else if (Date.now() > deadline) throw new Error(`catalog.json is locked by another edit (${path}); remove the lock file if no edit is running`, { cause: err });
+      else if (Date.now() > deadline)
+        throw new Error(
+          `catalog.json is locked by another edit (${path}); remove the lock file if no edit is running`,
+          { cause: err },
+        );
       else await sleep(50);
     }
   }
 }
 
 /** Applies `change` to the catalog and writes the result atomically; returns the new entries. */
-export async function updateCatalog(mediaDir: string, change: (entries: CatalogEntry[]) => CatalogEntry[]): Promise<CatalogEntry[]> {
+export async function updateCatalog(
+  mediaDir: string,
+  change: (entries: CatalogEntry[]) => CatalogEntry[],
+): Promise<CatalogEntry[]> {
   const release = await lock(mediaDir);
   try {
     const next = change(await readCatalogFile(mediaDir));

@@ -47,7 +47,8 @@ export async function checkPackage(dir: string, encrypted: boolean): Promise<Che
     } else if (encrypted) {
       if (bytes.length % 16 !== 0) problems.push(`${rel}: not whole AES-128 blocks`);
     } else if (rel.endsWith('.ts')) {
-      if (bytes[0] !== 0x47 || bytes.length % 188 !== 0) problems.push(`${rel}: not MPEG-TS (sync byte or packet size)`);
+      if (bytes[0] !== 0x47 || bytes.length % 188 !== 0)
+        problems.push(`${rel}: not MPEG-TS (sync byte or packet size)`);
     } else if (!['styp', 'moof'].includes(box(bytes, 0))) {
       problems.push(`${rel}: not an fMP4 media segment (no styp/moof box)`);
     }

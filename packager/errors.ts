@@ -5,13 +5,14 @@ import { HlsGateError } from '../server/core/errors.ts';
 // error lines, a path) travels separately in `detail`, for the CLI and the gateway's event log.
 
 export const PACKAGE_FAILURES = {
-  'not-a-video': 'The file is not an audio or video container hls-gate accepts (MP4/MOV, Matroska/WebM, MPEG-TS/PS, AVI, FLV, or MP3, AAC, WAV, FLAC, Ogg audio).',
+  'not-a-video':
+    'The file is not an audio or video container hls-gate accepts (MP4/MOV, Matroska/WebM, MPEG-TS/PS, AVI, FLV, or MP3, AAC, WAV, FLAC, Ogg audio).',
   unreadable: 'The file could not be read as the container it claims to be.',
   'no-streams': 'The file holds neither video nor audio.',
   'too-long': 'The source is longer than the gateway accepts.',
   'frame-too-large': 'The video frame is larger than the gateway accepts.',
-  'too-slow': 'Packaging took longer than the source\'s duration allows and was stopped.',
-  'output-too-large': 'The packaged stream grew larger than the source\'s duration allows and was stopped.',
+  'too-slow': "Packaging took longer than the source's duration allows and was stopped.",
+  'output-too-large': "The packaged stream grew larger than the source's duration allows and was stopped.",
   'encode-failed': 'The video could not be transcoded.',
   'check-failed': 'The packaged stream did not pass its final check.',
   exists: 'A video with this ID is already published.',

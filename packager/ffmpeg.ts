@@ -37,7 +37,11 @@ export interface Placement {
 
 export function findTools(env: Record<string, string | undefined>, placement: Placement = {}): Tools {
   const ffmpeg = env.FFMPEG_PATH || onPath('ffmpeg', env);
-  if (!ffmpeg || !existsSync(ffmpeg)) throw new PackageError('tools-missing', `ffmpeg was not found${env.FFMPEG_PATH ? ` at FFMPEG_PATH=${env.FFMPEG_PATH}` : ' on the PATH'}: ${HINT}`);
+  if (!ffmpeg || !existsSync(ffmpeg))
+    throw new PackageError(
+      'tools-missing',
+      `ffmpeg was not found${env.FFMPEG_PATH ? ` at FFMPEG_PATH=${env.FFMPEG_PATH}` : ' on the PATH'}: ${HINT}`,
+    );
   const beside = join(dirname(ffmpeg), 'ffprobe');
   const ffprobe = env.FFPROBE_PATH || (existsSync(beside) ? beside : onPath('ffprobe', env));
   if (!ffprobe) throw new PackageError('tools-missing', `ffprobe (part of ffmpeg) was not found: ${HINT}`);
@@ -69,7 +73,18 @@ export function inputArgs(file: string, mode: InputMode): string[] {
   if (!mode.confined) return [file];
   // mov's external data references are off by default; said anyway, since it is the one demuxer that has them.
   const mov = mode.demuxer === 'mov' ? ['-enable_drefs', '0'] : [];
-  return ['-protocol_whitelist', 'file', '-probesize', '50000000', '-analyzeduration', '20000000', '-f', mode.demuxer, ...mov, `file:${file}`];
+  return [
+    '-protocol_whitelist',
+    'file',
+    '-probesize',
+    '50000000',
+    '-analyzeduration',
+    '20000000',
+    '-f',
+    mode.demuxer,
+    ...mov,
+    `file:${file}`,
+  ];
 }
 
 export function ffmpegInput(file: string, mode: InputMode): string[] {
@@ -93,7 +108,13 @@ export interface RunResult {
 }
 
 /** Runs one tool in its own process group; rejects with a PackageError (`failure`, or the limit that stopped it). */
-export function runTool(tools: Tools, command: string, args: string[], failure: PackageError['code'], limits: RunLimits = {}): Promise<RunResult> {
+export function runTool(
+  tools: Tools,
+  command: string,
+  args: string[],
+  failure: PackageError['code'],
+  limits: RunLimits = {},
+): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     if (limits.signal?.aborted) return reject(new PackageError('aborted'));
     const [file, ...rest] = [...tools.wrapper, command, ...args];
@@ -127,7 +148,18 @@ export function runTool(tools: Tools, command: string, args: string[], failure: 
     });
     const onAbort = () => stop(new PackageError('aborted'));
     limits.signal?.addEventListener('abort', onAbort, { once: true });
-    const timer = limits.timeoutMs ? setTimeout(() => stop(new PackageError('too-slow', `${command} ran past its ${Math.round(limits.timeoutMs! / 1000)} s deadline`)), limits.timeoutMs) : undefined;
+    const timer = limits.timeoutMs
+      ? setTimeout(
+          () =>
+            stop(
+              new PackageError(
+                'too-slow',
+                `${command} ran past its ${Math.round(limits.timeoutMs! / 1000)} s deadline`,
+              ),
+            ),
+          limits.timeoutMs,
+        )
+      : undefined;
     let watching = false;
     const watcher = limits.watch
       ? setInterval(() => {
@@ -153,7 +185,12 @@ export function runTool(tools: Tools, command: string, args: string[], failure: 
       if (stopped) return reject(stopped);
       if (code === 0) return resolve({ stdout });
       const said = errors.trim().split('\n').slice(-3).join(' | ');
-      reject(new PackageError(failure, signal ? `${command} was stopped (${signal})` : `${command} failed (exit ${code}): ${said}`));
+      reject(
+        new PackageError(
+          failure,
+          signal ? `${command} was stopped (${signal})` : `${command} failed (exit ${code}): ${said}`,
+        ),
+      );
     });
   });
 }
@@ -184,12 +221,24 @@ const rate = (r: string | undefined): number => {
 };
 
 /** What a media file holds, measured by ffprobe (at most 30 s). */
-export async function probe(tools: Tools, file: string, mode: InputMode = { confined: false }, signal?: AbortSignal): Promise<Probe> {
+export async function probe(
+  tools: Tools,
+  file: string,
+  mode: InputMode = { confined: false },
+  signal?: AbortSignal,
+): Promise<Probe> {
   let stdout: string;
   try {
-    ({ stdout } = await runTool(tools, tools.ffprobe, ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', ...inputArgs(file, mode)], 'unreadable', { ...(signal ? { signal } : {}), timeoutMs: 30_000 }));
+    ({ stdout } = await runTool(
+      tools,
+      tools.ffprobe,
+      ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', ...inputArgs(file, mode)],
+      'unreadable',
+      { ...(signal ? { signal } : {}), timeoutMs: 30_000 },
+    ));
   } catch (err) {
-    if (err instanceof PackageError && err.code !== 'aborted' && err.code !== 'tools-missing') throw new PackageError('unreadable', `ffprobe cannot read ${file}: ${err.detail ?? 'unknown error'}`);
+    if (err instanceof PackageError && err.code !== 'aborted' && err.code !== 'tools-missing')
+      throw new PackageError('unreadable', `ffprobe cannot read ${file}: ${err.detail ?? 'unknown error'}`);
     throw err;
   }
   let doc: { format?: { duration?: string }; streams?: FfprobeStream[] };
@@ -204,7 +253,12 @@ export async function probe(tools: Tools, file: string, mode: InputMode = { conf
   const duration = Number(doc.format?.duration ?? 0);
   const out: Probe = { durationSeconds: Number.isFinite(duration) && duration > 0 ? duration : 0 };
   if (v && v.width && v.height) {
-    out.video = { width: v.width, height: v.height, fps: rate(v.avg_frame_rate) || rate(v.r_frame_rate) || 25, codec: v.codec_name ?? '' };
+    out.video = {
+      width: v.width,
+      height: v.height,
+      fps: rate(v.avg_frame_rate) || rate(v.r_frame_rate) || 25,
+      codec: v.codec_name ?? '',
+    };
     if (v.profile) out.video.profile = v.profile;
     if (v.level !== undefined) out.video.level = v.level;
   }
@@ -216,13 +270,24 @@ export async function probe(tools: Tools, file: string, mode: InputMode = { conf
 }
 
 /** Runs ffmpeg with `-progress pipe:1`, reporting the output time reached (seconds). */
-export function runFfmpeg(tools: Tools, args: string[], onTime: (seconds: number) => void, limits: RunLimits = {}): Promise<RunResult> {
-  return runTool(tools, tools.ffmpeg, ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'error', '-progress', 'pipe:1', ...args], 'encode-failed', {
-    ...limits,
-    maxStdout: 0,
-    onStdoutLine: (line) => {
-      const m = /^out_time_us=(\d+)/.exec(line);
-      if (m) onTime(Number(m[1]) / 1e6);
+export function runFfmpeg(
+  tools: Tools,
+  args: string[],
+  onTime: (seconds: number) => void,
+  limits: RunLimits = {},
+): Promise<RunResult> {
+  return runTool(
+    tools,
+    tools.ffmpeg,
+    ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'error', '-progress', 'pipe:1', ...args],
+    'encode-failed',
+    {
+      ...limits,
+      maxStdout: 0,
+      onStdoutLine: (line) => {
+        const m = /^out_time_us=(\d+)/.exec(line);
+        if (m) onTime(Number(m[1]) / 1e6);
+      },
     },
-  });
+  );
 }

@@ -5,7 +5,16 @@ import { sniffContainer, SNIFF_BYTES } from '../server/app/media-container.ts';
 import { MASTER_PLAYLIST, PACKAGING_PREFIX, VIDEO_ID, originKey } from '../server/app/layout.ts';
 import type { CatalogEntry } from '../server/app/catalog.ts';
 import { PackageError } from './errors.ts';
-import { findTools, ffmpegInput, probe, runFfmpeg, type InputMode, type Placement, type Probe, type Tools } from './ffmpeg.ts';
+import {
+  findTools,
+  ffmpegInput,
+  probe,
+  runFfmpeg,
+  type InputMode,
+  type Placement,
+  type Probe,
+  type Tools,
+} from './ffmpeg.ts';
 import { chooseLadder, ffmpegArgs, DEFAULT_LADDER, type Rendition } from './ladder.ts';
 import { KEY_FILE, encryptPlaylist, writeKey } from './encrypt.ts';
 import { masterPlaylist, measureRendition, withPadding, type MeasuredRendition } from './master.ts';
@@ -105,14 +114,21 @@ const AUDIO_BYTES_PER_SECOND = (128 * 1000) / 8;
 
 /** Output bytes a transcode may reach: its bit rate ceilings over the source's duration, with room for overhead. */
 function outputCeiling(renditions: Rendition[], durationSeconds: number): number {
-  const perSecond = renditions.reduce((sum, r) => sum + (r.videoKbps * 1.1 * 1000) / 8 + AUDIO_BYTES_PER_SECOND, renditions.length ? 0 : AUDIO_BYTES_PER_SECOND);
+  const perSecond = renditions.reduce(
+    (sum, r) => sum + (r.videoKbps * 1.1 * 1000) / 8 + AUDIO_BYTES_PER_SECOND,
+    renditions.length ? 0 : AUDIO_BYTES_PER_SECOND,
+  );
   return 64 * 1024 * 1024 + Math.ceil(perSecond * 2 * durationSeconds);
 }
 
 async function folderBytes(dir: string): Promise<number> {
   let total = 0;
   for (const e of await readdir(dir, { withFileTypes: true, recursive: true }).catch(() => [])) {
-    if (e.isFile()) total += await stat(join(e.parentPath, e.name)).then((s) => s.size, () => 0);
+    if (e.isFile())
+      total += await stat(join(e.parentPath, e.name)).then(
+        (s) => s.size,
+        () => 0,
+      );
   }
   return total;
 }
@@ -135,24 +151,62 @@ async function inputMode(file: string, untrusted: SourceLimits | undefined): Pro
 
 function checkLimits(source: Probe, limits: SourceLimits): void {
   if (!(source.durationSeconds > 0)) throw new PackageError('unreadable', 'the source has no duration');
-  if (source.durationSeconds > limits.maxSeconds) throw new PackageError('too-long', `${Math.round(source.durationSeconds)} s is over the limit of ${limits.maxSeconds} s`);
+  if (source.durationSeconds > limits.maxSeconds)
+    throw new PackageError(
+      'too-long',
+      `${Math.round(source.durationSeconds)} s is over the limit of ${limits.maxSeconds} s`,
+    );
   if (source.video && (source.video.width > limits.maxWidth || source.video.height > limits.maxHeight)) {
-    throw new PackageError('frame-too-large', `${source.video.width}x${source.video.height} is over ${limits.maxWidth}x${limits.maxHeight}`);
+    throw new PackageError(
+      'frame-too-large',
+      `${source.video.width}x${source.video.height} is over ${limits.maxWidth}x${limits.maxHeight}`,
+    );
   }
 }
 
-async function poster(tools: Tools, input: string[], dir: string, durationSeconds: number, signal?: AbortSignal): Promise<void> {
+async function poster(
+  tools: Tools,
+  input: string[],
+  dir: string,
+  durationSeconds: number,
+  signal?: AbortSignal,
+): Promise<void> {
   const at = Math.min(Math.max(0, durationSeconds * 0.1), 10);
-  await runFfmpeg(tools, ['-y', '-ss', at.toFixed(2), ...input, '-frames:v', '1', '-vf', 'scale=-2:min(ih\\,720)', '-q:v', '3', join(dir, 'poster.jpg')], () => {}, { ...(signal ? { signal } : {}), timeoutMs: 60_000 });
+  await runFfmpeg(
+    tools,
+    [
+      '-y',
+      '-ss',
+      at.toFixed(2),
+      ...input,
+      '-frames:v',
+      '1',
+      '-vf',
+      'scale=-2:min(ih\\,720)',
+      '-q:v',
+      '3',
+      join(dir, 'poster.jpg'),
+    ],
+    () => {},
+    { ...(signal ? { signal } : {}), timeoutMs: 60_000 },
+  );
 }
 
-const exists = (path: string) => stat(path).then(() => true, () => false);
+const exists = (path: string) =>
+  stat(path).then(
+    () => true,
+    () => false,
+  );
 
 /**
  * Packages `source` into an HLS ladder and publishes it. Resolves with what was made; rejects with a `PackageError`
  * (its `code` and `message` safe to show anyone, its `detail` for the operator) and then nothing was published.
  */
-export async function packageVideo(source: string, options: PackageOptions, hooks: PackageHooks = {}): Promise<PackageReport> {
+export async function packageVideo(
+  source: string,
+  options: PackageOptions,
+  hooks: PackageHooks = {},
+): Promise<PackageReport> {
   const { id, publish } = options;
   if (!VIDEO_ID.test(id)) throw new TypeError('packageVideo: id must be 1 to 64 letters, digits, "-" or "_"');
   const format = options.format ?? 'ts';
@@ -168,12 +222,14 @@ export async function packageVideo(source: string, options: PackageOptions, hook
   const target = publish.to === 'local' ? join(publish.mediaDir, id) : undefined;
   const replace = publish.replace ?? false;
   // Never overwrite a video published here or listed in the catalog (which names videos published elsewhere too).
-  if (!replace && target && (await exists(target))) throw new PackageError('exists', `${target} already exists: choose another --id, or --replace it`);
+  if (!replace && target && (await exists(target)))
+    throw new PackageError('exists', `${target} already exists: choose another --id, or --replace it`);
   if (!replace && publish.to === 'local') {
     const listed = await readCatalogFile(publish.mediaDir).catch((err: unknown) => {
       throw new PackageError('publish-failed', `catalog.json cannot be read: ${(err as Error).message}`);
     });
-    if (listed.some((e) => e.id === id)) throw new PackageError('exists', `catalog.json already lists ${id}: choose another --id, or --replace it`);
+    if (listed.some((e) => e.id === id))
+      throw new PackageError('exists', `catalog.json already lists ${id}: choose another --id, or --replace it`);
   }
 
   const tools = findTools(options.env ?? process.env, options.placement);
@@ -182,9 +238,14 @@ export async function packageVideo(source: string, options: PackageOptions, hook
   if (!probed.video && !probed.audio) throw new PackageError('no-streams', `${source} has neither video nor audio`);
   if (options.untrusted) checkLimits(probed, options.untrusted);
   const { renditions, dropped } = chooseLadder(probed, options.ladder ?? DEFAULT_LADDER);
-  if (dropped.length > 0) hooks.onNote?.(`${dropped.map((h) => `${h}p`).join(', ')} skipped: the source is ${probed.video?.height}p and is never upscaled`);
+  if (dropped.length > 0)
+    hooks.onNote?.(
+      `${dropped.map((h) => `${h}p`).join(', ')} skipped: the source is ${probed.video?.height}p and is never upscaled`,
+    );
   // A stranger's file is read no longer than it said it was (a lying header cannot make the job run on).
-  const input = mode.confined ? ['-t', String(Math.ceil(probed.durationSeconds + 2)), ...ffmpegInput(source, mode)] : ffmpegInput(source, mode);
+  const input = mode.confined
+    ? ['-t', String(Math.ceil(probed.durationSeconds + 2)), ...ffmpegInput(source, mode)]
+    : ffmpegInput(source, mode);
   aborted();
 
   const tmp = await mkdtemp(join(publish.to === 'local' ? publish.mediaDir : tmpdir(), `${PACKAGING_PREFIX}${id}-`));
@@ -193,18 +254,27 @@ export async function packageVideo(source: string, options: PackageOptions, hook
     const limits = options.untrusted;
     const ceiling = limits?.maxOutputBytes ?? outputCeiling(renditions, probed.durationSeconds);
     const ffmpegStarted = Date.now();
-    await runFfmpeg(tools, ffmpegArgs(input, tmp, probed, renditions, { format, segmentSeconds, preset }), (t) => hooks.onProgress?.(probed.durationSeconds > 0 ? Math.min(1, t / probed.durationSeconds) : 0), {
-      ...(signal ? { signal } : {}),
-      ...(limits
-        ? {
-            timeoutMs: (limits.wallBaseSeconds + limits.wallFactor * probed.durationSeconds) * 1000,
-            watch: async () => ((await folderBytes(tmp)) > ceiling ? new PackageError('output-too-large', `the output passed ${ceiling} bytes`) : null),
-          }
-        : {}),
-    });
+    await runFfmpeg(
+      tools,
+      ffmpegArgs(input, tmp, probed, renditions, { format, segmentSeconds, preset }),
+      (t) => hooks.onProgress?.(probed.durationSeconds > 0 ? Math.min(1, t / probed.durationSeconds) : 0),
+      {
+        ...(signal ? { signal } : {}),
+        ...(limits
+          ? {
+              timeoutMs: (limits.wallBaseSeconds + limits.wallFactor * probed.durationSeconds) * 1000,
+              watch: async () =>
+                (await folderBytes(tmp)) > ceiling
+                  ? new PackageError('output-too-large', `the output passed ${ceiling} bytes`)
+                  : null,
+            }
+          : {}),
+      },
+    );
     const ffmpegSeconds = (Date.now() - ffmpegStarted) / 1000;
     // Checked once more at the end: a job faster than the watch's interval is bound by the same ceiling.
-    if (limits && (await folderBytes(tmp)) > ceiling) throw new PackageError('output-too-large', `the output passed ${ceiling} bytes`);
+    if (limits && (await folderBytes(tmp)) > ceiling)
+      throw new PackageError('output-too-large', `the output passed ${ceiling} bytes`);
     hooks.onProgress?.(1);
     aborted();
 
@@ -217,12 +287,17 @@ export async function packageVideo(source: string, options: PackageOptions, hook
       measured = measured.map((m) => withPadding(m, segmentSeconds));
     }
     await writeFile(join(tmp, MASTER_PLAYLIST), masterPlaylist(measured, format));
-    if (options.queryParams) for (const p of [MASTER_PLAYLIST, ...names.map((n) => `${n}/index.m3u8`)]) await addQueryParams(join(tmp, p));
+    if (options.queryParams)
+      for (const p of [MASTER_PLAYLIST, ...names.map((n) => `${n}/index.m3u8`)]) await addQueryParams(join(tmp, p));
     if (probed.video) await poster(tools, input, tmp, probed.durationSeconds, signal);
     aborted();
 
     const check = await checkPackage(tmp, encrypt);
-    if (check.problems.length > 0) throw new PackageError('check-failed', `the packaged stream does not walk cleanly:\n  ${check.problems.join('\n  ')}`);
+    if (check.problems.length > 0)
+      throw new PackageError(
+        'check-failed',
+        `the packaged stream does not walk cleanly:\n  ${check.problems.join('\n  ')}`,
+      );
 
     const durationSeconds = Math.round(Math.max(...measured.map((m) => m.durationSeconds)) * 100) / 100;
     const entry: CatalogEntry = { id, title: options.title ?? id, playlist: MASTER_PLAYLIST, durationSeconds };
@@ -249,13 +324,31 @@ export async function packageVideo(source: string, options: PackageOptions, hook
       }
       if (old) await rm(old, { recursive: true, force: true });
     } else if (publish.to === 's3') {
-      await publishS3(tmp, id, { url: publish.url, ...(publish.endpoint ? { endpoint: publish.endpoint } : {}), env: options.env ?? process.env }, replace, hooks.onFile ?? (() => {}));
+      await publishS3(
+        tmp,
+        id,
+        {
+          url: publish.url,
+          ...(publish.endpoint ? { endpoint: publish.endpoint } : {}),
+          env: options.env ?? process.env,
+        },
+        replace,
+        hooks.onFile ?? (() => {}),
+      );
       folder = `${publish.url.replace(/\/$/, '')}/${originKey(id, '')}`;
       // The gateway that issues the grants lists the video from its own catalog.
       if (mediaDir) await upsertEntry(mediaDir, entry);
       await rm(tmp, { recursive: true, force: true });
     } else {
-      await publishR2(tmp, id, { bucket: publish.bucket, remote: publish.remote, persistTo: publish.persistTo }, entry, replace, options.env ?? process.env, hooks.onFile ?? (() => {}));
+      await publishR2(
+        tmp,
+        id,
+        { bucket: publish.bucket, remote: publish.remote, persistTo: publish.persistTo },
+        entry,
+        replace,
+        options.env ?? process.env,
+        hooks.onFile ?? (() => {}),
+      );
       folder = `r2://${publish.bucket}/${id}/ (${publish.remote ? 'remote' : `local, ${publish.persistTo}`})`;
       await rm(tmp, { recursive: true, force: true });
     }
@@ -276,6 +369,9 @@ export async function packageVideo(source: string, options: PackageOptions, hook
   } catch (err) {
     await rm(tmp, { recursive: true, force: true });
     if (err instanceof PackageError) throw err;
-    throw new PackageError(signal?.aborted ? 'aborted' : 'encode-failed', err instanceof Error ? err.message : String(err));
+    throw new PackageError(
+      signal?.aborted ? 'aborted' : 'encode-failed',
+      err instanceof Error ? err.message : String(err),
+    );
   }
 }

@@ -22,7 +22,10 @@ export interface PackageFormat {
 }
 
 /** Heights asked for, capped at the source's (never upscaled); a source smaller than all of them keeps its own. */
-export function chooseLadder(source: Probe, wanted: number[] = DEFAULT_LADDER): { renditions: Rendition[]; dropped: number[] } {
+export function chooseLadder(
+  source: Probe,
+  wanted: number[] = DEFAULT_LADDER,
+): { renditions: Rendition[]; dropped: number[] } {
   if (!source.video) return { renditions: [], dropped: [] };
   const srcHeight = source.video.height - (source.video.height % 2);
   const unique = [...new Set(wanted)].sort((a, b) => b - a);
@@ -31,7 +34,11 @@ export function chooseLadder(source: Probe, wanted: number[] = DEFAULT_LADDER): 
   const heights = kept.length > 0 ? kept : [srcHeight];
   const fpsFactor = Math.min(2, Math.max(0.5, source.video.fps / 30));
   return {
-    renditions: heights.map((h) => ({ name: `${h}p`, height: h, videoKbps: Math.round((KBPS[h] ?? Math.max(200, (2800 * h * h) / (720 * 720))) * fpsFactor) })),
+    renditions: heights.map((h) => ({
+      name: `${h}p`,
+      height: h,
+      videoKbps: Math.round((KBPS[h] ?? Math.max(200, (2800 * h * h) / (720 * 720))) * fpsFactor),
+    })),
     dropped,
   };
 }
@@ -45,7 +52,13 @@ export function parseLadder(text: string): number[] {
 }
 
 /** The ffmpeg arguments that write every rendition into `outDir/<name>/`; `input` is `ffmpegInput(...)`. */
-export function ffmpegArgs(input: string[], outDir: string, source: Probe, renditions: Rendition[], opts: PackageFormat): string[] {
+export function ffmpegArgs(
+  input: string[],
+  outDir: string,
+  source: Probe,
+  renditions: Rendition[],
+  opts: PackageFormat,
+): string[] {
   const ext = opts.format === 'cmaf' ? 'm4s' : 'ts';
   const args = ['-y', ...input];
   const audio = Boolean(source.audio);
@@ -59,9 +72,29 @@ export function ffmpegArgs(input: string[], outDir: string, source: Probe, rendi
       args.push('-map', `[v${i}]`);
       if (audio) args.push('-map', '0:a:0');
     });
-    args.push('-c:v', 'libx264', '-preset', opts.preset, '-pix_fmt', 'yuv420p', '-sc_threshold', '0', '-force_key_frames', `expr:gte(t,n_forced*${opts.segmentSeconds})`);
+    args.push(
+      '-c:v',
+      'libx264',
+      '-preset',
+      opts.preset,
+      '-pix_fmt',
+      'yuv420p',
+      '-sc_threshold',
+      '0',
+      '-force_key_frames',
+      `expr:gte(t,n_forced*${opts.segmentSeconds})`,
+    );
     renditions.forEach((r, i) => {
-      args.push(`-b:v:${i}`, `${r.videoKbps}k`, `-maxrate:v:${i}`, `${Math.round(r.videoKbps * 1.1)}k`, `-bufsize:v:${i}`, `${r.videoKbps * 2}k`, `-profile:v:${i}`, r.height >= 720 ? 'high' : 'main');
+      args.push(
+        `-b:v:${i}`,
+        `${r.videoKbps}k`,
+        `-maxrate:v:${i}`,
+        `${Math.round(r.videoKbps * 1.1)}k`,
+        `-bufsize:v:${i}`,
+        `${r.videoKbps * 2}k`,
+        `-profile:v:${i}`,
+        r.height >= 720 ? 'high' : 'main',
+      );
       streams.push(audio ? `v:${i},a:${i},name:${r.name}` : `v:${i},name:${r.name}`);
     });
   } else {
@@ -70,11 +103,21 @@ export function ffmpegArgs(input: string[], outDir: string, source: Probe, rendi
   }
   if (audio) args.push('-c:a', 'aac', '-b:a', `${AUDIO_KBPS}k`, '-ac', '2', '-ar', '48000');
   args.push(
-    '-f', 'hls', '-hls_time', String(opts.segmentSeconds), '-hls_playlist_type', 'vod', '-hls_flags', 'independent_segments',
-    '-hls_segment_type', opts.format === 'cmaf' ? 'fmp4' : 'mpegts',
+    '-f',
+    'hls',
+    '-hls_time',
+    String(opts.segmentSeconds),
+    '-hls_playlist_type',
+    'vod',
+    '-hls_flags',
+    'independent_segments',
+    '-hls_segment_type',
+    opts.format === 'cmaf' ? 'fmp4' : 'mpegts',
     ...(opts.format === 'cmaf' ? ['-hls_fmp4_init_filename', 'init.mp4'] : []),
-    '-hls_segment_filename', `${outDir}/%v/seg_%04d.${ext}`,
-    '-var_stream_map', streams.join(' '),
+    '-hls_segment_filename',
+    `${outDir}/%v/seg_%04d.${ext}`,
+    '-var_stream_map',
+    streams.join(' '),
     `${outDir}/%v/index.m3u8`,
   );
   return args;

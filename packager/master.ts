@@ -43,7 +43,13 @@ const hex2 = (n: number) => n.toString(16).padStart(2, '0');
 export function avcCodec(bytes: Uint8Array): string | null {
   for (let i = 0; i + 8 < bytes.length; i++) {
     // avcC: 'a' 'v' 'c' 'C', then configurationVersion, AVCProfileIndication, profile_compatibility, AVCLevelIndication
-    if (bytes[i] === 0x61 && bytes[i + 1] === 0x76 && bytes[i + 2] === 0x63 && bytes[i + 3] === 0x43 && bytes[i + 4] === 1) {
+    if (
+      bytes[i] === 0x61 &&
+      bytes[i + 1] === 0x76 &&
+      bytes[i + 2] === 0x63 &&
+      bytes[i + 3] === 0x43 &&
+      bytes[i + 4] === 1
+    ) {
       return `avc1.${hex2(bytes[i + 5]!)}${hex2(bytes[i + 6]!)}${hex2(bytes[i + 7]!)}`;
     }
     // Annex B start code 00 00 01, NAL type 7 (SPS): profile_idc, constraint flags, level_idc follow.
@@ -56,7 +62,13 @@ export function avcCodec(bytes: Uint8Array): string | null {
 
 const AAC_OBJECT: Record<string, number> = { LC: 2, 'HE-AAC': 5, 'HE-AACv2': 29 };
 
-export async function measureRendition(tools: Tools, dir: string, name: string, clear: boolean, signal?: AbortSignal): Promise<MeasuredRendition> {
+export async function measureRendition(
+  tools: Tools,
+  dir: string,
+  name: string,
+  clear: boolean,
+  signal?: AbortSignal,
+): Promise<MeasuredRendition> {
   const playlist = await readPlaylist(join(dir, name, 'index.m3u8'));
   const size = async (f: string) => (await stat(join(dir, name, f))).size;
   let peak = 0;
@@ -73,7 +85,10 @@ export async function measureRendition(tools: Tools, dir: string, name: string, 
   if (!clear) throw new Error('measure renditions before encrypting them');
   const first = playlist.segments[0];
   if (!first) throw new Error(`${name}/index.m3u8 has no segments`);
-  const sample = Buffer.concat([...(playlist.init ? [await readFile(join(dir, name, playlist.init))] : []), await readFile(join(dir, name, first.file))]);
+  const sample = Buffer.concat([
+    ...(playlist.init ? [await readFile(join(dir, name, playlist.init))] : []),
+    await readFile(join(dir, name, first.file)),
+  ]);
   const tmp = await mkdtemp(join(tmpdir(), 'hls-gate-probe-'));
   try {
     const file = join(tmp, playlist.init ? 'sample.mp4' : 'sample.ts');
@@ -90,7 +105,9 @@ export async function measureRendition(tools: Tools, dir: string, name: string, 
       name,
       bandwidth: Math.ceil(peak),
       averageBandwidth: Math.ceil(duration > 0 ? (bytes * 8) / duration : 0),
-      ...(p.video ? { resolution: `${p.video.width}x${p.video.height}`, frameRate: Math.round(p.video.fps * 1000) / 1000 } : {}),
+      ...(p.video
+        ? { resolution: `${p.video.width}x${p.video.height}`, frameRate: Math.round(p.video.fps * 1000) / 1000 }
+        : {}),
       codecs: codecs.join(','),
       durationSeconds: duration,
       segments: playlist.segments.length,

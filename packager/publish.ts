@@ -44,28 +44,59 @@ function s3Client(target: S3Target): { client: AwsClient; base: string } {
   if (!m) throw new PackageError('publish-failed', '--s3 takes s3://bucket[/prefix]');
   const accessKeyId = target.env.AWS_ACCESS_KEY_ID;
   const secretAccessKey = target.env.AWS_SECRET_ACCESS_KEY;
-  if (!accessKeyId || !secretAccessKey) throw new PackageError('publish-failed', '--s3 needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment (and AWS_REGION, default us-east-1)');
+  if (!accessKeyId || !secretAccessKey)
+    throw new PackageError(
+      'publish-failed',
+      '--s3 needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment (and AWS_REGION, default us-east-1)',
+    );
   const region = target.env.AWS_REGION || target.env.AWS_DEFAULT_REGION || 'us-east-1';
-  const endpoint = (target.endpoint || target.env.AWS_ENDPOINT_URL_S3 || target.env.AWS_ENDPOINT_URL || `https://s3.${region}.amazonaws.com`).replace(/\/$/, '');
+  const endpoint = (
+    target.endpoint ||
+    target.env.AWS_ENDPOINT_URL_S3 ||
+    target.env.AWS_ENDPOINT_URL ||
+    `https://s3.${region}.amazonaws.com`
+  ).replace(/\/$/, '');
   const prefix = (m[2] ?? '').replace(/^\/+|\/+$/g, '');
-  const client = new AwsClient({ accessKeyId, secretAccessKey, ...(target.env.AWS_SESSION_TOKEN ? { sessionToken: target.env.AWS_SESSION_TOKEN } : {}), service: 's3', region });
+  const client = new AwsClient({
+    accessKeyId,
+    secretAccessKey,
+    ...(target.env.AWS_SESSION_TOKEN ? { sessionToken: target.env.AWS_SESSION_TOKEN } : {}),
+    service: 's3',
+    region,
+  });
   // Path-style addressing works with AWS and with every S3-compatible server.
   return { client, base: `${endpoint}/${m[1]}${prefix ? `/${prefix}` : ''}` };
 }
 
 /** Uploads `dir` to `<bucket>/<prefix>/videos/<id>/`. Refuses to overwrite a published video unless `replace`. */
-export async function publishS3(dir: string, id: string, target: S3Target, replace: boolean, onFile: (key: string) => void): Promise<number> {
+export async function publishS3(
+  dir: string,
+  id: string,
+  target: S3Target,
+  replace: boolean,
+  onFile: (key: string) => void,
+): Promise<number> {
   const { client, base } = s3Client(target);
   const published = originKey(id, MASTER_PLAYLIST);
   const head = await client.fetch(`${base}/${published}`, { method: 'HEAD' });
-  if (head.ok && !replace) throw new PackageError('exists', `${target.url} already has ${published}: choose another --id, or --replace it`);
-  if (!head.ok && head.status !== 404 && head.status !== 403) throw new PackageError('publish-failed', `S3 answered ${head.status} when checking ${published}`);
+  if (head.ok && !replace)
+    throw new PackageError('exists', `${target.url} already has ${published}: choose another --id, or --replace it`);
+  if (!head.ok && head.status !== 404 && head.status !== 403)
+    throw new PackageError('publish-failed', `S3 answered ${head.status} when checking ${published}`);
   const keys = await ordered(dir);
   for (const key of keys) {
     const body = await readFile(join(dir, key));
     const object = originKey(id, key);
-    const res = await client.fetch(`${base}/${object}`, { method: 'PUT', body, headers: { 'Content-Type': contentTypeFor(key), 'Content-Length': String(body.length) } });
-    if (!res.ok) throw new PackageError('publish-failed', `S3 refused ${object}: ${res.status} ${(await res.text()).slice(0, 200)}`);
+    const res = await client.fetch(`${base}/${object}`, {
+      method: 'PUT',
+      body,
+      headers: { 'Content-Type': contentTypeFor(key), 'Content-Length': String(body.length) },
+    });
+    if (!res.ok)
+      throw new PackageError(
+        'publish-failed',
+        `S3 refused ${object}: ${res.status} ${(await res.text()).slice(0, 200)}`,
+      );
     onFile(object);
   }
   return keys.length;
@@ -89,14 +120,24 @@ async function localBucket(target: R2Target): Promise<Bucket> {
   try {
     ({ Miniflare } = await import('miniflare'));
   } catch {
-    throw new PackageError('publish-failed', 'local R2 needs miniflare (it comes with wrangler: npm i -D wrangler), or use --r2-remote');
+    throw new PackageError(
+      'publish-failed',
+      'local R2 needs miniflare (it comes with wrangler: npm i -D wrangler), or use --r2-remote',
+    );
   }
-  const mf = new Miniflare({ modules: true, script: 'export default { fetch() { return new Response(null) } }', r2Buckets: { MEDIA: target.bucket }, r2Persist: join(resolve(target.persistTo), 'v3/r2') });
+  const mf = new Miniflare({
+    modules: true,
+    script: 'export default { fetch() { return new Response(null) } }',
+    r2Buckets: { MEDIA: target.bucket },
+    r2Persist: join(resolve(target.persistTo), 'v3/r2'),
+  });
   const r2 = await mf.getR2Bucket('MEDIA');
   return {
     get: async (key) => (await (await r2.get(key))?.text()) ?? null,
     put: async (key, body, contentType) => {
-      await r2.put(key, body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength) as ArrayBuffer, { httpMetadata: { contentType } });
+      await r2.put(key, body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength) as ArrayBuffer, {
+        httpMetadata: { contentType },
+      });
     },
     close: () => mf.dispose(),
   };
@@ -105,12 +146,17 @@ async function localBucket(target: R2Target): Promise<Bucket> {
 function remoteBucket(target: R2Target, env: Record<string, string | undefined>): Bucket {
   const wrangler = (args: string[], input?: Uint8Array) =>
     new Promise<{ status: number | null; stdout: Buffer; stderr: Buffer }>((done) => {
-      const child = spawn('npx', ['--no-install', 'wrangler', 'r2', 'object', ...args, '--remote'], { env: { ...process.env, ...env, WRANGLER_SEND_METRICS: 'false' }, stdio: ['pipe', 'pipe', 'pipe'] });
+      const child = spawn('npx', ['--no-install', 'wrangler', 'r2', 'object', ...args, '--remote'], {
+        env: { ...process.env, ...env, WRANGLER_SEND_METRICS: 'false' },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
       const out: Buffer[] = [];
       const err: Buffer[] = [];
       child.stdout.on('data', (d: Buffer) => out.push(d));
       child.stderr.on('data', (d: Buffer) => err.push(d));
-      child.on('error', () => done({ status: null, stdout: Buffer.alloc(0), stderr: Buffer.from('npx could not be started') }));
+      child.on('error', () =>
+        done({ status: null, stdout: Buffer.alloc(0), stderr: Buffer.from('npx could not be started') }),
+      );
       child.on('close', (status) => done({ status, stdout: Buffer.concat(out), stderr: Buffer.concat(err) }));
       child.stdin.end(input);
     });
@@ -121,17 +167,33 @@ function remoteBucket(target: R2Target, env: Record<string, string | undefined>)
     },
     put: async (key, body, contentType) => {
       const r = await wrangler(['put', `${target.bucket}/${key}`, '--pipe', '--content-type', contentType], body);
-      if (r.status !== 0) throw new PackageError('publish-failed', `wrangler could not upload ${key} (run npx wrangler login first): ${r.stderr.toString().trim().split('\n').pop() ?? ''}`);
+      if (r.status !== 0)
+        throw new PackageError(
+          'publish-failed',
+          `wrangler could not upload ${key} (run npx wrangler login first): ${r.stderr.toString().trim().split('\n').pop() ?? ''}`,
+        );
     },
     close: async () => {},
   };
 }
 
 /** Uploads `dir` to R2 under `<id>/` and adds `entry` to the bucket's catalog.json. */
-export async function publishR2(dir: string, id: string, target: R2Target, entry: CatalogEntry, replace: boolean, env: Record<string, string | undefined>, onFile: (key: string) => void): Promise<number> {
+export async function publishR2(
+  dir: string,
+  id: string,
+  target: R2Target,
+  entry: CatalogEntry,
+  replace: boolean,
+  env: Record<string, string | undefined>,
+  onFile: (key: string) => void,
+): Promise<number> {
   const bucket = target.remote ? remoteBucket(target, env) : await localBucket(target);
   try {
-    if ((await bucket.get(publishedKey(id))) !== null && !replace) throw new PackageError('exists', `R2 bucket ${target.bucket} already has ${publishedKey(id)}: choose another --id, or --replace it`);
+    if ((await bucket.get(publishedKey(id))) !== null && !replace)
+      throw new PackageError(
+        'exists',
+        `R2 bucket ${target.bucket} already has ${publishedKey(id)}: choose another --id, or --replace it`,
+      );
     const keys = await ordered(dir);
     for (const key of keys) {
       await bucket.put(storageKey(id, key), await readFile(join(dir, key)), contentTypeFor(key));

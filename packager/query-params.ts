@@ -11,7 +11,8 @@ import type { SignedUrlParam } from '../server/core/cookies.ts';
 // playlist's URL makes the playlist invalid (RFC 8216bis section 4.4.2.3), so only these three are declared.
 export const QUERY_PARAMS = ['Policy', 'Signature', 'Key-Pair-Id'] as const satisfies readonly SignedUrlParam[];
 const SUFFIX = QUERY_PARAMS.map((p) => `${p}={$${p}}`).join('&');
-const URI_ATTR_TAGS = /^#EXT-X-(MAP|KEY|SESSION-KEY|MEDIA|I-FRAME-STREAM-INF|SESSION-DATA|PART|PRELOAD-HINT|RENDITION-REPORT):/;
+const URI_ATTR_TAGS =
+  /^#EXT-X-(MAP|KEY|SESSION-KEY|MEDIA|I-FRAME-STREAM-INF|SESSION-DATA|PART|PRELOAD-HINT|RENDITION-REPORT):/;
 
 function withParams(uri: string): string {
   return `${uri}${uri.includes('?') ? '&' : '?'}${SUFFIX}`;
@@ -27,7 +28,8 @@ export async function addQueryParams(path: string): Promise<void> {
       continue;
     }
     if (line && !line.startsWith('#')) out.push(withParams(line.trim()));
-    else if (URI_ATTR_TAGS.test(line)) out.push(line.replace(/URI="([^"]*)"/, (_m, u: string) => `URI="${withParams(u)}"`));
+    else if (URI_ATTR_TAGS.test(line))
+      out.push(line.replace(/URI="([^"]*)"/, (_m, u: string) => `URI="${withParams(u)}"`));
     else out.push(line);
     if (line === '#EXTM3U') {
       if (!lines.some((l) => l.startsWith('#EXT-X-VERSION:'))) out.push('#EXT-X-VERSION:8');

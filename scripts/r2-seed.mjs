@@ -7,10 +7,20 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const files = (dir) => readdirSync(dir).flatMap((f) => (statSync(join(dir, f)).isDirectory() ? files(join(dir, f)) : [join(dir, f)]));
+const files = (dir) =>
+  readdirSync(dir).flatMap((f) => (statSync(join(dir, f)).isDirectory() ? files(join(dir, f)) : [join(dir, f)]));
 
-export async function seedLocalR2({ mediaDir = join(root, 'media'), bucket = 'hls-gate-media', persistTo = join(root, '.wrangler/state') } = {}) {
-  const mf = new Miniflare({ modules: true, script: 'export default { fetch() { return new Response(null) } }', r2Buckets: { MEDIA: bucket }, r2Persist: join(persistTo, 'v3/r2') });
+export async function seedLocalR2({
+  mediaDir = join(root, 'media'),
+  bucket = 'hls-gate-media',
+  persistTo = join(root, '.wrangler/state'),
+} = {}) {
+  const mf = new Miniflare({
+    modules: true,
+    script: 'export default { fetch() { return new Response(null) } }',
+    r2Buckets: { MEDIA: bucket },
+    r2Persist: join(persistTo, 'v3/r2'),
+  });
   try {
     const r2 = await mf.getR2Bucket('MEDIA');
     const list = files(mediaDir);
@@ -24,4 +34,5 @@ export async function seedLocalR2({ mediaDir = join(root, 'media'), bucket = 'hl
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) console.error(`seeded ${await seedLocalR2()} objects into the local R2 bucket`);
+if (import.meta.url === `file://${process.argv[1]}`)
+  console.error(`seeded ${await seedLocalR2()} objects into the local R2 bucket`);

@@ -22,7 +22,15 @@ export class CookieJar {
       const [pair, ...attrs] = header.split(';').map((s) => s.trim());
       const eq = pair!.indexOf('=');
       if (eq <= 0) continue;
-      const c: StoredCookie = { name: pair!.slice(0, eq), value: pair!.slice(eq + 1), domain: u.hostname, hostOnly: true, path: u.pathname.replace(/\/[^/]*$/, '') || '/', secure: false, expiresMs: Infinity };
+      const c: StoredCookie = {
+        name: pair!.slice(0, eq),
+        value: pair!.slice(eq + 1),
+        domain: u.hostname,
+        hostOnly: true,
+        path: u.pathname.replace(/\/[^/]*$/, '') || '/',
+        secure: false,
+        expiresMs: Infinity,
+      };
       for (const attr of attrs) {
         const [k, v = ''] = attr.split('=');
         const key = k!.toLowerCase();

@@ -48,11 +48,19 @@ async function fetchOne(req: HlsRequest, opts: CrawlOptions): Promise<{ result: 
       const code = /<Code>([A-Za-z]+)<\/Code>/.exec(new TextDecoder().decode(body.subarray(0, 2048)))?.[1];
       if (code) result.code = code;
     }
-    if (req.range && res.status === 200) result.error = 'Range request answered with the whole file (200, expected 206)';
+    if (req.range && res.status === 200)
+      result.error = 'Range request answered with the whole file (200, expected 206)';
     return req.kind === 'playlist' && res.ok ? { result, text: new TextDecoder().decode(body) } : { result };
   } catch (err) {
     const name = err instanceof Error ? err.name : '';
-    const error = name === 'TimeoutError' ? `timed out after ${opts.timeoutMs} ms` : err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
+    const error =
+      name === 'TimeoutError'
+        ? `timed out after ${opts.timeoutMs} ms`
+        : err instanceof Error
+          ? err.cause instanceof Error
+            ? err.cause.message
+            : err.message
+          : String(err);
     return { result: { ...base, status: 0, bytes: 0, ms: performance.now() - started, error } };
   }
 }
@@ -71,14 +79,18 @@ export async function crawl(start: HlsRequest[], opts: CrawlOptions): Promise<Fe
         void fetchOne(req, opts).then(({ result, text }) => {
           if (text !== undefined && opts.follow) {
             try {
-              for (const child of discover(text, req.url, { ...(opts.maxSegments !== undefined ? { maxSegments: opts.maxSegments } : {}), ...(opts.propagateQuery ? { propagateQuery: opts.propagateQuery } : {}) })) {
+              for (const child of discover(text, req.url, {
+                ...(opts.maxSegments !== undefined ? { maxSegments: opts.maxSegments } : {}),
+                ...(opts.propagateQuery ? { propagateQuery: opts.propagateQuery } : {}),
+              })) {
                 if (!seen.has(key(child))) {
                   seen.add(key(child));
                   queue.push(child);
                 }
               }
             } catch (err) {
-              result.error = err instanceof PlaylistError ? `broken playlist: ${err.message}` : `broken playlist: ${String(err)}`;
+              result.error =
+                err instanceof PlaylistError ? `broken playlist: ${err.message}` : `broken playlist: ${String(err)}`;
             }
           }
           results.push(result);

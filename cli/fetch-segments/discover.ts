@@ -35,7 +35,11 @@ function withQuery(url: URL, propagate?: URLSearchParams): string {
   return url.href;
 }
 
-export function discover(text: string, playlistUrl: string, opts: { maxSegments?: number; propagateQuery?: URLSearchParams } = {}): HlsRequest[] {
+export function discover(
+  text: string,
+  playlistUrl: string,
+  opts: { maxSegments?: number; propagateQuery?: URLSearchParams } = {},
+): HlsRequest[] {
   const manifest = parsePlaylist(text);
   const resolveUri = (uri: string) => withQuery(new URL(uri, playlistUrl), opts.propagateQuery);
   const out: HlsRequest[] = [];
@@ -55,9 +59,18 @@ export function discover(text: string, playlistUrl: string, opts: { maxSegments?
   const segments = manifest.segments ?? [];
   const limit = opts.maxSegments ?? Infinity;
   segments.slice(0, limit).forEach((s) => {
-    if (s.map) add({ url: resolveUri(s.map.uri), kind: 'init', ...(s.map.byterange ? { range: { offset: s.map.byterange.offset ?? 0, length: s.map.byterange.length } } : {}) });
+    if (s.map)
+      add({
+        url: resolveUri(s.map.uri),
+        kind: 'init',
+        ...(s.map.byterange ? { range: { offset: s.map.byterange.offset ?? 0, length: s.map.byterange.length } } : {}),
+      });
     if (s.key?.uri && s.key.method !== 'NONE') add({ url: resolveUri(s.key.uri), kind: 'key' });
-    add({ url: resolveUri(s.uri), kind: 'segment', ...(s.byterange ? { range: { offset: s.byterange.offset ?? 0, length: s.byterange.length } } : {}) });
+    add({
+      url: resolveUri(s.uri),
+      kind: 'segment',
+      ...(s.byterange ? { range: { offset: s.byterange.offset ?? 0, length: s.byterange.length } } : {}),
+    });
   });
   return out;
 }

@@ -69,11 +69,14 @@ export async function runFetchSegments(argv: string[], io: Io): Promise<number> 
   const expect = values.expect;
   const credentialFlags = [values.cookie, values.cookies, values.token].filter((v) => v !== undefined).length;
   if (credentialFlags > 1) throw new UsageError('give one of --cookie, --cookies, --token');
-  if (values.token && !values['access-url']) throw new UsageError('--token needs --access-url (the hls-gate access endpoint)');
-  if (values['check-denials'] && expect === 'denied') throw new UsageError('--check-denials needs a valid grant and --expect ok');
+  if (values.token && !values['access-url'])
+    throw new UsageError('--token needs --access-url (the hls-gate access endpoint)');
+  if (values['check-denials'] && expect === 'denied')
+    throw new UsageError('--check-denials needs a valid grant and --expect ok');
   const concurrency = positiveInt(values.concurrency, '--concurrency', 4);
   const timeoutMs = positiveInt(values.timeout, '--timeout', 15) * 1000;
-  const maxSegments = values['max-segments'] === undefined ? undefined : positiveInt(values['max-segments'], '--max-segments', 1);
+  const maxSegments =
+    values['max-segments'] === undefined ? undefined : positiveInt(values['max-segments'], '--max-segments', 1);
 
   let fixedCookie: string | undefined = values.cookie;
   if (values.cookies) {
@@ -83,15 +86,23 @@ export async function runFetchSegments(argv: string[], io: Io): Promise<number> 
     } catch {
       throw new UsageError(`--cookies: cannot read JSON from "${values.cookies}"`);
     }
-    if (typeof map !== 'object' || map === null) throw new UsageError('--cookies: expected a JSON object of cookie name -> value');
-    fixedCookie = Object.entries(map as Record<string, unknown>).map(([k, v]) => `${k}=${String(v)}`).join('; ');
+    if (typeof map !== 'object' || map === null)
+      throw new UsageError('--cookies: expected a JSON object of cookie name -> value');
+    fixedCookie = Object.entries(map as Record<string, unknown>)
+      .map(([k, v]) => `${k}=${String(v)}`)
+      .join('; ');
   }
 
   let playlistUrl = positionals[0];
   const jar = new CookieJar(io.now);
   if (values.token) {
-    const res = await fetch(values['access-url']!, { method: 'POST', headers: { Authorization: `Bearer ${values.token}` } }).catch((err: unknown) => {
-      throw new UsageError(`--access-url: ${err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err)}`);
+    const res = await fetch(values['access-url']!, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${values.token}` },
+    }).catch((err: unknown) => {
+      throw new UsageError(
+        `--access-url: ${err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err)}`,
+      );
     });
     const body = (await res.json().catch(() => ({}))) as { playlistUrl?: string; code?: string; detail?: string };
     if (!res.ok) {
@@ -115,9 +126,23 @@ export async function runFetchSegments(argv: string[], io: Io): Promise<number> 
   const propagate = values['propagate-query'] ? new URL(playlistUrl).searchParams : undefined;
   const bar = progressBar(io.stderr, io.stderrTty === true);
   const phases: Phase[] = [];
-  const run = async (name: string, start: HlsRequest[], ex: Expectation, follow: boolean, headersFor: (url: string) => Record<string, string>) => {
+  const run = async (
+    name: string,
+    start: HlsRequest[],
+    ex: Expectation,
+    follow: boolean,
+    headersFor: (url: string) => Record<string, string>,
+  ) => {
     const t0 = performance.now();
-    const results: FetchResult[] = await crawl(start, { concurrency, timeoutMs, follow, headersFor, ...(maxSegments !== undefined ? { maxSegments } : {}), ...(propagate ? { propagateQuery: propagate } : {}), onProgress: (d, t) => bar.update(d, t) });
+    const results: FetchResult[] = await crawl(start, {
+      concurrency,
+      timeoutMs,
+      follow,
+      headersFor,
+      ...(maxSegments !== undefined ? { maxSegments } : {}),
+      ...(propagate ? { propagateQuery: propagate } : {}),
+      onProgress: (d, t) => bar.update(d, t),
+    });
     bar.done();
     const phase: Phase = { name, expect: ex, results, seconds: (performance.now() - t0) / 1000 };
     phases.push(phase);
@@ -126,14 +151,28 @@ export async function runFetchSegments(argv: string[], io: Io): Promise<number> 
   };
   const headers = (cookie: string | undefined): Record<string, string> => (cookie ? { Cookie: cookie } : {});
 
-  const main = await run(`walk ${playlistUrl.replace(/([?&](?:Signature|Policy)=)[^&]*/g, '$1…')}`, [{ url: playlistUrl, kind: 'playlist' }], expect, true, (u) => headers(cookieFor(u)));
+  const main = await run(
+    `walk ${playlistUrl.replace(/([?&](?:Signature|Policy)=)[^&]*/g, '$1…')}`,
+    [{ url: playlistUrl, kind: 'playlist' }],
+    expect,
+    true,
+    (u) => headers(cookieFor(u)),
+  );
   if (expect === 'denied' && main.results.length === 1) {
-    human('note: a refused playlist hides its children; to prove every segment is refused, walk with a grant and --check-denials.\n\n');
+    human(
+      'note: a refused playlist hides its children; to prove every segment is refused, walk with a grant and --check-denials.\n\n',
+    );
   }
 
   if (values['check-denials']) {
-    const known: HlsRequest[] = main.results.map((r) => ({ url: r.url, kind: r.kind, ...(r.range ? { range: r.range } : {}) }));
-    const policyB64 = new URL(playlistUrl).searchParams.get('Policy') ?? /CloudFront-Policy=([^;]+)/.exec(cookieFor(playlistUrl) ?? '')?.[1];
+    const known: HlsRequest[] = main.results.map((r) => ({
+      url: r.url,
+      kind: r.kind,
+      ...(r.range ? { range: r.range } : {}),
+    }));
+    const policyB64 =
+      new URL(playlistUrl).searchParams.get('Policy') ??
+      /CloudFront-Policy=([^;]+)/.exec(cookieFor(playlistUrl) ?? '')?.[1];
     const { variants, notes } = await denialVariants({
       ...(policyB64 ? { policyB64 } : {}),
       ...(values['private-key'] ? { privateKeyFile: values['private-key'] } : {}),
@@ -142,7 +181,13 @@ export async function runFetchSegments(argv: string[], io: Io): Promise<number> 
     });
     for (const note of notes) human(`note: ${note}\n`);
     for (const v of variants) {
-      await run(`same ${known.length} URLs ${v.name}`, known.map((r) => ({ ...r, url: v.url(r.url) })), 'denied', false, (u) => headers(v.cookie(cookieFor(u))));
+      await run(
+        `same ${known.length} URLs ${v.name}`,
+        known.map((r) => ({ ...r, url: v.url(r.url) })),
+        'denied',
+        false,
+        (u) => headers(v.cookie(cookieFor(u))),
+      );
     }
   }
 

@@ -28,17 +28,32 @@ export function renderPhase(p: Phase): string {
   const lines: string[] = [];
   lines.push(`== ${p.name} (expect ${p.expect === 'ok' ? 'every request to succeed' : 'every request to be refused'})`);
   const kinds = [...new Set(p.results.map((r) => r.kind))];
-  lines.push(`${pad('kind', 10)}${lpad('requests', 9)}${lpad('2xx', 6)}${lpad('3xx', 6)}${lpad('4xx', 6)}${lpad('5xx', 6)}${lpad('errors', 8)}${lpad('MB', 9)}`);
+  lines.push(
+    `${pad('kind', 10)}${lpad('requests', 9)}${lpad('2xx', 6)}${lpad('3xx', 6)}${lpad('4xx', 6)}${lpad('5xx', 6)}${lpad('errors', 8)}${lpad('MB', 9)}`,
+  );
   const row = (name: string, rs: FetchResult[]) => {
     const by = (lo: number) => rs.filter((r) => r.status >= lo && r.status < lo + 100).length;
-    lines.push(`${pad(name, 10)}${lpad(rs.length, 9)}${lpad(by(200), 6)}${lpad(by(300), 6)}${lpad(by(400), 6)}${lpad(by(500), 6)}${lpad(rs.filter((r) => r.status === 0).length, 8)}${lpad(mb(rs.reduce((n, r) => n + r.bytes, 0)), 9)}`);
+    lines.push(
+      `${pad(name, 10)}${lpad(rs.length, 9)}${lpad(by(200), 6)}${lpad(by(300), 6)}${lpad(by(400), 6)}${lpad(by(500), 6)}${lpad(rs.filter((r) => r.status === 0).length, 8)}${lpad(mb(rs.reduce((n, r) => n + r.bytes, 0)), 9)}`,
+    );
   };
-  for (const k of kinds) row(k, p.results.filter((r) => r.kind === k));
+  for (const k of kinds)
+    row(
+      k,
+      p.results.filter((r) => r.kind === k),
+    );
   row('total', p.results);
   const bytes = p.results.reduce((n, r) => n + r.bytes, 0);
-  lines.push(`${mb(bytes)} MB in ${p.seconds.toFixed(2)} s = ${(bytes / 1e6 / Math.max(p.seconds, 1e-3)).toFixed(2)} MB/s`);
+  lines.push(
+    `${mb(bytes)} MB in ${p.seconds.toFixed(2)} s = ${(bytes / 1e6 / Math.max(p.seconds, 1e-3)).toFixed(2)} MB/s`,
+  );
   const refusals = new Map<string, number>();
-  for (const r of p.results) if (r.code || r.reason) refusals.set([r.code, r.reason].filter(Boolean).join('/'), (refusals.get([r.code, r.reason].filter(Boolean).join('/')) ?? 0) + 1);
+  for (const r of p.results)
+    if (r.code || r.reason)
+      refusals.set(
+        [r.code, r.reason].filter(Boolean).join('/'),
+        (refusals.get([r.code, r.reason].filter(Boolean).join('/')) ?? 0) + 1,
+      );
   if (refusals.size > 0) lines.push(`refusals: ${[...refusals].map(([k, n]) => `${n} × ${k}`).join(', ')}`);
   const slowest = [...p.results].sort((a, b) => b.ms - a.ms).slice(0, 3);
   if (slowest.length > 0) {
@@ -50,11 +65,17 @@ export function renderPhase(p: Phase): string {
     lines.push(`failures (${failures.length}):`);
     for (const r of failures.slice(0, 50)) {
       const why = [r.code, r.reason, r.error].filter(Boolean).join(' ');
-      lines.push(`  ${r.status === 0 ? 'ERR' : r.status}  ${pad(r.kind, 8)} ${redact(r.url)}${why ? `  (${why})` : ''}`);
+      lines.push(
+        `  ${r.status === 0 ? 'ERR' : r.status}  ${pad(r.kind, 8)} ${redact(r.url)}${why ? `  (${why})` : ''}`,
+      );
     }
     if (failures.length > 50) lines.push(`  … and ${failures.length - 50} more (see --json)`);
   }
-  lines.push(phaseOk(p) ? `PASS: ${p.results.length} requests as expected` : `FAIL: ${failures.length} of ${p.results.length} requests not as expected`);
+  lines.push(
+    phaseOk(p)
+      ? `PASS: ${p.results.length} requests as expected`
+      : `FAIL: ${failures.length} of ${p.results.length} requests not as expected`,
+  );
   return lines.join('\n');
 }
 

@@ -1,5 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { decodeCloudFrontBase64, encodeCloudFrontBase64, importPrivateKey, signPolicy } from '../../server/core/index.ts';
+import {
+  decodeCloudFrontBase64,
+  encodeCloudFrontBase64,
+  importPrivateKey,
+  signPolicy,
+} from '../../server/core/index.ts';
 import { SIGNED_URL_PARAMS } from '../../server/core/cookies.ts';
 
 // The negatives --check-denials proves: the same URLs without credentials, with a tampered signature, with the
@@ -14,7 +19,6 @@ export interface Variant {
   url: (url: string) => string;
 }
 
-
 interface PolicyDoc {
   Statement: { Resource: string; Condition: { DateLessThan: { 'AWS:EpochTime': number } } }[];
 }
@@ -24,8 +28,15 @@ function flip(s: string): string {
   return s.slice(0, i) + (s[i] === 'A' ? 'B' : 'A') + s.slice(i + 1);
 }
 
-function setCookie(header: string | undefined, name: string, value: string | ((v: string) => string)): string | undefined {
-  return header?.replace(new RegExp(`(^|;\\s*)${name}=([^;]*)`, 'g'), (_m, pre: string, v: string) => `${pre}${name}=${typeof value === 'string' ? value : value(v)}`);
+function setCookie(
+  header: string | undefined,
+  name: string,
+  value: string | ((v: string) => string),
+): string | undefined {
+  return header?.replace(
+    new RegExp(`(^|;\\s*)${name}=([^;]*)`, 'g'),
+    (_m, pre: string, v: string) => `${pre}${name}=${typeof value === 'string' ? value : value(v)}`,
+  );
 }
 
 function setParam(url: string, name: string, value: string | ((v: string) => string)): string {
@@ -58,11 +69,20 @@ function rewrite(b64: string, change: (p: PolicyDoc) => void): string | null {
 
 const toOtherVideo = (p: PolicyDoc) => void (p.Statement[0]!.Resource = otherResource(p.Statement[0]!.Resource));
 
-export async function denialVariants(opts: { policyB64?: string; privateKeyFile?: string; keyPairId?: string; nowMs: number }): Promise<{ variants: Variant[]; notes: string[] }> {
+export async function denialVariants(opts: {
+  policyB64?: string;
+  privateKeyFile?: string;
+  keyPairId?: string;
+  nowMs: number;
+}): Promise<{ variants: Variant[]; notes: string[] }> {
   const notes: string[] = [];
   const variants: Variant[] = [
     { name: 'without credentials', cookie: () => undefined, url: stripSigned },
-    { name: 'with a tampered signature', cookie: (h) => setCookie(h, 'CloudFront-Signature', flip), url: (u) => setParam(u, 'Signature', flip) },
+    {
+      name: 'with a tampered signature',
+      cookie: (h) => setCookie(h, 'CloudFront-Signature', flip),
+      url: (u) => setParam(u, 'Signature', flip),
+    },
   ];
   const policy = opts.policyB64;
   if (!policy) {
@@ -72,7 +92,11 @@ export async function denialVariants(opts: { policyB64?: string; privateKeyFile?
   const forged = rewrite(policy, toOtherVideo);
   if (forged) {
     const b64 = encodeCloudFrontBase64(forged);
-    variants.push({ name: "with another video's policy (signature kept)", cookie: (h) => setCookie(h, 'CloudFront-Policy', b64), url: (u) => setParam(u, 'Policy', b64) });
+    variants.push({
+      name: "with another video's policy (signature kept)",
+      cookie: (h) => setCookie(h, 'CloudFront-Policy', b64),
+      url: (u) => setParam(u, 'Policy', b64),
+    });
   }
   if (!opts.privateKeyFile) {
     notes.push('no --private-key: the checks with genuinely signed other-video and expired policies were skipped');
@@ -100,6 +124,9 @@ export async function denialVariants(opts: { policyB64?: string; privateKeyFile?
     });
   };
   await genuine('with a validly signed policy for another video', toOtherVideo);
-  await genuine('with a validly signed, expired policy', (p) => void (p.Statement[0]!.Condition.DateLessThan['AWS:EpochTime'] = Math.floor(opts.nowMs / 1000) - 60));
+  await genuine(
+    'with a validly signed, expired policy',
+    (p) => void (p.Statement[0]!.Condition.DateLessThan['AWS:EpochTime'] = Math.floor(opts.nowMs / 1000) - 60),
+  );
   return { variants, notes };
 }

@@ -68,14 +68,24 @@ export function apiBase(): string {
   return (fromHost || fromMeta || window.location.origin).replace(/\/$/, '');
 }
 
-async function call<T>(method: string, path: string, token?: string, body?: unknown, extraHeaders: Record<string, string> = {}): Promise<T> {
+async function call<T>(
+  method: string,
+  path: string,
+  token?: string,
+  body?: unknown,
+  extraHeaders: Record<string, string> = {},
+): Promise<T> {
   let res: Response;
   try {
     res = await fetch(apiBase() + path, {
       method,
       // The access call must store the cookies even when the API is on another origin of the same site.
       credentials: 'include',
-      headers: { ...(token ? { Authorization: `Bearer ${token}` } : {}), ...(body ? { 'Content-Type': 'application/json' } : {}), ...extraHeaders },
+      headers: {
+        ...(token ? { Authorization: `Bearer ${token}` } : {}),
+        ...(body ? { 'Content-Type': 'application/json' } : {}),
+        ...extraHeaders,
+      },
       ...(body ? { body: JSON.stringify(body) } : {}),
     });
   } catch {
@@ -83,7 +93,11 @@ async function call<T>(method: string, path: string, token?: string, body?: unkn
   }
   if (!res.ok) {
     const p = (await res.json().catch(() => ({}))) as Partial<Problem>;
-    throw new ApiError({ status: res.status, code: p.code ?? `http-${res.status}`, detail: p.detail ?? res.statusText });
+    throw new ApiError({
+      status: res.status,
+      code: p.code ?? `http-${res.status}`,
+      detail: p.detail ?? res.statusText,
+    });
   }
   return (await res.json()) as T;
 }
@@ -109,7 +123,13 @@ export async function listVideos(): Promise<CatalogVideo[]> {
 }
 
 export async function requestAccess(videoId: string, sessionToken?: string): Promise<AccessAnswer> {
-  return call<AccessAnswer>('POST', routePath(ROUTES.access, { videoId }), await getToken(), undefined, sessionToken ? { [SESSION_HEADER]: sessionToken } : {});
+  return call<AccessAnswer>(
+    'POST',
+    routePath(ROUTES.access, { videoId }),
+    await getToken(),
+    undefined,
+    sessionToken ? { [SESSION_HEADER]: sessionToken } : {},
+  );
 }
 
 export interface UploadTicket {
@@ -119,7 +139,10 @@ export interface UploadTicket {
 }
 
 /** Where an upload stands (`GET /api/uploads/<id>`); a failure has a code and a sentence meant for the uploader. */
-export type UploadState = { videoId: string; status: 'reserved' | 'uploaded' | 'ready' } | { videoId: string; status: 'packaging'; percent: number } | { videoId: string; status: 'failed'; code: string; reason: string };
+export type UploadState =
+  | { videoId: string; status: 'reserved' | 'uploaded' | 'ready' }
+  | { videoId: string; status: 'packaging'; percent: number }
+  | { videoId: string; status: 'failed'; code: string; reason: string };
 
 /** A signed upload URL for a new video (demo: every demo token may upload). */
 export async function startUpload(): Promise<UploadTicket> {

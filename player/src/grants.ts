@@ -17,7 +17,11 @@ export class GrantKeeper {
   #pending: Promise<AccessAnswer> | undefined;
   #stopped = false;
 
-  constructor(videoId: string, private readonly onChange: (s: GrantState) => void, private readonly onError: (err: unknown) => void) {
+  constructor(
+    videoId: string,
+    private readonly onChange: (s: GrantState) => void,
+    private readonly onError: (err: unknown) => void,
+  ) {
     this.state = { videoId, expiresAtMs: 0, refreshedAtMs: 0, renewals: -1 };
   }
 
@@ -47,7 +51,10 @@ export class GrantKeeper {
   #schedule(atMs: number): void {
     clearTimeout(this.#timer);
     if (this.#stopped) return;
-    this.#timer = setTimeout(() => void this.renew().catch((err: unknown) => this.onError(err)), Math.max(500, atMs - Date.now()));
+    this.#timer = setTimeout(
+      () => void this.renew().catch((err: unknown) => this.onError(err)),
+      Math.max(500, atMs - Date.now()),
+    );
   }
 
   /** Stops renewing; under session control, gives the device's lease back. */

@@ -1,6 +1,15 @@
 import Hls, { type ErrorData, type HlsConfig, type LoadPolicy } from 'hls.js';
 import { renderSVG } from 'uqr';
-import { ApiError, demoActive, problemOf, deviceLink, listVideos, startUpload, uploadState, type CatalogVideo } from './api.ts';
+import {
+  ApiError,
+  demoActive,
+  problemOf,
+  deviceLink,
+  listVideos,
+  startUpload,
+  uploadState,
+  type CatalogVideo,
+} from './api.ts';
 import { mountMarkup } from './markup.ts';
 import { REASON_HEADER } from '../../server/core/headers.ts';
 import { MASTER_PLAYLIST } from '../../server/app/layout.ts';
@@ -42,7 +51,9 @@ function showMessage(m: Message | null): void {
 
 function fmt(seconds: number): string {
   const s = Math.max(0, Math.round(seconds));
-  return s >= 3600 ? `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m` : `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+  return s >= 3600
+    ? `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m`
+    : `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
 }
 
 function renderGrant(): void {
@@ -57,7 +68,10 @@ function renderGrant(): void {
   state.textContent = left > 0 ? 'granted' : 'expired';
   state.className = left > 0 ? 'ok' : 'bad';
   $('grant-expires').textContent = left > 0 ? `in ${fmt(left)}` : 'expired';
-  $('grant-refreshed').textContent = g.renewals === 0 ? `issued ${fmt((Date.now() - g.refreshedAtMs) / 1000)} ago` : `${g.renewals}× · last ${fmt((Date.now() - g.refreshedAtMs) / 1000)} ago`;
+  $('grant-refreshed').textContent =
+    g.renewals === 0
+      ? `issued ${fmt((Date.now() - g.refreshedAtMs) / 1000)} ago`
+      : `${g.renewals}× · last ${fmt((Date.now() - g.refreshedAtMs) / 1000)} ago`;
 }
 setInterval(renderGrant, 1000);
 
@@ -108,18 +122,24 @@ async function play(entry: CatalogVideo): Promise<void> {
   $('description').textContent = entry.description ?? '';
   if (entry.posterUrl) video.poster = entry.posterUrl;
   else video.removeAttribute('poster');
-  document.querySelectorAll('#catalog button').forEach((b) => b.setAttribute('aria-current', String(b.getAttribute('data-id') === entry.id)));
+  document
+    .querySelectorAll('#catalog button')
+    .forEach((b) => b.setAttribute('aria-current', String(b.getAttribute('data-id') === entry.id)));
   const url = new URL(window.location.href);
   url.searchParams.set('video', entry.id);
   history.replaceState(null, '', url);
 
-  const k = new GrantKeeper(entry.id, (s) => {
-    diag.grant = s;
-    log('grant', `${s.renewals}`);
-    renderGrant();
-  }, (err) => {
-    log('grant-error', err instanceof ApiError ? err.problem.code : String(err));
-  });
+  const k = new GrantKeeper(
+    entry.id,
+    (s) => {
+      diag.grant = s;
+      log('grant', `${s.renewals}`);
+      renderGrant();
+    },
+    (err) => {
+      log('grant-error', err instanceof ApiError ? err.problem.code : String(err));
+    },
+  );
   keeper = k;
   let grant;
   try {
@@ -138,7 +158,12 @@ async function play(entry: CatalogVideo): Promise<void> {
     if (video.canPlayType('application/vnd.apple.mpegurl')) {
       video.src = grant.playlistUrl;
       void video.play().catch(() => {});
-    } else showMessage({ title: 'This browser cannot play HLS', text: 'Use a current Chrome, Edge, Firefox or Safari.', retry: false });
+    } else
+      showMessage({
+        title: 'This browser cannot play HLS',
+        text: 'Use a current Chrome, Edge, Firefox or Safari.',
+        retry: false,
+      });
     return;
   }
 
@@ -168,14 +193,23 @@ async function play(entry: CatalogVideo): Promise<void> {
   diag.hls = h;
   h.on(Hls.Events.MANIFEST_PARSED, (_e, data) => {
     log('manifest', `${data.levels.length} levels`);
-    quality.replaceChildren(new Option('Auto', '-1'), ...data.levels.map((l, i) => new Option(l.height ? `${l.height}p` : `${Math.round(l.bitrate / 1000)} kbps`, String(i))));
+    quality.replaceChildren(
+      new Option('Auto', '-1'),
+      ...data.levels.map(
+        (l, i) => new Option(l.height ? `${l.height}p` : `${Math.round(l.bitrate / 1000)} kbps`, String(i)),
+      ),
+    );
     quality.disabled = data.levels.length < 2;
     void video.play().catch(() => log('autoplay-blocked'));
   });
   h.on(Hls.Events.ERROR, (_e, data: ErrorData) => {
     log(data.fatal ? 'fatal' : 'error', data.details);
     const refusedStatus = data.response?.code ?? (data.networkDetails as XMLHttpRequest | undefined)?.status ?? 0;
-    if (data.type === Hls.ErrorTypes.NETWORK_ERROR && (refusedStatus === 401 || refusedStatus === 403) && (lastReason !== 'expired' || data.fatal)) {
+    if (
+      data.type === Hls.ErrorTypes.NETWORK_ERROR &&
+      (refusedStatus === 401 || refusedStatus === 403) &&
+      (lastReason !== 'expired' || data.fatal)
+    ) {
       // A refusal other than an expired grant will not heal by itself: stop loading and say why. hls.js may
       // treat a refused segment as skippable, so this must not wait for a fatal error.
       h.stopLoad();
@@ -214,8 +248,15 @@ async function showDeviceLink(): Promise<void> {
   }
 }
 $('device-button').addEventListener('click', () => void showDeviceLink());
-$('device-copy').addEventListener('click', () => void navigator.clipboard?.writeText($<HTMLInputElement>('device-url').value).catch(() => {}));
-const remote = (video as HTMLVideoElement & { remote?: { watchAvailability(cb: (available: boolean) => void): Promise<number>; prompt(): Promise<void> } }).remote;
+$('device-copy').addEventListener(
+  'click',
+  () => void navigator.clipboard?.writeText($<HTMLInputElement>('device-url').value).catch(() => {}),
+);
+const remote = (
+  video as HTMLVideoElement & {
+    remote?: { watchAvailability(cb: (available: boolean) => void): Promise<number>; prompt(): Promise<void> };
+  }
+).remote;
 if (remote) {
   remote.watchAvailability((available) => ($('airplay').hidden = !available)).catch(() => {});
   $('airplay').addEventListener('click', () => void remote.prompt().catch(() => {}));
@@ -228,7 +269,9 @@ async function upload(file: File): Promise<void> {
   const bar = $<HTMLProgressElement>('upload-progress');
   try {
     state.textContent = 'Reading the file…';
-    const sha256 = [...new Uint8Array(await crypto.subtle.digest('SHA-256', await file.arrayBuffer()))].map((b) => b.toString(16).padStart(2, '0')).join('');
+    const sha256 = [...new Uint8Array(await crypto.subtle.digest('SHA-256', await file.arrayBuffer()))]
+      .map((b) => b.toString(16).padStart(2, '0'))
+      .join('');
     const ticket = await startUpload();
     if (file.size > ticket.maxBytes) throw new Error(`the file is larger than ${Math.round(ticket.maxBytes / 1e6)} MB`);
     bar.hidden = false;
@@ -248,7 +291,8 @@ async function upload(file: File): Promise<void> {
           return '';
         }
       };
-      xhr.onload = () => (xhr.status < 300 ? resolve() : reject(new Error(`the upload was refused (${xhr.status}). ${refusal()}`.trim())));
+      xhr.onload = () =>
+        xhr.status < 300 ? resolve() : reject(new Error(`the upload was refused (${xhr.status}). ${refusal()}`.trim()));
       xhr.onerror = () => reject(new Error('the upload failed'));
       xhr.send(file);
     });
@@ -318,7 +362,9 @@ async function start(): Promise<void> {
       b.dataset.id = v.id;
       b.innerHTML = '<span class="name"></span><span class="meta"></span>';
       (b.firstChild as HTMLElement).textContent = v.title;
-      (b.lastChild as HTMLElement).textContent = [v.durationSeconds ? fmt(v.durationSeconds) : '', v.description ?? ''].filter(Boolean).join(' · ');
+      (b.lastChild as HTMLElement).textContent = [v.durationSeconds ? fmt(v.durationSeconds) : '', v.description ?? '']
+        .filter(Boolean)
+        .join(' · ');
       if (v.posterUrl) {
         const img = document.createElement('img');
         img.className = 'poster';
@@ -333,7 +379,9 @@ async function start(): Promise<void> {
     }),
   );
   // A video asked for by ?video= is tried even when not in the viewer's catalog, so the refusal is shown.
-  const entry = videos.find((v) => v.id === wanted) ?? (wanted ? { id: wanted, title: wanted, playlist: MASTER_PLAYLIST } : videos[0]);
+  const entry =
+    videos.find((v) => v.id === wanted) ??
+    (wanted ? { id: wanted, title: wanted, playlist: MASTER_PLAYLIST } : videos[0]);
   if (entry) await play(entry);
   else showMessage({ title: 'No videos', text: 'Your access does not include any video yet.', retry: false });
 }

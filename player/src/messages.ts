@@ -15,12 +15,20 @@ export function accessMessage(status: number, code: ApiCode): Message {
   switch (code) {
     case 'not-entitled':
     case 'no-entitlement':
-      return { title: 'This video is not included in your access', text: 'Your account is not entitled to watch this video. Choose another video, or ask the site for access.', retry: false };
+      return {
+        title: 'This video is not included in your access',
+        text: 'Your account is not entitled to watch this video. Choose another video, or ask the site for access.',
+        retry: false,
+      };
     case 'token-expired':
     case 'token-missing':
     case 'token-invalid':
     case 'token-claims':
-      return { title: 'Please sign in again', text: 'Your session is no longer valid, so the video server could not check who you are.', retry: true };
+      return {
+        title: 'Please sign in again',
+        text: 'Your session is no longer valid, so the video server could not check who you are.',
+        retry: true,
+      };
     case 'demo-off':
       return {
         title: 'This page needs a viewer token from the site',
@@ -28,11 +36,23 @@ export function accessMessage(status: number, code: ApiCode): Message {
         retry: false,
       };
     case 'revoked':
-      return { title: 'Access was withdrawn', text: 'The site has withdrawn access to this video for your account or this device. Contact the site if you think this is a mistake.', retry: false };
+      return {
+        title: 'Access was withdrawn',
+        text: 'The site has withdrawn access to this video for your account or this device. Contact the site if you think this is a mistake.',
+        retry: false,
+      };
     case 'too-many-streams':
-      return { title: 'Playing on too many devices', text: 'Your account is already watching on the maximum number of devices. Stop playback on another device, then try again.', retry: true };
+      return {
+        title: 'Playing on too many devices',
+        text: 'Your account is already watching on the maximum number of devices. Stop playback on another device, then try again.',
+        retry: true,
+      };
     case 'store-unavailable':
-      return { title: 'The video server is busy', text: 'It cannot check your session right now. Try again in a moment.', retry: true };
+      return {
+        title: 'The video server is busy',
+        text: 'It cannot check your session right now. Try again in a moment.',
+        retry: true,
+      };
     case 'unknown-video':
       return { title: 'Video not found', text: 'This video does not exist (any more).', retry: false };
     case 'network':
@@ -43,7 +63,12 @@ export function accessMessage(status: number, code: ApiCode): Message {
 }
 
 export function mediaMessage(status: number, reason: string | null): Message {
-  if (status === 0) return { title: 'Cannot load the video', text: 'The media server did not answer or the browser blocked the request (CORS). Check the connection and ALLOWED_ORIGINS.', retry: true };
+  if (status === 0)
+    return {
+      title: 'Cannot load the video',
+      text: 'The media server did not answer or the browser blocked the request (CORS). Check the connection and ALLOWED_ORIGINS.',
+      retry: true,
+    };
   switch (reason) {
     case 'no-credentials':
       return {
@@ -54,16 +79,36 @@ export function mediaMessage(status: number, reason: string | null): Message {
     case 'expired':
       return { title: 'Your access expired', text: 'The grant ran out and could not be renewed in time.', retry: true };
     case 'ip-mismatch':
-      return { title: 'Your network address changed', text: 'This access was bound to the address you had when it was granted. Reload to get a new grant.', retry: true };
+      return {
+        title: 'Your network address changed',
+        text: 'This access was bound to the address you had when it was granted. Reload to get a new grant.',
+        retry: true,
+      };
     case 'revoked':
-      return { title: 'Access was withdrawn', text: 'The site has withdrawn access to this video for your account or this device.', retry: false };
+      return {
+        title: 'Access was withdrawn',
+        text: 'The site has withdrawn access to this video for your account or this device.',
+        retry: false,
+      };
     case 'session-invalid':
-      return { title: 'This device session is not valid', text: 'The session cookie is missing or does not match this grant. Reload the video to start a new session.', retry: true };
+      return {
+        title: 'This device session is not valid',
+        text: 'The session cookie is missing or does not match this grant. Reload the video to start a new session.',
+        retry: true,
+      };
     case 'resource-mismatch':
-      return { title: 'This grant is for another video', text: 'The access cookie covers a different video. Reload the video to get the right grant.', retry: true };
+      return {
+        title: 'This grant is for another video',
+        text: 'The access cookie covers a different video. Reload the video to get the right grant.',
+        retry: true,
+      };
     default: {
       const known = reason && reason in DENIALS ? DENIALS[reason as DenialReason].detail : '';
-      return { title: 'The media server refused the request', text: `${known ? `${known} ` : ''}Refused with status ${status}${reason ? ` (${reason})` : ''}.`, retry: true };
+      return {
+        title: 'The media server refused the request',
+        text: `${known ? `${known} ` : ''}Refused with status ${status}${reason ? ` (${reason})` : ''}.`,
+        retry: true,
+      };
     }
   }
 }

@@ -28,7 +28,10 @@ export interface ViewerAuth {
 
 /** The HS256 secret imported once (jose would otherwise import raw bytes on every verification). */
 function hmacKey(secret: Uint8Array): Promise<CryptoKey> {
-  return crypto.subtle.importKey('raw', secret as BufferSource, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
+  return crypto.subtle.importKey('raw', secret as BufferSource, { name: 'HMAC', hash: 'SHA-256' }, false, [
+    'sign',
+    'verify',
+  ]);
 }
 
 async function publicKeyOf(pem: string): Promise<{ key: CryptoKey; alg: string }> {
@@ -39,7 +42,9 @@ async function publicKeyOf(pem: string): Promise<{ key: CryptoKey; alg: string }
       // try the next algorithm family
     }
   }
-  throw new ConfigError('AUTH_JWT_PUBLIC_KEY is not an SPKI PEM public key (RSA, EC P-256 or Ed25519): "-----BEGIN PUBLIC KEY-----"');
+  throw new ConfigError(
+    'AUTH_JWT_PUBLIC_KEY is not an SPKI PEM public key (RSA, EC P-256 or Ed25519): "-----BEGIN PUBLIC KEY-----"',
+  );
 }
 
 function videosClaim(payload: JWTPayload, claim: string): '*' | string[] | null {
@@ -47,6 +52,29 @@ function videosClaim(payload: JWTPayload, claim: string): '*' | string[] | null 
   if (v === '*') return '*';
   if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v;
   return null;
+}
+
+/** The viewer a verified token names, or why it names none. */
+function viewerOf(payload: JWTPayload, claim: string): AuthResult {
+  // One rule for a sub wherever it is used (grants, sessions, revocations, upload owners): a token whose sub breaks
+  // it is refused here, before anything is issued under it.
+  const subject = payload.sub === undefined ? null : subjectProblem(payload.sub);
+  if (subject) return { ok: false, code: 'bad-subject', detail: `The viewer token's "sub" ${subject}.` };
+  const videos = videosClaim(payload, claim);
+  if (!videos)
+    return {
+      ok: false,
+      code: 'no-entitlement',
+      detail: `The token has no "${claim}" claim (a list of video IDs, or "*").`,
+    };
+  return {
+    ok: true,
+    viewer: {
+      videos,
+      ...(payload.sub ? { subject: payload.sub } : {}),
+      ...(payload.upload === true ? { canUpload: true } : {}),
+    },
+  };
 }
 
 export async function createViewerAuth(config: AuthConfig, demo: boolean): Promise<ViewerAuth> {
@@ -63,25 +91,30 @@ export async function createViewerAuth(config: AuthConfig, demo: boolean): Promi
   if (demo) {
     // Demo tokens are signed with a random secret of this process, never with a deployment's own token check
     // (app/mode.ts refuses DEMO=true beside AUTH_*; this is the second line of defence).
-    if (verifiers.length > 0) throw new ConfigError('demo mode cannot be combined with AUTH_JWT_SECRET, AUTH_JWT_PUBLIC_KEY or AUTH_JWKS_URL');
+    if (verifiers.length > 0)
+      throw new ConfigError('demo mode cannot be combined with AUTH_JWT_SECRET, AUTH_JWT_PUBLIC_KEY or AUTH_JWKS_URL');
     demoSecret = await hmacKey(crypto.getRandomValues(new Uint8Array(32)));
     verifiers.push({ key: demoSecret, algorithms: ['HS256'] });
   }
   const claim = config.videosClaim ?? 'videos';
   const requireExp = config.requireExp ?? true;
-  const options = { ...(config.audience ? { audience: config.audience } : {}), ...(config.issuer ? { issuer: config.issuer } : {}) };
+  const options = {
+    ...(config.audience ? { audience: config.audience } : {}),
+    ...(config.issuer ? { issuer: config.issuer } : {}),
+  };
 
   // Tokens jose accepted, by their exact text: a viewer's next request (another video, a refresh) skips the signature
   // check, which WebCrypto runs on the thread pool (a round trip costing more than the HMAC). Successes only; the
   // time claims are checked again on every use, and anything but a clean pass goes back to jose for its verdict.
   const accepted = new Lru<JWTPayload>(10_000, 10_000 * 1024);
-  const stillValid = (p: JWTPayload, now: number) => (p.exp === undefined || now < p.exp) && (p.nbf === undefined || now >= p.nbf);
+  const stillValid = (p: JWTPayload, now: number) =>
+    (p.exp === undefined || now < p.exp) && (p.nbf === undefined || now >= p.nbf);
 
   async function authenticate(authorization: string | null | undefined, nowMs: number): Promise<AuthResult> {
     const m = /^Bearer\s+([A-Za-z0-9_.-]+)\s*$/i.exec(authorization ?? '');
     if (!m) return { ok: false, code: 'token-missing', detail: PROBLEMS['token-missing'].detail };
     const known = accepted.get(m[1]!);
-    if (known && stillValid(known, Math.floor(nowMs / 1000))) return viewerOf(known);
+    if (known && stillValid(known, Math.floor(nowMs / 1000))) return viewerOf(known, claim);
     let lastCode: TokenProblem = 'token-invalid';
     for (const v of verifiers) {
       try {
@@ -93,7 +126,7 @@ export async function createViewerAuth(config: AuthConfig, demo: boolean): Promi
         });
         // The JWKS can rotate: only tokens checked against fixed keys are remembered.
         if (typeof v.key !== 'function') accepted.set(m[1]!, payload);
-        return viewerOf(payload);
+        return viewerOf(payload, claim);
       } catch (err) {
         const code = (err as { code?: string }).code;
         if (code === 'ERR_JWT_EXPIRED') lastCode = 'token-expired';
@@ -101,16 +134,6 @@ export async function createViewerAuth(config: AuthConfig, demo: boolean): Promi
       }
     }
     return { ok: false, code: lastCode, detail: PROBLEMS[lastCode].detail };
-  }
-
-  function viewerOf(payload: JWTPayload): AuthResult {
-    // One rule for a sub wherever it is used (grants, sessions, revocations, upload owners): a token whose sub breaks
-    // it is refused here, before anything is issued under it.
-    const subject = payload.sub === undefined ? null : subjectProblem(payload.sub);
-    if (subject) return { ok: false, code: 'bad-subject', detail: `The viewer token's "sub" ${subject}.` };
-    const videos = videosClaim(payload, claim);
-    if (!videos) return { ok: false, code: 'no-entitlement', detail: `The token has no "${claim}" claim (a list of video IDs, or "*").` };
-    return { ok: true, viewer: { videos, ...(payload.sub ? { subject: payload.sub } : {}), ...(payload.upload === true ? { canUpload: true } : {}) } };
   }
 
   const auth: ViewerAuth = { authenticate };

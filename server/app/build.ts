@@ -12,7 +12,10 @@ import { createMemoryStore, type SessionStore } from './session-store.ts';
 import { createSessionControl, type SessionControl } from './session-control.ts';
 import { defaultEventLog } from './log.ts';
 
-export type BuildExtras = Pick<AppDeps, 'log' | 'whenSent' | 'events' | 'assets' | 'clientIp' | 'now' | 'uploads' | 'compressesResponses'> & {
+export type BuildExtras = Pick<
+  AppDeps,
+  'log' | 'whenSent' | 'events' | 'assets' | 'clientIp' | 'now' | 'uploads' | 'compressesResponses'
+> & {
   /** The session store when SESSION_STORE is not `memory` (the Node entry passes Redis). */
   sessionStore?: SessionStore;
   nativeSigner?: (key: SigningKey, pem: string) => SigningKey;
@@ -26,7 +29,11 @@ export type BuildExtras = Pick<AppDeps, 'log' | 'whenSent' | 'events' | 'assets'
 };
 
 /** From a validated config: keys imported once, the catalog checked, verifier and viewer auth made. */
-export async function buildDeps(config: GatewayConfig, storage: MediaStorage, extras: BuildExtras = {}): Promise<AppDeps> {
+export async function buildDeps(
+  config: GatewayConfig,
+  storage: MediaStorage,
+  extras: BuildExtras = {},
+): Promise<AppDeps> {
   const imported = await importGatewayKeys(config);
   try {
     await checkCatalog(storage);
@@ -34,13 +41,18 @@ export async function buildDeps(config: GatewayConfig, storage: MediaStorage, ex
     throw err instanceof CatalogError ? new ConfigError(err.message) : err;
   }
   for (const w of imported.warnings) extras.warn?.(w);
-  const signingKey = extras.nativeSigner ? extras.nativeSigner(imported.signingKey, config.privateKeyPem) : imported.signingKey;
+  const signingKey = extras.nativeSigner
+    ? extras.nativeSigner(imported.signingKey, config.privateKeyPem)
+    : imported.signingKey;
   const verifier = createVerifier({ keys: imported.keyGroup });
   const auth = await createViewerAuth(config.auth, config.demo);
   const { nativeSigner: _native, warn: _warn, sessionStore, background, ...deps } = extras;
   let sessions: SessionControl | undefined;
   if (config.sessions) {
-    if (config.sessions.store !== 'memory' && !sessionStore) throw new ConfigError('SESSION_STORE=redis://... needs the Node entry (hls-gate serve); this runtime has only SESSION_STORE=memory');
+    if (config.sessions.store !== 'memory' && !sessionStore)
+      throw new ConfigError(
+        'SESSION_STORE=redis://... needs the Node entry (hls-gate serve); this runtime has only SESSION_STORE=memory',
+      );
     const events = extras.events ?? defaultEventLog;
     const now = extras.now ?? (() => Date.now());
     sessions = createSessionControl({
@@ -60,11 +72,19 @@ export async function buildDeps(config: GatewayConfig, storage: MediaStorage, ex
 }
 
 /** The whole server for a runtime entry (Node, Workers, tests): the gateway at `/`, JSON 404 elsewhere. */
-export async function buildGateway(config: GatewayConfig, storage: MediaStorage, extras: BuildExtras = {}): Promise<Hono> {
+export async function buildGateway(
+  config: GatewayConfig,
+  storage: MediaStorage,
+  extras: BuildExtras = {},
+): Promise<Hono> {
   return createStandaloneApp(await buildDeps(config, storage, extras));
 }
 
 /** The gateway alone, to mount inside a host app at any prefix. */
-export async function buildGatewayApp(config: GatewayConfig, storage: MediaStorage, extras: BuildExtras = {}): Promise<Hono<GatewayEnv>> {
+export async function buildGatewayApp(
+  config: GatewayConfig,
+  storage: MediaStorage,
+  extras: BuildExtras = {},
+): Promise<Hono<GatewayEnv>> {
   return createApp(await buildDeps(config, storage, extras));
 }

@@ -39,8 +39,10 @@ export function parseCatalog(text: string): CatalogEntry[] {
   } catch (err) {
     throw new CatalogError(err instanceof JsonError ? `not valid JSON: ${err.message}` : 'not valid JSON');
   }
-  const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-  if (!isObject(doc) || !Array.isArray(doc.videos)) throw new CatalogError('must be an object { "videos": [ ... ] } at line 1');
+  const isObject = (v: unknown): v is Record<string, unknown> =>
+    typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (!isObject(doc) || !Array.isArray(doc.videos))
+    throw new CatalogError('must be an object { "videos": [ ... ] } at line 1');
   const seen = new Set<string>();
   return doc.videos.map((v: unknown, i: number) => {
     const at = (isObject(v) && lines.get(v)) || lines.get(doc.videos as object) || 1;
@@ -48,19 +50,26 @@ export function parseCatalog(text: string): CatalogEntry[] {
       throw new CatalogError(`videos[${i}] at line ${at}: ${why}`);
     };
     if (!isObject(v)) return fail('each video must be an object');
-    for (const key of Object.keys(v)) if (!KNOWN.includes(key)) fail(`unknown field "${key}" (known: ${KNOWN.join(', ')})`);
+    for (const key of Object.keys(v))
+      if (!KNOWN.includes(key)) fail(`unknown field "${key}" (known: ${KNOWN.join(', ')})`);
     if (typeof v.id !== 'string' || !VIDEO_ID.test(v.id)) fail('"id" must be 1 to 64 letters, digits, "-" or "_"');
     const id = v.id as string;
     if (seen.has(id)) fail(`"id" "${id}" appears twice`);
     seen.add(id);
     if (v.title !== undefined && typeof v.title !== 'string') fail('"title" must be a string');
     if (v.description !== undefined && typeof v.description !== 'string') fail('"description" must be a string');
-    if (v.durationSeconds !== undefined && !(typeof v.durationSeconds === 'number' && v.durationSeconds >= 0)) fail('"durationSeconds" must be a number of seconds');
+    if (v.durationSeconds !== undefined && !(typeof v.durationSeconds === 'number' && v.durationSeconds >= 0))
+      fail('"durationSeconds" must be a number of seconds');
     for (const field of ['playlist', 'poster'] as const) {
       const p = v[field];
-      if (p !== undefined && !(typeof p === 'string' && RELATIVE_PATH.test(p))) fail(`"${field}" must be a path inside the video's folder, like ${MASTER_PLAYLIST}`);
+      if (p !== undefined && !(typeof p === 'string' && RELATIVE_PATH.test(p)))
+        fail(`"${field}" must be a path inside the video's folder, like ${MASTER_PLAYLIST}`);
     }
-    const entry: CatalogEntry = { id, title: (v.title as string | undefined) ?? id, playlist: (v.playlist as string | undefined) ?? MASTER_PLAYLIST };
+    const entry: CatalogEntry = {
+      id,
+      title: (v.title as string | undefined) ?? id,
+      playlist: (v.playlist as string | undefined) ?? MASTER_PLAYLIST,
+    };
     if (v.description !== undefined) entry.description = v.description as string;
     if (v.durationSeconds !== undefined) entry.durationSeconds = v.durationSeconds as number;
     if (v.poster !== undefined) entry.poster = v.poster as string;
@@ -98,10 +107,19 @@ const cached = new WeakMap<MediaStorage, CatalogState>();
  * The catalog, re-read every few seconds. When a re-read fails, the last good catalog is kept and `onError` hears
  * about it once per distinct error; with no good catalog yet, the error is thrown.
  */
-export function readCatalog(storage: MediaStorage, nowMs = Date.now(), onError?: (err: Error) => void): Promise<CatalogEntry[]> {
+export function readCatalog(
+  storage: MediaStorage,
+  nowMs = Date.now(),
+  onError?: (err: Error) => void,
+): Promise<CatalogEntry[]> {
   const state = cached.get(storage);
   if (state && nowMs - state.at < CACHE_MS) return state.entries;
-  const next: CatalogState = { at: nowMs, entries: Promise.resolve([]), ...(state?.lastGood ? { lastGood: state.lastGood } : {}), ...(state?.reported ? { reported: state.reported } : {}) };
+  const next: CatalogState = {
+    at: nowMs,
+    entries: Promise.resolve([]),
+    ...(state?.lastGood ? { lastGood: state.lastGood } : {}),
+    ...(state?.reported ? { reported: state.reported } : {}),
+  };
   next.entries = loadCatalog(storage).then(
     (entries) => {
       next.lastGood = entries;
@@ -137,7 +155,12 @@ const indexes = new WeakMap<CatalogEntry[], Map<string, CatalogEntry>>();
  * remembered as long as the catalog read is (a few seconds), like the catalog itself; an unknown ID is looked up
  * every time, so nothing a client makes up is kept.
  */
-export async function findVideo(storage: MediaStorage, videoId: string, nowMs = Date.now(), onError?: (err: Error) => void): Promise<CatalogEntry | null> {
+export async function findVideo(
+  storage: MediaStorage,
+  videoId: string,
+  nowMs = Date.now(),
+  onError?: (err: Error) => void,
+): Promise<CatalogEntry | null> {
   const entries = await readCatalog(storage, nowMs, onError);
   let index = indexes.get(entries);
   if (!index) indexes.set(entries, (index = new Map(entries.map((v) => [v.id, v]))));

@@ -4,8 +4,16 @@
 import { ConfigError, type Env } from './config-error.ts';
 import { NEEDS, parseBool, resolveMode, type Mode } from './mode.ts';
 import {
-  ACCESS_TTL, GRANT_WINDOW, checkCookieDomain, checkHosts, checkKeyPairId, checkOneOriginRule, checkOrigin, checkSeconds,
-  type Refuse, type SecondsRange,
+  ACCESS_TTL,
+  GRANT_WINDOW,
+  checkCookieDomain,
+  checkHosts,
+  checkKeyPairId,
+  checkOneOriginRule,
+  checkOrigin,
+  checkSeconds,
+  type Refuse,
+  type SecondsRange,
 } from './option-checks.ts';
 import { KEY_PAIR_ID } from '../core/cookies.ts';
 
@@ -87,7 +95,6 @@ export interface SessionConfig {
   pollMs: number;
 }
 
-
 function value(env: Env, name: string): string | undefined {
   const v = env[name]?.trim();
   return v === undefined || v === '' ? undefined : v;
@@ -106,7 +113,6 @@ export function parseDuration(text: string, name: string): number {
   return n;
 }
 
-
 /** PEM from an env var: literal `\n` escapes are accepted, since many secret stores keep one line. */
 export function pemFromEnv(text: string): string {
   return text.includes('-----BEGIN') ? text.replace(/\\n/g, '\n') : text;
@@ -120,22 +126,36 @@ export function seconds(env: Env, name: string, fallback: string, range: Seconds
 /** MEDIA_BASE_URL (one trailing slash forgiven) or MEDIA_HOSTS, and COOKIE_DOMAIN, which needs MEDIA_BASE_URL to cover. */
 function parseMediaOrigin(env: Env): MediaOriginConfig {
   const base = value(env, 'MEDIA_BASE_URL');
-  const mediaBaseUrl = base === undefined ? undefined : checkOrigin(base.replace(/\/$/, ''), 'MEDIA_BASE_URL', refuseConfig);
+  const mediaBaseUrl =
+    base === undefined ? undefined : checkOrigin(base.replace(/\/$/, ''), 'MEDIA_BASE_URL', refuseConfig);
   const cookie = value(env, 'COOKIE_DOMAIN');
-  if (cookie !== undefined && !mediaBaseUrl) refuseConfig('COOKIE_DOMAIN needs MEDIA_BASE_URL (the public media origin it must cover)');
+  if (cookie !== undefined && !mediaBaseUrl)
+    refuseConfig('COOKIE_DOMAIN needs MEDIA_BASE_URL (the public media origin it must cover)');
   const names = { domain: 'COOKIE_DOMAIN', base: 'MEDIA_BASE_URL' };
-  const cookieDomain = cookie !== undefined && mediaBaseUrl ? checkCookieDomain(cookie, new URL(mediaBaseUrl).hostname, names, refuseConfig) : undefined;
+  const cookieDomain =
+    cookie !== undefined && mediaBaseUrl
+      ? checkCookieDomain(cookie, new URL(mediaBaseUrl).hostname, names, refuseConfig)
+      : undefined;
   const hostList = value(env, 'MEDIA_HOSTS');
-  const mediaHosts = checkHosts((hostList ?? '').split(',').filter((h) => h.trim() !== ''), 'MEDIA_HOSTS', refuseConfig);
-  if (hostList !== undefined && mediaHosts.length === 0) refuseConfig(`MEDIA_HOSTS="${hostList}" lists no host: ${NEEDS.mediaOrigin}`);
+  const mediaHosts = checkHosts(
+    (hostList ?? '').split(',').filter((h) => h.trim() !== ''),
+    'MEDIA_HOSTS',
+    refuseConfig,
+  );
+  if (hostList !== undefined && mediaHosts.length === 0)
+    refuseConfig(`MEDIA_HOSTS="${hostList}" lists no host: ${NEEDS.mediaOrigin}`);
   checkOneOriginRule(mediaBaseUrl, mediaHosts, { base: 'MEDIA_BASE_URL', hosts: 'MEDIA_HOSTS' }, refuseConfig);
   if (!mediaBaseUrl) return { mediaHosts };
   return { mediaBaseUrl, mediaHosts: [], ...(cookieDomain ? { cookieDomain } : {}) };
 }
 
 function parseAllowedOrigins(env: Env): string[] {
-  const list = (value(env, 'ALLOWED_ORIGINS') ?? '').split(',').map((o) => o.trim()).filter(Boolean);
-  if (list.includes('*')) refuseConfig('ALLOWED_ORIGINS cannot be *: browsers refuse credentials with a wildcard origin');
+  const list = (value(env, 'ALLOWED_ORIGINS') ?? '')
+    .split(',')
+    .map((o) => o.trim())
+    .filter(Boolean);
+  if (list.includes('*'))
+    refuseConfig('ALLOWED_ORIGINS cannot be *: browsers refuse credentials with a wildcard origin');
   return list.map((o) => checkOrigin(o, 'ALLOWED_ORIGINS', refuseConfig));
 }
 
@@ -143,17 +163,29 @@ function parseAllowedOrigins(env: Env): string[] {
 function parseSigningKey(env: Env): { keyPairId: string; privateKeyPem: string } {
   const keyPairId = value(env, 'CLOUDFRONT_KEY_PAIR_ID');
   const privateKey = value(env, 'CLOUDFRONT_PRIVATE_KEY');
-  if (keyPairId && !privateKey) refuseConfig('CLOUDFRONT_KEY_PAIR_ID is set but no private key: set CLOUDFRONT_PRIVATE_KEY (PEM) or CLOUDFRONT_PRIVATE_KEY_FILE');
-  if (privateKey && !keyPairId) refuseConfig('a private key is set but CLOUDFRONT_KEY_PAIR_ID is not: set it to the ID CloudFront gave the public key (e.g. K2JCJMDEHXQW5F)');
+  if (keyPairId && !privateKey)
+    refuseConfig(
+      'CLOUDFRONT_KEY_PAIR_ID is set but no private key: set CLOUDFRONT_PRIVATE_KEY (PEM) or CLOUDFRONT_PRIVATE_KEY_FILE',
+    );
+  if (privateKey && !keyPairId)
+    refuseConfig(
+      'a private key is set but CLOUDFRONT_KEY_PAIR_ID is not: set it to the ID CloudFront gave the public key (e.g. K2JCJMDEHXQW5F)',
+    );
   if (!keyPairId || !privateKey) return refuseConfig(`no signing key: ${NEEDS.signingKey}`);
-  return { keyPairId: checkKeyPairId(keyPairId, 'CLOUDFRONT_KEY_PAIR_ID', refuseConfig), privateKeyPem: pemFromEnv(privateKey) };
+  return {
+    keyPairId: checkKeyPairId(keyPairId, 'CLOUDFRONT_KEY_PAIR_ID', refuseConfig),
+    privateKeyPem: pemFromEnv(privateKey),
+  };
 }
 
 function parseAuth(env: Env): AuthConfig {
   const auth: AuthConfig = {};
   const secret = value(env, 'AUTH_JWT_SECRET');
   if (secret !== undefined) {
-    if (secret.length < 32) refuseConfig('AUTH_JWT_SECRET must be at least 32 characters (HS256 needs a 256-bit secret); make one with: openssl rand -base64 32');
+    if (secret.length < 32)
+      refuseConfig(
+        'AUTH_JWT_SECRET must be at least 32 characters (HS256 needs a 256-bit secret); make one with: openssl rand -base64 32',
+      );
     auth.secret = secret;
   }
   const jwtPublicKey = value(env, 'AUTH_JWT_PUBLIC_KEY');
@@ -173,7 +205,8 @@ function parseAuth(env: Env): AuthConfig {
   return auth;
 }
 
-const PUBLIC_KEYS_FORMAT = 'CLOUDFRONT_PUBLIC_KEYS must be KEY_PAIR_ID=PEM entries separated by commas or newlines (on Node, KEY_PAIR_ID=path/to/public_key.pem also works)';
+const PUBLIC_KEYS_FORMAT =
+  'CLOUDFRONT_PUBLIC_KEYS must be KEY_PAIR_ID=PEM entries separated by commas or newlines (on Node, KEY_PAIR_ID=path/to/public_key.pem also works)';
 
 /**
  * `K1=<pem>,K2=<pem>`, or one entry per line; a PEM may hold real newlines or literal `\n`. The one parser for every
@@ -182,13 +215,15 @@ const PUBLIC_KEYS_FORMAT = 'CLOUDFRONT_PUBLIC_KEYS must be KEY_PAIR_ID=PEM entri
 export function parsePublicKeys(text: string | undefined): TrustedKeyConfig[] {
   if (!text) return [];
   const normalised = pemFromEnv(text);
-  const entry = /\s*([A-Za-z0-9_-]+)\s*=\s*(-----BEGIN [A-Z ]+-----[\s\S]*?-----END [A-Z ]+-----|[^,\n]+?)\s*(?:[,\n]|$)/y;
+  const entry =
+    /\s*([A-Za-z0-9_-]+)\s*=\s*(-----BEGIN [A-Z ]+-----[\s\S]*?-----END [A-Z ]+-----|[^,\n]+?)\s*(?:[,\n]|$)/y;
   const out: TrustedKeyConfig[] = [];
   while (entry.lastIndex < normalised.length) {
     if (/^[\s,]*$/.test(normalised.slice(entry.lastIndex))) break;
     const m = entry.exec(normalised);
     if (!m || !KEY_PAIR_ID.test(m[1]!)) throw new ConfigError(PUBLIC_KEYS_FORMAT);
-    if (out.some((k) => k.keyPairId === m[1])) throw new ConfigError(`CLOUDFRONT_PUBLIC_KEYS names ${m[1]} twice: one public key per key pair ID`);
+    if (out.some((k) => k.keyPairId === m[1]))
+      throw new ConfigError(`CLOUDFRONT_PUBLIC_KEYS names ${m[1]} twice: one public key per key pair ID`);
     out.push({ keyPairId: m[1]!, pem: m[2]!.trim() });
   }
   return out;
@@ -199,20 +234,36 @@ function parseSessions(env: Env, jwtSecret: string | undefined): SessionConfig |
   const max = value(env, 'MAX_STREAMS_PER_VIEWER');
   if (secret === undefined) {
     for (const name of ['MAX_STREAMS_PER_VIEWER', 'SESSION_STORE', 'SESSION_STORE_FAILURE', 'SESSION_POLL']) {
-      if (value(env, name) !== undefined) throw new ConfigError(`${name} needs session control: set SESSION_SECRET (at least 32 characters; openssl rand -base64 32)`);
+      if (value(env, name) !== undefined)
+        throw new ConfigError(
+          `${name} needs session control: set SESSION_SECRET (at least 32 characters; openssl rand -base64 32)`,
+        );
     }
     return undefined;
   }
-  if (secret.length < 32) throw new ConfigError('SESSION_SECRET must be at least 32 characters; make one with: openssl rand -base64 32');
+  if (secret.length < 32)
+    throw new ConfigError('SESSION_SECRET must be at least 32 characters; make one with: openssl rand -base64 32');
   if (secret === jwtSecret) throw new ConfigError('SESSION_SECRET must differ from AUTH_JWT_SECRET');
-  const out: SessionConfig = { secret, store: value(env, 'SESSION_STORE') ?? 'memory', failMode: 'closed', pollMs: 1000 };
+  const out: SessionConfig = {
+    secret,
+    store: value(env, 'SESSION_STORE') ?? 'memory',
+    failMode: 'closed',
+    pollMs: 1000,
+  };
   if (max !== undefined) {
-    if (!/^\d+$/.test(max) || Number(max) < 1 || Number(max) > 1000) throw new ConfigError(`MAX_STREAMS_PER_VIEWER="${max}" must be a whole number from 1 to 1000`);
+    if (!/^\d+$/.test(max) || Number(max) < 1 || Number(max) > 1000)
+      throw new ConfigError(`MAX_STREAMS_PER_VIEWER="${max}" must be a whole number from 1 to 1000`);
     out.maxStreams = Number(max);
   }
-  if (out.store !== 'memory' && !/^rediss?:\/\//.test(out.store)) throw new ConfigError(`SESSION_STORE must be memory or a redis:// URL, not "${out.store.replace(/\/\/[^@]*@/, '//…@')}"`);
+  if (out.store !== 'memory' && !/^rediss?:\/\//.test(out.store))
+    throw new ConfigError(
+      `SESSION_STORE must be memory or a redis:// URL, not "${out.store.replace(/\/\/[^@]*@/, '//…@')}"`,
+    );
   const fail = value(env, 'SESSION_STORE_FAILURE') ?? 'closed';
-  if (fail !== 'open' && fail !== 'closed') throw new ConfigError('SESSION_STORE_FAILURE must be closed (refuse while the store is unreachable) or open (carry on without it)');
+  if (fail !== 'open' && fail !== 'closed')
+    throw new ConfigError(
+      'SESSION_STORE_FAILURE must be closed (refuse while the store is unreachable) or open (carry on without it)',
+    );
   out.failMode = fail;
   out.pollMs = seconds(env, 'SESSION_POLL', '1', { min: 1, max: 60 }) * 1000;
   return out;
@@ -230,21 +281,28 @@ function parseUploads(env: Env, demo: boolean): GatewayConfig['uploads'] {
   }
   const uploadMax = value(env, 'UPLOAD_MAX_BYTES');
   const maxBytes = uploadMax === undefined ? 2 * 1024 ** 3 : Number(uploadMax);
-  if (!Number.isInteger(maxBytes) || maxBytes < 1024 || maxBytes > 100 * 1024 ** 3) refuseConfig('UPLOAD_MAX_BYTES must be a whole number of bytes from 1024 to 100 GiB');
+  if (!Number.isInteger(maxBytes) || maxBytes < 1024 || maxBytes > 100 * 1024 ** 3)
+    refuseConfig('UPLOAD_MAX_BYTES must be a whole number of bytes from 1024 to 100 GiB');
   const urlTtl = seconds(env, 'UPLOAD_URL_TTL', '1h', { min: 60, max: 86400 });
   const maxPending = Number(value(env, 'UPLOAD_MAX_PENDING') ?? '5');
-  if (!Number.isInteger(maxPending) || maxPending < 1 || maxPending > 1000) refuseConfig('UPLOAD_MAX_PENDING must be a whole number from 1 to 1000 (unfinished uploads per uploader)');
+  if (!Number.isInteger(maxPending) || maxPending < 1 || maxPending > 1000)
+    refuseConfig('UPLOAD_MAX_PENDING must be a whole number from 1 to 1000 (unfinished uploads per uploader)');
   const pendingBytes = value(env, 'UPLOAD_MAX_PENDING_BYTES');
   const maxPendingBytes = pendingBytes === undefined ? 2 * maxBytes : Number(pendingBytes);
-  if (!Number.isInteger(maxPendingBytes) || maxPendingBytes < maxBytes) refuseConfig(`UPLOAD_MAX_PENDING_BYTES must be a whole number of bytes, at least UPLOAD_MAX_BYTES (${maxBytes})`);
+  if (!Number.isInteger(maxPendingBytes) || maxPendingBytes < maxBytes)
+    refuseConfig(`UPLOAD_MAX_PENDING_BYTES must be a whole number of bytes, at least UPLOAD_MAX_BYTES (${maxBytes})`);
   return { maxBytes, urlTtl, maxPending, maxPendingBytes };
 }
 
 function parseAdminSecret(env: Env, otherSecrets: (string | undefined)[]): string | undefined {
   const adminSecret = value(env, 'ADMIN_SECRET');
   if (adminSecret === undefined) return undefined;
-  if (adminSecret.length < 32) refuseConfig('ADMIN_SECRET must be at least 32 characters; make one with: openssl rand -base64 32');
-  if (otherSecrets.includes(adminSecret)) refuseConfig('ADMIN_SECRET must differ from AUTH_JWT_SECRET and SESSION_SECRET: whoever can mint viewer tokens must not be able to lift revocations');
+  if (adminSecret.length < 32)
+    refuseConfig('ADMIN_SECRET must be at least 32 characters; make one with: openssl rand -base64 32');
+  if (otherSecrets.includes(adminSecret))
+    refuseConfig(
+      'ADMIN_SECRET must differ from AUTH_JWT_SECRET and SESSION_SECRET: whoever can mint viewer tokens must not be able to lift revocations',
+    );
   return adminSecret;
 }
 
@@ -256,7 +314,11 @@ export function parseConfig(env: Env, mode: Mode = resolveMode(env)): GatewayCon
   const origin = parseMediaOrigin(env);
   const allowedOrigins = parseAllowedOrigins(env);
   const accessTtl = seconds(env, 'ACCESS_TTL', '3600', ACCESS_TTL);
-  const deviceLinkTtl = seconds(env, 'DEVICE_LINK_TTL', '4h', { min: 60, max: 7 * 86400, why: 'a device link cannot be refreshed: make it last a film' });
+  const deviceLinkTtl = seconds(env, 'DEVICE_LINK_TTL', '4h', {
+    min: 60,
+    max: 7 * 86400,
+    why: 'a device link cannot be refreshed: make it last a film',
+  });
   const grantWindow = seconds(env, 'GRANT_WINDOW', '60', GRANT_WINDOW);
   const { keyPairId, privateKeyPem } = parseSigningKey(env);
   const auth = parseAuth(env);

@@ -18,7 +18,10 @@ export function cors(allowedOrigins: readonly string[]): MiddlewareHandler {
         headers.set('Access-Control-Allow-Origin', origin);
         headers.set('Access-Control-Allow-Credentials', 'true');
         headers.set('Access-Control-Allow-Methods', 'GET, HEAD, POST, PUT, DELETE, OPTIONS');
-        headers.set('Access-Control-Allow-Headers', `Authorization, Content-Type, Range, If-None-Match, If-Range, ${SESSION_HEADER}, x-amz-content-sha256`);
+        headers.set(
+          'Access-Control-Allow-Headers',
+          `Authorization, Content-Type, Range, If-None-Match, If-Range, ${SESSION_HEADER}, x-amz-content-sha256`,
+        );
         headers.set('Access-Control-Max-Age', '600');
       }
       return new Response(null, { status: 204, headers });

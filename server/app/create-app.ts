@@ -39,14 +39,24 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
     clientIp: (c) => {
       if (config.trustProxy) {
         // The address the proxy in front of us saw: the last X-Forwarded-For entry is the one it appended.
-        const xff = c.req.header('X-Forwarded-For')?.split(',').map((s) => s.trim()).filter(Boolean);
+        const xff = c.req
+          .header('X-Forwarded-For')
+          ?.split(',')
+          .map((s) => s.trim())
+          .filter(Boolean);
         if (xff && xff.length > 0) return xff[xff.length - 1]!;
       }
       return deps.clientIp?.(c) ?? null;
     },
-    catalogError: (err) => events('error', 'catalog.json cannot be used; the last good catalog stays in use', { error: loggableError(err) }),
+    catalogError: (err) =>
+      events('error', 'catalog.json cannot be used; the last good catalog stays in use', { error: loggableError(err) }),
   };
-  const issuer = createGrantIssuer({ keyPairId: config.keyPairId, signingKey: deps.signingKey, ttl: config.accessTtl, window: config.grantWindow });
+  const issuer = createGrantIssuer({
+    keyPairId: config.keyPairId,
+    signingKey: deps.signingKey,
+    ttl: config.accessTtl,
+    window: config.grantWindow,
+  });
 
   const app = new Hono<GatewayEnv>();
   app.use('*', requestLog(deps.log, now, deps.whenSent));
@@ -78,7 +88,8 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
   const assets = deps.assets;
   if (assets) {
     // The player page: its index and its few files, by name (never a catch-all that would shadow a host's routes).
-    const page = async (file: string, request: Request) => (await assets(file, request)) ?? problem('not-found', 'Nothing here.');
+    const page = async (file: string, request: Request) =>
+      (await assets(file, request)) ?? problem('not-found', 'Nothing here.');
     app.get(ROUTES.playerPage, (c) => page('/', c.req.raw));
     app.get(ROUTES.playerFile, (c) => page(`/${c.req.param('file')}`, c.req.raw));
   }

@@ -25,7 +25,12 @@ export interface GrantChecks {
   /** The viewer's IPv4 address when the grant is to be bound to it (CloudFront policies take IPv4 only). */
   boundIp(c: Context<GatewayEnv>, bind: boolean): Response | string | undefined;
   /** Under session control: the device session (a lease) for this grant, or the refusal. */
-  deviceSession(c: Context<GatewayEnv>, viewer: Viewer, presented: string | null, grant: Pick<IssuedGrant, 'resource' | 'expiresAt'>): Promise<DeviceSession | Response>;
+  deviceSession(
+    c: Context<GatewayEnv>,
+    viewer: Viewer,
+    presented: string | null,
+    grant: Pick<IssuedGrant, 'resource' | 'expiresAt'>,
+  ): Promise<DeviceSession | Response>;
   /** Where a video's grant cookies live: its folder under the mount prefix, on the shared domain when set. */
   cookieScope(mediaBase: string, prefix: string, videoId: string): GrantCookieScope;
 }
@@ -55,7 +60,11 @@ export function grantChecks(ctx: AppContext): GrantChecks {
     },
     async deviceSession(c, viewer, presented, grant) {
       const sub = viewer.subject;
-      if (!sub) return problem('no-subject', 'Session control needs the viewer token to carry a "sub" claim (who the viewer is).');
+      if (!sub)
+        return problem(
+          'no-subject',
+          'Session control needs the viewer token to carry a "sub" claim (who the viewer is).',
+        );
       c.set('sub', sub);
       const session = await deps.sessions!.issue(sub, presented, { keyPairId: deps.config.keyPairId, ...grant });
       if (!session.ok) return problem(session.code, session.detail);

@@ -1,5 +1,11 @@
 import type { Context } from 'hono';
-import { buildCustomPolicy, signPolicyCookies, type HashAlgorithm, type SignedCookies, type SigningKey } from '../core/index.ts';
+import {
+  buildCustomPolicy,
+  signPolicyCookies,
+  type HashAlgorithm,
+  type SignedCookies,
+  type SigningKey,
+} from '../core/index.ts';
 import { COOKIE, SESSION_COOKIE } from '../core/cookies.ts';
 import { Lru } from '../core/lru.ts';
 
@@ -29,7 +35,11 @@ export interface GrantIssuerOptions {
 export function createGrantIssuer(opts: GrantIssuerOptions) {
   const cache = new Lru<Promise<SignedCookies>>(opts.cacheSize ?? 1000);
   const counters = { signatures: 0, reused: 0 };
-  const signer = { keyPairId: opts.keyPairId, privateKey: opts.signingKey, ...(opts.hashAlgorithm ? { hashAlgorithm: opts.hashAlgorithm } : {}) };
+  const signer = {
+    keyPairId: opts.keyPairId,
+    privateKey: opts.signingKey,
+    ...(opts.hashAlgorithm ? { hashAlgorithm: opts.hashAlgorithm } : {}),
+  };
 
   /** A grant for `resource` (a folder pattern such as `https://media.example.com/videos/abc/*`). */
   async function issue(resource: string, nowMs: number, ip?: string): Promise<IssuedGrant> {
@@ -97,7 +107,13 @@ function appendCookie(c: Context, name: string, value: string, attributes: strin
 }
 
 /** The session control's companion cookie: same scope and lifetime as the grant it is bound to. */
-export function setSessionCookie(c: Context, value: string, scope: GrantCookieScope, expiresAt: number, nowMs: number): void {
+export function setSessionCookie(
+  c: Context,
+  value: string,
+  scope: GrantCookieScope,
+  expiresAt: number,
+  nowMs: number,
+): void {
   appendCookie(c, SESSION_COOKIE, value, cookieAttributes(scope, Math.max(0, expiresAt - Math.floor(nowMs / 1000))));
 }
 
@@ -110,5 +126,6 @@ export function setGrantCookies(c: Context, grant: IssuedGrant, scope: GrantCook
 /** Clears every grant cookie of one folder (same Path and Domain as when set). */
 export function clearGrantCookies(c: Context, scope: GrantCookieScope, withSession = false): void {
   const attributes = cookieAttributes(scope, 0);
-  for (const name of withSession ? [...GRANT_COOKIES, SESSION_COOKIE] : GRANT_COOKIES) appendCookie(c, name, '', attributes);
+  for (const name of withSession ? [...GRANT_COOKIES, SESSION_COOKIE] : GRANT_COOKIES)
+    appendCookie(c, name, '', attributes);
 }

@@ -24,7 +24,10 @@ export function hostAllowed(allowed: readonly string[], host: string): boolean {
  * The public media origin for a request: MEDIA_BASE_URL when set; otherwise the request's own origin, only when its
  * host is plain and (outside the demo) on the MEDIA_HOSTS allow-list. null means "refuse the request".
  */
-export function createMediaOrigin(config: { mediaBaseUrl?: string; mediaHosts: readonly string[] }): (requestUrl: string) => string | null {
+export function createMediaOrigin(config: {
+  mediaBaseUrl?: string;
+  mediaHosts: readonly string[];
+}): (requestUrl: string) => string | null {
   const fixed = config.mediaBaseUrl;
   if (fixed) return () => fixed;
   const allowed = config.mediaHosts;

@@ -39,7 +39,12 @@ function baseHeaders(key: string, meta: ObjectMeta, cacheControl: string): Heade
   });
 }
 
-export async function serveObject(storage: MediaStorage, key: string, request: Request, cacheControl: string): Promise<Response | null> {
+export async function serveObject(
+  storage: MediaStorage,
+  key: string,
+  request: Request,
+  cacheControl: string,
+): Promise<Response | null> {
   if (storage.open) {
     // One open: headers and bytes come from the same file, so they always agree.
     const opened = await storage.open(key);
@@ -61,7 +66,12 @@ export async function serveObject(storage: MediaStorage, key: string, request: R
 }
 
 /** The response for `meta` when no body is needed (304, 416, HEAD), or the status, headers and range of the body. */
-function respond(key: string, meta: ObjectMeta, request: Request, cacheControl: string): Response | { status: number; headers: Headers; range: ByteRange | undefined } {
+function respond(
+  key: string,
+  meta: ObjectMeta,
+  request: Request,
+  cacheControl: string,
+): Response | { status: number; headers: Headers; range: ByteRange | undefined } {
   const headers = baseHeaders(key, meta, cacheControl);
   const inm = request.headers.get('If-None-Match');
   if (inm && etagMatches(inm, meta.etag)) return new Response(null, { status: 304, headers });
@@ -82,7 +92,12 @@ function respond(key: string, meta: ObjectMeta, request: Request, cacheControl: 
   return { status, headers, range: range ?? undefined };
 }
 
-async function serveOnce(storage: MediaStorage, key: string, request: Request, cacheControl: string): Promise<Response | null | 'changed'> {
+async function serveOnce(
+  storage: MediaStorage,
+  key: string,
+  request: Request,
+  cacheControl: string,
+): Promise<Response | null | 'changed'> {
   const meta = await storage.head(key);
   if (!meta) return null;
   const plan = respond(key, meta, request, cacheControl);

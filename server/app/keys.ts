@@ -1,6 +1,13 @@
 import { ConfigError, type GatewayConfig } from './config.ts';
 import {
-  CoreError, createVerifier, importPrivateKey, importPublicKey, signCookies, type KeyGroup, type SigningKey, type VerifyKey,
+  CoreError,
+  createVerifier,
+  importPrivateKey,
+  importPublicKey,
+  signCookies,
+  type KeyGroup,
+  type SigningKey,
+  type VerifyKey,
 } from '../core/index.ts';
 
 export interface GatewayKeys {
@@ -21,8 +28,14 @@ function cloudFrontWarning(what: string, key: { type: string; bits: number }): s
 async function samePair(keyPairId: string, signingKey: SigningKey, publicKey: VerifyKey): Promise<boolean> {
   const resource = 'https://hls-gate.invalid/key-check';
   const cookies = await signCookies({ resource, expires: 4_000_000_000 }, { keyPairId, privateKey: signingKey });
-  const header = Object.entries(cookies).map(([k, v]) => `${k}=${v}`).join('; ');
-  const verdict = await createVerifier({ keys: new Map([[keyPairId, publicKey]]), cacheSize: 0 }).verify({ url: resource, cookie: header, now: 0 });
+  const header = Object.entries(cookies)
+    .map(([k, v]) => `${k}=${v}`)
+    .join('; ');
+  const verdict = await createVerifier({ keys: new Map([[keyPairId, publicKey]]), cacheSize: 0 }).verify({
+    url: resource,
+    cookie: header,
+    now: 0,
+  });
   return verdict.ok;
 }
 
@@ -43,11 +56,15 @@ export async function importGatewayKeys(config: GatewayConfig): Promise<GatewayK
     try {
       key = await importPublicKey(pem);
     } catch (err) {
-      throw new ConfigError(`CLOUDFRONT_PUBLIC_KEYS (${keyPairId}): ${err instanceof CoreError ? err.message : 'cannot be read'}`);
+      throw new ConfigError(
+        `CLOUDFRONT_PUBLIC_KEYS (${keyPairId}): ${err instanceof CoreError ? err.message : 'cannot be read'}`,
+      );
     }
     if (keyPairId === config.keyPairId) {
       if (!(await samePair(keyPairId, signingKey, key))) {
-        throw new ConfigError(`CLOUDFRONT_PUBLIC_KEYS gives ${keyPairId}, the ID of the signing key (CLOUDFRONT_KEY_PAIR_ID), a different public key: every grant would be refused with bad-signature. Remove that entry (the signing key is always trusted) or give the other key its own ID`);
+        throw new ConfigError(
+          `CLOUDFRONT_PUBLIC_KEYS gives ${keyPairId}, the ID of the signing key (CLOUDFRONT_KEY_PAIR_ID), a different public key: every grant would be refused with bad-signature. Remove that entry (the signing key is always trusted) or give the other key its own ID`,
+        );
       }
       continue;
     }

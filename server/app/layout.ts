@@ -33,7 +33,11 @@ const SAME_ORIGIN: readonly string[] = [ROUTES.health, ROUTES.playerPage, ROUTES
  * (a literal list once missed `/uploads/*`).
  */
 export const CROSS_ORIGIN_SCOPES: readonly string[] = [
-  ...new Set(Object.values(ROUTES).filter((r) => !SAME_ORIGIN.includes(r)).map((r) => `/${r.split('/')[1]}/*`)),
+  ...new Set(
+    Object.values(ROUTES)
+      .filter((r) => !SAME_ORIGIN.includes(r))
+      .map((r) => `/${r.split('/')[1]}/*`),
+  ),
 ];
 
 /** A route with its parameters filled in (each encoded as one path segment): `routePath(ROUTES.access, { videoId })`. */

@@ -31,7 +31,8 @@ export interface LogEntry {
 /** A line about the gateway itself rather than one request (a catalog that broke while running, ...). */
 export type EventLog = (level: 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
 
-export const defaultEventLog: EventLog = (level, msg, fields = {}) => console.log(JSON.stringify({ level, msg, ...fields }));
+export const defaultEventLog: EventLog = (level, msg, fields = {}) =>
+  console.log(JSON.stringify({ level, msg, ...fields }));
 
 /**
  * An error as it may be logged: the class name, and the message with every long token-like run (a JWT, a
@@ -41,7 +42,10 @@ export const defaultEventLog: EventLog = (level, msg, fields = {}) => console.lo
 export function loggableError(err: unknown): { name: string; message: string } {
   const name = err instanceof Error ? err.name : typeof err;
   const raw = err instanceof Error ? err.message : String(err);
-  const message = raw.replace(/[A-Za-z0-9+/=_~.-]{24,}/g, '[redacted]').replace(/\s+/g, ' ').slice(0, 300);
+  const message = raw
+    .replace(/[A-Za-z0-9+/=_~.-]{24,}/g, '[redacted]')
+    .replace(/\s+/g, ' ')
+    .slice(0, 300);
   return { name, message };
 }
 
@@ -51,13 +55,24 @@ export const requestLogLine = (entry: LogEntry): string => JSON.stringify({ leve
 export const defaultLog = (entry: LogEntry): void => console.log(requestLogLine(entry));
 
 /** The context variable the log reads (declared by the gateway's environment, app/context.ts). */
-type LogVariables = { Variables: { keyPairId: string | undefined; sub: string | undefined; sessionId: string | undefined; grantSource: 'cookie' | 'url' | undefined } };
+type LogVariables = {
+  Variables: {
+    keyPairId: string | undefined;
+    sub: string | undefined;
+    sessionId: string | undefined;
+    grantSource: 'cookie' | 'url' | undefined;
+  };
+};
 
 /**
  * The request log. With `whenSent` (the runtime can tell when a response has left), the line is written then, with
  * `ms` up to the last byte and `complete: false` for a response cut short; otherwise when the app has answered.
  */
-export function requestLog(log: ((e: LogEntry) => void) | undefined, now: () => number, whenSent?: (c: Context, sent: (whole: boolean) => void) => boolean): MiddlewareHandler<LogVariables> {
+export function requestLog(
+  log: ((e: LogEntry) => void) | undefined,
+  now: () => number,
+  whenSent?: (c: Context, sent: (whole: boolean) => void) => boolean,
+): MiddlewareHandler<LogVariables> {
   const write = log ?? defaultLog;
   return async function logRequest(c, next) {
     const start = now();

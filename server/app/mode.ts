@@ -13,10 +13,22 @@ export const DEV_KEY_PAIR_ID = 'KDEVELOPMENTKEY';
 
 /** Variables that decide who gets a grant and where it is valid. Setting any one means "a configured deployment". */
 export const DEPLOYMENT_VARS = [
-  'MEDIA_BASE_URL', 'MEDIA_HOSTS', 'COOKIE_DOMAIN', 'ALLOWED_ORIGINS', 'MEDIA_DIR',
-  'CLOUDFRONT_KEY_PAIR_ID', 'CLOUDFRONT_PRIVATE_KEY', 'CLOUDFRONT_PRIVATE_KEY_FILE', 'CLOUDFRONT_PUBLIC_KEYS',
-  'AUTH_JWT_SECRET', 'AUTH_JWT_PUBLIC_KEY', 'AUTH_JWKS_URL', 'AUTH_JWT_AUDIENCE', 'AUTH_JWT_ISSUER',
-  'SESSION_SECRET', 'ADMIN_SECRET',
+  'MEDIA_BASE_URL',
+  'MEDIA_HOSTS',
+  'COOKIE_DOMAIN',
+  'ALLOWED_ORIGINS',
+  'MEDIA_DIR',
+  'CLOUDFRONT_KEY_PAIR_ID',
+  'CLOUDFRONT_PRIVATE_KEY',
+  'CLOUDFRONT_PRIVATE_KEY_FILE',
+  'CLOUDFRONT_PUBLIC_KEYS',
+  'AUTH_JWT_SECRET',
+  'AUTH_JWT_PUBLIC_KEY',
+  'AUTH_JWKS_URL',
+  'AUTH_JWT_AUDIENCE',
+  'AUTH_JWT_ISSUER',
+  'SESSION_SECRET',
+  'ADMIN_SECRET',
 ] as const;
 
 const AUTH_VARS = ['AUTH_JWT_SECRET', 'AUTH_JWT_PUBLIC_KEY', 'AUTH_JWKS_URL'] as const;
@@ -24,9 +36,11 @@ const KEY_VARS = ['CLOUDFRONT_KEY_PAIR_ID', 'CLOUDFRONT_PRIVATE_KEY', 'CLOUDFRON
 
 /** What a deployment cannot run without, worded once for every refusal that names it. */
 export const NEEDS = {
-  signingKey: 'set CLOUDFRONT_KEY_PAIR_ID and CLOUDFRONT_PRIVATE_KEY (or CLOUDFRONT_PRIVATE_KEY_FILE); make a pair with: npx hls-gate keys generate',
+  signingKey:
+    'set CLOUDFRONT_KEY_PAIR_ID and CLOUDFRONT_PRIVATE_KEY (or CLOUDFRONT_PRIVATE_KEY_FILE); make a pair with: npx hls-gate keys generate',
   tokenCheck: 'set AUTH_JWT_SECRET, AUTH_JWT_PUBLIC_KEY or AUTH_JWKS_URL to check viewer tokens',
-  mediaOrigin: 'set MEDIA_BASE_URL (the public media origin, e.g. https://media.example.com) or MEDIA_HOSTS (the host names the gateway answers for)',
+  mediaOrigin:
+    'set MEDIA_BASE_URL (the public media origin, e.g. https://media.example.com) or MEDIA_HOSTS (the host names the gateway answers for)',
 } as const;
 
 export interface Mode {
@@ -51,7 +65,9 @@ export function resolveMode(env: Env): Mode {
   if (demoFlag === true) {
     const auth = AUTH_VARS.filter((v) => isSet(env, v));
     if (auth.length > 0) {
-      throw new ConfigError(`DEMO=true cannot be combined with ${auth.join(', ')}: the demo gives anyone a token for every video, so it must never share a real deployment's token check. Unset DEMO for a real deployment, or unset ${auth.join(', ')} for a local trial`);
+      throw new ConfigError(
+        `DEMO=true cannot be combined with ${auth.join(', ')}: the demo gives anyone a token for every video, so it must never share a real deployment's token check. Unset DEMO for a real deployment, or unset ${auth.join(', ')} for a local trial`,
+      );
     }
     return { demo: true, zeroConfig: false };
   }
@@ -63,7 +79,9 @@ export function resolveMode(env: Env): Mode {
   if (!isSet(env, 'MEDIA_BASE_URL') && !isSet(env, 'MEDIA_HOSTS')) missing.push(NEEDS.mediaOrigin);
   if (missing.length > 0) {
     const why = set.length > 0 ? `${set.join(', ')} ${set.length === 1 ? 'is' : 'are'} set` : 'DEMO=false is set';
-    throw new ConfigError(`this is a configured deployment (${why}) but it is incomplete: ${missing.join('; ')}. For a local trial, set DEMO=true instead`);
+    throw new ConfigError(
+      `this is a configured deployment (${why}) but it is incomplete: ${missing.join('; ')}. For a local trial, set DEMO=true instead`,
+    );
   }
   return { demo: false, zeroConfig: false };
 }

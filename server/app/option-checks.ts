@@ -14,7 +14,14 @@ const DAY = 86400;
 
 /** A span of seconds as a person says it: 7 days, 1 minute, 3600 seconds stays "1 hour". */
 function span(seconds: number): string {
-  const [n, unit] = seconds % DAY === 0 ? [seconds / DAY, 'day'] : seconds % 3600 === 0 ? [seconds / 3600, 'hour'] : seconds % 60 === 0 ? [seconds / 60, 'minute'] : [seconds, 'second'];
+  const [n, unit] =
+    seconds % DAY === 0
+      ? [seconds / DAY, 'day']
+      : seconds % 3600 === 0
+        ? [seconds / 3600, 'hour']
+        : seconds % 60 === 0
+          ? [seconds / 60, 'minute']
+          : [seconds, 'second'];
   return `${n} ${unit}${n === 1 ? '' : 's'}`;
 }
 
@@ -55,7 +62,9 @@ function checkHttpUrl(text: string, name: string, refuse: Refuse): URL {
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') refuse(`${name}: "${text}" must be http or https`);
   if (!isPlainHost(url.host)) {
-    refuse(`${name}: "${text}" must name one host: no wildcards (a policy for it would be valid on every matching host); write the one origin viewers use, like https://media.example.com`);
+    refuse(
+      `${name}: "${text}" must name one host: no wildcards (a policy for it would be valid on every matching host); write the one origin viewers use, like https://media.example.com`,
+    );
   }
   return url;
 }
@@ -72,7 +81,8 @@ export function checkOrigin(text: string, name: string, refuse: Refuse): string 
 /** An origin with the path a gateway is mounted at (accessGrants' mediaBaseUrl): `https://example.com/media`. */
 export function checkMountUrl(text: string, name: string, refuse: Refuse): { origin: string; prefix: string } {
   const url = checkHttpUrl(text, name, refuse);
-  if (url.search || url.hash) refuse(`${name}: "${text}" must be http(s)://one-host[/prefix], with no query or fragment`);
+  if (url.search || url.hash)
+    refuse(`${name}: "${text}" must be http(s)://one-host[/prefix], with no query or fragment`);
   return { origin: url.origin, prefix: url.pathname.replace(/\/+$/, '') };
 }
 
@@ -86,8 +96,14 @@ export function checkHosts(hosts: readonly string[], name: string, refuse: Refus
 }
 
 /** One public origin, or the hosts whose own origin is used: never both (every grant would name the origin anyway). */
-export function checkOneOriginRule(base: string | undefined, hosts: readonly string[], names: { base: string; hosts: string }, refuse: Refuse): void {
-  if (base && hosts.length > 0) refuse(`set ${names.base} or ${names.hosts}, not both: with ${names.base} every grant names that origin`);
+export function checkOneOriginRule(
+  base: string | undefined,
+  hosts: readonly string[],
+  names: { base: string; hosts: string },
+  refuse: Refuse,
+): void {
+  if (base && hosts.length > 0)
+    refuse(`set ${names.base} or ${names.hosts}, not both: with ${names.base} every grant names that origin`);
 }
 
 /** Is `host` the cookie domain itself or below it (RFC 6265 section 5.1.3 domain-match)? */
@@ -103,7 +119,12 @@ export function domainCovers(domain: string, host: string): boolean {
  * Public Suffix List with tldts, private suffixes included: https://publicsuffix.org/, RFC 6265 section 5.3 step 5),
  * and must cover the media host, or browsers never send the cookies there. Returns it without a leading dot.
  */
-export function checkCookieDomain(text: string, mediaHost: string, names: { domain: string; base: string }, refuse: Refuse): string {
+export function checkCookieDomain(
+  text: string,
+  mediaHost: string,
+  names: { domain: string; base: string },
+  refuse: Refuse,
+): string {
   const domain = text.replace(/^\./, '');
   const name = names.domain;
   if (!/^[a-z0-9.-]+$/i.test(domain) || (!domain.includes('.') && domain !== 'localhost')) {
@@ -112,10 +133,14 @@ export function checkCookieDomain(text: string, mediaHost: string, names: { doma
   const lower = domain.toLowerCase();
   const suffix = lower === 'localhost' ? null : getPublicSuffix(lower, { allowPrivateDomains: true });
   if (lower !== 'localhost' && (suffix === null || suffix === lower)) {
-    refuse(`${name}="${lower}" is a public suffix: browsers would refuse the cookie, or share it with every site under it; use your own domain, e.g. example.co.uk`);
+    refuse(
+      `${name}="${lower}" is a public suffix: browsers would refuse the cookie, or share it with every site under it; use your own domain, e.g. example.co.uk`,
+    );
   }
   if (!domainCovers(domain, mediaHost)) {
-    refuse(`${name}="${domain}" does not cover the media host "${mediaHost}" of ${names.base}: browsers would never send the cookies; use a parent domain of both the player and the media host`);
+    refuse(
+      `${name}="${domain}" does not cover the media host "${mediaHost}" of ${names.base}: browsers would never send the cookies; use a parent domain of both the player and the media host`,
+    );
   }
   return domain;
 }

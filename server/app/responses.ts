@@ -13,7 +13,13 @@ export function problem(code: ProblemCode, detail: string, headers?: HeadersInit
 export function problem(code: ProblemCode, detail?: string, headers: HeadersInit = {}): Response {
   const spec: ProblemSpec = PROBLEMS[code];
   const { status } = spec;
-  const body = { type: `https://github.com/hls-gate/hls-gate#${code}`, title: TITLES[status], status, code, detail: detail ?? spec.detail };
+  const body = {
+    type: `https://github.com/hls-gate/hls-gate#${code}`,
+    title: TITLES[status],
+    status,
+    code,
+    detail: detail ?? spec.detail,
+  };
   return new Response(JSON.stringify(body), {
     status,
     headers: { 'Content-Type': 'application/problem+json', 'Cache-Control': 'no-store', ...headers },

@@ -14,7 +14,12 @@ export function accessRoutes(app: Hono<GatewayEnv>, ctx: AppContext, issuer: Gra
   app.delete(ROUTES.access, (c) => releaseAccess(c, ctx, checks));
 }
 
-async function grantAccess(c: Context<GatewayEnv>, ctx: AppContext, issuer: GrantIssuer, checks: GrantChecks): Promise<Response> {
+async function grantAccess(
+  c: Context<GatewayEnv>,
+  ctx: AppContext,
+  issuer: GrantIssuer,
+  checks: GrantChecks,
+): Promise<Response> {
   const { deps } = ctx;
   const found = await checks.entitledVideo(c);
   if (found instanceof Response) return found;

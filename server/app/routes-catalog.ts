@@ -70,7 +70,11 @@ export function catalogRoutes(app: Hono<GatewayEnv>, ctx: AppContext): void {
   /** The listing's body for this viewer, with the poster links signed for `mediaBase` under `prefix`. */
   async function listing(entries: CatalogEntry[], mediaBase: string, prefix: string, nowMs: number): Promise<string> {
     const videos = await Promise.all(
-      entries.map(async (v) => (v.poster ? { ...v, posterUrl: await posters.url(`${mediaBase}${videoFolder(prefix, v.id)}${v.poster}`, nowMs) } : v)),
+      entries.map(async (v) =>
+        v.poster
+          ? { ...v, posterUrl: await posters.url(`${mediaBase}${videoFolder(prefix, v.id)}${v.poster}`, nowMs) }
+          : v,
+      ),
     );
     return JSON.stringify({ videos });
   }

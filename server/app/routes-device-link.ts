@@ -31,7 +31,12 @@ function signedQuery(grant: IssuedGrant): string[] {
 export function deviceLinkRoutes(app: Hono<GatewayEnv>, ctx: AppContext): void {
   const { deps } = ctx;
   const checks = grantChecks(ctx);
-  const linkIssuer = createGrantIssuer({ keyPairId: deps.config.keyPairId, signingKey: deps.signingKey, ttl: deps.config.deviceLinkTtl, window: deps.config.grantWindow });
+  const linkIssuer = createGrantIssuer({
+    keyPairId: deps.config.keyPairId,
+    signingKey: deps.signingKey,
+    ttl: deps.config.deviceLinkTtl,
+    window: deps.config.grantWindow,
+  });
   app.post(ROUTES.deviceLink, async (c) => {
     const found = await checks.entitledVideo(c);
     if (found instanceof Response) return found;

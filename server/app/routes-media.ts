@@ -44,7 +44,8 @@ export function mediaRoutes(app: Hono<GatewayEnv>, ctx: AppContext): void {
       now: ctx.now() / 1000,
     });
     if (!verdict.ok) {
-      if (verdict.denial.keyPairId && verdict.denial.reason !== 'unknown-key') c.set('keyPairId', verdict.denial.keyPairId);
+      if (verdict.denial.keyPairId && verdict.denial.reason !== 'unknown-key')
+        c.set('keyPairId', verdict.denial.keyPairId);
       return cloudFrontDenial(verdict.denial);
     }
     c.set('keyPairId', verdict.grant.keyPairId);
@@ -52,24 +53,41 @@ export function mediaRoutes(app: Hono<GatewayEnv>, ctx: AppContext): void {
     if (ctx.deps.sessions) {
       // A device link carries its session in the query (it has no cookies); a browser in the companion cookie.
       const fromQuery = verdict.grant.source === 'url' ? url.searchParams.getAll(SESSION_PARAM) : [];
-      const session = await ctx.deps.sessions.check(fromQuery.length > 0 ? fromQuery : cookieValues(c.req.raw.headers.get('Cookie'), SESSION_COOKIE, isSessionValue, MAX_SESSION_VALUES), verdict.grant);
+      const session = await ctx.deps.sessions.check(
+        fromQuery.length > 0
+          ? fromQuery
+          : cookieValues(c.req.raw.headers.get('Cookie'), SESSION_COOKIE, isSessionValue, MAX_SESSION_VALUES),
+        verdict.grant,
+      );
       if (session.sub) c.set('sub', session.sub);
       if (session.sid) c.set('sessionId', session.sid);
-      if (session.reason === 'store-unavailable') return problem('store-unavailable', undefined, { 'Retry-After': '1' });
+      if (session.reason === 'store-unavailable')
+        return problem('store-unavailable', undefined, { 'Retry-After': '1' });
       if (session.reason) return cloudFrontDenial({ code: DENIALS[session.reason].code, reason: session.reason });
     }
     // A cached copy must never outlive the grant that allowed it. Under session control it must not be reused
     // unchecked at all (a revoked device would replay its cache): `no-cache` makes the browser revalidate every
     // time, so each replay is judged again (a 304 when allowed).
     const secondsLeft = Math.max(0, Math.floor(verdict.grant.expiresAt - ctx.now() / 1000));
-    const cacheControl = ctx.deps.sessions ? 'private, no-cache' : `private, max-age=${Math.min(secondsLeft, MAX_CACHE_SECONDS)}`;
+    const cacheControl = ctx.deps.sessions
+      ? 'private, no-cache'
+      : `private, max-age=${Math.min(secondsLeft, MAX_CACHE_SECONDS)}`;
     // A playlist fetched with a signed-URL query (a device link) hands the same query on to every file of this
     // video it names, so a cookie-less device carries the grant down the whole tree (app/tokenize.ts).
-    const token = verdict.grant.source === 'url' && verdict.grant.policyKind === 'custom' && key.endsWith('.m3u8') ? grantQuery(url) : '';
+    const token =
+      verdict.grant.source === 'url' && verdict.grant.policyKind === 'custom' && key.endsWith('.m3u8')
+        ? grantQuery(url)
+        : '';
     if (token) {
       const object = await ctx.deps.storage.get(key);
       if (!object) return problem('not-found', 'No such file in this video.');
-      return tokenizedPlaylist(object, { playlistUrl: mediaBase + url.pathname, folderUrl: mediaBase + folder, token, head: c.req.method === 'HEAD', contentType: contentTypeFor(key) });
+      return tokenizedPlaylist(object, {
+        playlistUrl: mediaBase + url.pathname,
+        folderUrl: mediaBase + folder,
+        token,
+        head: c.req.method === 'HEAD',
+        contentType: contentTypeFor(key),
+      });
     }
     const res = await serveObject(ctx.deps.storage, key, c.req.raw, cacheControl);
     return res ?? problem('not-found', 'No such file in this video.');

@@ -50,7 +50,8 @@ async function uploader(c: Context<GatewayEnv>, { ctx }: Uploads): Promise<Uploa
   const auth = await deps.auth.authenticate(header, ctx.now());
   if (!auth.ok) return problem(auth.code, auth.detail);
   if (!auth.viewer.canUpload) return problem('no-upload-permission');
-  if (!auth.viewer.subject) return problem('no-subject', 'An uploader token needs a "sub": uploads belong to the uploader who reserved them.');
+  if (!auth.viewer.subject)
+    return problem('no-subject', 'An uploader token needs a "sub": uploads belong to the uploader who reserved them.');
   c.set('sub', auth.viewer.subject);
   return `sub:${auth.viewer.subject}`;
 }
@@ -69,31 +70,53 @@ async function reserve(c: Context<GatewayEnv, typeof ROUTES.uploads>, up: Upload
   if (!mediaBase) return badHost();
   const body = await optionalJsonBody(c.req, '{ "videoId": "id" } (optional)');
   if (body instanceof Response) return body;
-  const videoId = body.videoId === undefined ? [...crypto.getRandomValues(new Uint8Array(12))].map((b) => (b % 36).toString(36)).join('') : body.videoId;
+  const videoId =
+    body.videoId === undefined
+      ? [...crypto.getRandomValues(new Uint8Array(12))].map((b) => (b % 36).toString(36)).join('')
+      : body.videoId;
   if (typeof videoId !== 'string' || !VIDEO_ID.test(videoId)) return badId();
   if (await published(up, videoId)) return exists();
   const now = ctx.now();
   if (owner !== ADMIN && (await sink.reservation(videoId))?.owner !== owner) {
     const pending = await sink.pending(owner, now);
-    if (pending.count >= limits.maxPending) return problem('too-many-uploads', `This uploader has ${pending.count} unfinished uploads (UPLOAD_MAX_PENDING); wait until one is packaged.`);
+    if (pending.count >= limits.maxPending)
+      return problem(
+        'too-many-uploads',
+        `This uploader has ${pending.count} unfinished uploads (UPLOAD_MAX_PENDING); wait until one is packaged.`,
+      );
   }
   if (sink.hasRoom && !(await sink.hasRoom(0))) return full();
   const expires = Math.floor(now / 1000) + limits.urlTtl;
   if ((await sink.reserve(videoId, { owner, expiresAt: expires * 1000 }, now)) === 'taken') return taken();
   const url = `${mediaBase}${mountPrefix(c, ROUTES.uploads)}${routePath(ROUTES.uploadSource, { videoId })}`;
-  const uploadUrl = await signUrl(url, { expires, resource: url }, { keyPairId: ctx.deps.config.keyPairId, privateKey: ctx.deps.signingKey });
+  const uploadUrl = await signUrl(
+    url,
+    { expires, resource: url },
+    { keyPairId: ctx.deps.config.keyPairId, privateKey: ctx.deps.signingKey },
+  );
   c.header('Cache-Control', 'no-store');
-  return c.json({ videoId, uploadUrl, expiresAt: new Date(expires * 1000).toISOString(), maxBytes: limits.maxBytes }, 201);
+  return c.json(
+    { videoId, uploadUrl, expiresAt: new Date(expires * 1000).toISOString(), maxBytes: limits.maxBytes },
+    201,
+  );
 }
 
 /** The PUT's credentials and declarations, checked before anything is claimed: the signed URL, the hash, the length. */
-async function signedPut(c: Context<GatewayEnv>, { ctx, limits }: Uploads): Promise<Response | { videoId: string; sha256: string; length: number | null }> {
+async function signedPut(
+  c: Context<GatewayEnv>,
+  { ctx, limits }: Uploads,
+): Promise<Response | { videoId: string; sha256: string; length: number | null }> {
   const videoId = c.req.param('videoId') ?? '';
   if (!VIDEO_ID.test(videoId)) return badId();
   const mediaBase = ctx.mediaBase(c);
   if (!mediaBase) return badHost();
   const url = new URL(c.req.url);
-  const verdict = await ctx.deps.verifier.verify({ url: mediaBase + url.pathname + url.search, cookie: null, clientIp: ctx.clientIp(c), now: ctx.now() / 1000 });
+  const verdict = await ctx.deps.verifier.verify({
+    url: mediaBase + url.pathname + url.search,
+    cookie: null,
+    clientIp: ctx.clientIp(c),
+    now: ctx.now() / 1000,
+  });
   if (!verdict.ok) return cloudFrontDenial(verdict.denial);
   c.set('keyPairId', verdict.grant.keyPairId);
   const sha256 = c.req.header('x-amz-content-sha256')?.toLowerCase();
@@ -113,7 +136,8 @@ async function receive(c: Context<GatewayEnv>, up: Uploads): Promise<Response> {
   const { videoId, sha256, length } = put;
   // The signed URL was handed only to the uploader holding the reservation, and expires with it.
   const reservation = await sink.reservation(videoId);
-  if (!reservation) return problem('no-upload', 'Nothing is reserved under this ID: ask POST /api/uploads for an upload URL.');
+  if (!reservation)
+    return problem('no-upload', 'Nothing is reserved under this ID: ask POST /api/uploads for an upload URL.');
   if (await published(up, videoId)) return exists();
   // Exactly one body per ID: a retry of the accepted body is answered from what is known (never read twice).
   if (!(await sink.claim(videoId))) {
@@ -135,7 +159,11 @@ async function receive(c: Context<GatewayEnv>, up: Uploads): Promise<Response> {
   if (sink.hasRoom && !(await sink.hasRoom(length ?? room))) return refuse(full());
   const body = c.req.raw.body;
   if (!body) return refuse(problem('incomplete', 'The upload has no body.'));
-  const result = await sink.receive(videoId, body.pipeThrough(uploadGuard(room, over)), { sha256, maxBytes: room, length });
+  const result = await sink.receive(videoId, body.pipeThrough(uploadGuard(room, over)), {
+    sha256,
+    maxBytes: room,
+    length,
+  });
   if (!result.ok) return problem(result.reason, undefined, { Connection: 'close' });
   return c.json({ videoId, bytes: result.bytes, status: 'uploaded' }, 201);
 }

@@ -63,6 +63,61 @@ export const isSessionValue = (value: string): boolean => {
 export const MAX_SESSION_VALUES = 256;
 const newId = () => encodeCloudFrontBase64(crypto.getRandomValues(new Uint8Array(16))).slice(0, 22);
 
+/** A device session for a grant: the same session for a genuine token, a new one otherwise; a lease under a limit. */
+async function issueSession(
+  opts: SessionControlOptions,
+  hmac: ReturnType<typeof sessionHmac>,
+  denyList: ReturnType<typeof createDenyList>,
+  sub: string,
+  presented: string | null,
+  grant: BoundGrant,
+): Promise<SessionIssue> {
+  const unavailable = {
+    ok: false,
+    status: 503,
+    code: 'store-unavailable',
+    detail: 'The session store cannot be reached; try again shortly.',
+  } as const;
+  const held = await hmac.readToken(presented, sub);
+  let sid = held?.sid ?? newId();
+  const proof = newId();
+  for (const [kind, id] of [
+    ['sub', sub],
+    ['session', sid],
+  ] as const) {
+    const r = await denyList.isRevoked(kind, id);
+    if (r === undefined) return unavailable;
+    if (r) return { ok: false, status: 403, code: 'revoked', detail: 'Access for this viewer or device was revoked.' };
+  }
+  if (opts.maxStreams !== undefined) {
+    try {
+      const now = Math.floor(opts.now() / 1000);
+      let leased = await opts.store.lease(sub, sid, grant.expiresAt, opts.maxStreams, now, {
+        previous: held?.proof ?? null,
+        next: proof,
+      });
+      // A stale proof (a copied token, or a lease that ended): this device is a new one.
+      if (leased === 'stale')
+        leased = await opts.store.lease(sub, (sid = newId()), grant.expiresAt, opts.maxStreams, now, {
+          previous: null,
+          next: proof,
+        });
+      denyList.storeOk();
+      if (leased !== 'ok')
+        return {
+          ok: false,
+          status: 429,
+          code: 'too-many-streams',
+          detail: `This account is already playing on ${opts.maxStreams} device${opts.maxStreams === 1 ? '' : 's'}; stop one to watch here.`,
+        };
+    } catch (err) {
+      denyList.storeFailed(err);
+      if (opts.failMode === 'closed') return unavailable;
+    }
+  }
+  return { ok: true, sid, cookie: await hmac.cookie(sid, sub, grant), token: await hmac.token(sid, sub, proof) };
+}
+
 export function createSessionControl(opts: SessionControlOptions) {
   const hmac = sessionHmac(opts.secret);
   const denyList = createDenyList(opts);
@@ -96,31 +151,8 @@ export function createSessionControl(opts: SessionControlOptions) {
      * X-Hls-Gate-Session): the same session when the gateway minted it for this viewer and, under a stream limit,
      * its proof is the latest; otherwise a new session, counted as a new device.
      */
-    async issue(sub: string, presented: string | null, grant: BoundGrant): Promise<SessionIssue> {
-      const unavailable = { ok: false, status: 503, code: 'store-unavailable', detail: 'The session store cannot be reached; try again shortly.' } as const;
-      const held = await hmac.readToken(presented, sub);
-      let sid = held?.sid ?? newId();
-      const proof = newId();
-      for (const [kind, id] of [['sub', sub], ['session', sid]] as const) {
-        const r = await denyList.isRevoked(kind, id);
-        if (r === undefined) return unavailable;
-        if (r) return { ok: false, status: 403, code: 'revoked', detail: 'Access for this viewer or device was revoked.' };
-      }
-      if (opts.maxStreams !== undefined) {
-        try {
-          const now = Math.floor(opts.now() / 1000);
-          let leased = await opts.store.lease(sub, sid, grant.expiresAt, opts.maxStreams, now, { previous: held?.proof ?? null, next: proof });
-          // A stale proof (a copied token, or a lease that ended): this device is a new one.
-          if (leased === 'stale') leased = await opts.store.lease(sub, (sid = newId()), grant.expiresAt, opts.maxStreams, now, { previous: null, next: proof });
-          denyList.storeOk();
-          if (leased !== 'ok') return { ok: false, status: 429, code: 'too-many-streams', detail: `This account is already playing on ${opts.maxStreams} device${opts.maxStreams === 1 ? '' : 's'}; stop one to watch here.` };
-        } catch (err) {
-          denyList.storeFailed(err);
-          if (opts.failMode === 'closed') return unavailable;
-        }
-      }
-      return { ok: true, sid, cookie: await hmac.cookie(sid, sub, grant), token: await hmac.token(sid, sub, proof) };
-    },
+    issue: (sub: string, presented: string | null, grant: BoundGrant): Promise<SessionIssue> =>
+      issueSession(opts, hmac, denyList, sub, presented, grant),
 
     /** Checks the session cookies of a media request against the grant that let it through. */
     async check(values: readonly string[], grant: Grant): Promise<SessionCheck> {

@@ -25,7 +25,11 @@ export function createDenyList(opts: DenyListOptions) {
   let failing = false;
 
   function storeFailed(err: unknown): void {
-    if (!failing) opts.report('error', `session store unreachable (${err instanceof Error ? err.name : 'Error'}); failing ${opts.failMode}`);
+    if (!failing)
+      opts.report(
+        'error',
+        `session store unreachable (${err instanceof Error ? err.name : 'Error'}); failing ${opts.failMode}`,
+      );
     failing = true;
   }
   function storeOk(): void {

@@ -18,14 +18,27 @@ export const TAG = /^[A-Za-z0-9~-]{43}_$/;
 const enc = new TextEncoder();
 const material = (sid: string, sub: string, grant: BoundGrant) =>
   enc.encode(`hls-gate-session-v1\n${sid}\n${sub}\n${grant.keyPairId}\n${grant.resource}\n${grant.expiresAt}`);
-const tokenMaterial = (sid: string, sub: string, proof: string) => enc.encode(`hls-gate-session-token-v1\n${sid}\n${sub}\n${proof}`);
+const tokenMaterial = (sid: string, sub: string, proof: string) =>
+  enc.encode(`hls-gate-session-token-v1\n${sid}\n${sub}\n${proof}`);
 
 export function sessionHmac(secret: string) {
-  const key = crypto.subtle.importKey('raw', enc.encode(secret) as BufferSource, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
-  const sign = async (data: Uint8Array) => encodeCloudFrontBase64(new Uint8Array(await crypto.subtle.sign('HMAC', await key, data as BufferSource)));
+  const key = crypto.subtle.importKey(
+    'raw',
+    enc.encode(secret) as BufferSource,
+    { name: 'HMAC', hash: 'SHA-256' },
+    false,
+    ['sign', 'verify'],
+  );
+  const sign = async (data: Uint8Array) =>
+    encodeCloudFrontBase64(new Uint8Array(await crypto.subtle.sign('HMAC', await key, data as BufferSource)));
   const verify = async (tag: string, data: Uint8Array) => {
     try {
-      return await crypto.subtle.verify('HMAC', await key, decodeCloudFrontBase64(tag) as BufferSource, data as BufferSource);
+      return await crypto.subtle.verify(
+        'HMAC',
+        await key,
+        decodeCloudFrontBase64(tag) as BufferSource,
+        data as BufferSource,
+      );
     } catch {
       return false;
     }
@@ -36,7 +49,8 @@ export function sessionHmac(secret: string) {
       return `${sid}.${encodeCloudFrontBase64(sub)}.${await sign(material(sid, sub, grant))}`;
     },
     /** Whether a cookie's tag is the gateway's for this session, viewer and grant. */
-    cookieValid: (sid: string, sub: string, grant: BoundGrant, tag: string): Promise<boolean> => verify(tag, material(sid, sub, grant)),
+    cookieValid: (sid: string, sub: string, grant: BoundGrant, tag: string): Promise<boolean> =>
+      verify(tag, material(sid, sub, grant)),
     /** The session token a device sends back on renewal: `sid.proof.mac`. */
     async token(sid: string, sub: string, proof: string): Promise<string> {
       return `${sid}.${proof}.${await sign(tokenMaterial(sid, sub, proof))}`;
@@ -44,7 +58,8 @@ export function sessionHmac(secret: string) {
     /** The sid and proof of a token the gateway minted for this viewer, or null. */
     async readToken(value: string | null, sub: string): Promise<{ sid: string; proof: string } | null> {
       const [sid, proof, tag, extra] = (value ?? '').split('.', 4);
-      if (extra !== undefined || !sid || !SID.test(sid) || !proof || !SID.test(proof) || !tag || !TAG.test(tag)) return null;
+      if (extra !== undefined || !sid || !SID.test(sid) || !proof || !SID.test(proof) || !tag || !TAG.test(tag))
+        return null;
       return (await verify(tag, tokenMaterial(sid, sub, proof))) ? { sid, proof } : null;
     },
   };

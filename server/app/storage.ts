@@ -28,7 +28,8 @@ export interface StoredObject {
 }
 
 /** Why an upload body was refused; nothing of it is kept. */
-export type UploadRefusal = 'hash-mismatch' | 'too-large' | 'over-quota' | 'not-a-video' | 'incomplete' | 'length-required';
+export type UploadRefusal =
+  'hash-mismatch' | 'too-large' | 'over-quota' | 'not-a-video' | 'incomplete' | 'length-required';
 
 export type UploadResult = { ok: true; bytes: number } | { ok: false; reason: UploadRefusal };
 
@@ -36,7 +37,11 @@ export type UploadResult = { ok: true; bytes: number } | { ok: false; reason: Up
 export type UploadFailure = { code: PackageFailure | 'interrupted'; reason: string };
 
 /** Where an upload stands: received, being packaged (with a percentage), published, or failed with a code. */
-export type UploadStatus = { status: 'uploaded' } | { status: 'packaging'; percent: number } | { status: 'ready' } | ({ status: 'failed' } & UploadFailure);
+export type UploadStatus =
+  | { status: 'uploaded' }
+  | { status: 'packaging'; percent: number }
+  | { status: 'ready' }
+  | ({ status: 'failed' } & UploadFailure);
 
 /** Who holds an upload ID: `admin`, or `sub:<the uploader token's sub>`. */
 export type UploadOwner = string;
@@ -74,7 +79,11 @@ export interface UploadSink {
   /** Gives the body slot back when the claimed body was refused before it was read. */
   release(videoId: string): Promise<void>;
   /** Stores the body of a claimed ID; a refused body releases the claim and leaves nothing. */
-  receive(videoId: string, body: ReadableStream<Uint8Array>, expect: { sha256: string; maxBytes: number; length: number | null }): Promise<UploadResult>;
+  receive(
+    videoId: string,
+    body: ReadableStream<Uint8Array>,
+    expect: { sha256: string; maxBytes: number; length: number | null },
+  ): Promise<UploadResult>;
   /** Where the upload stands, or null when nothing was received under this ID. */
   status(videoId: string): Promise<UploadStatus | null>;
   /** The SHA-256 of the source accepted under this ID, if any (a retry of the same body is answered, not re-read). */

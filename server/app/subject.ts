@@ -18,7 +18,8 @@ export function subjectProblem(sub: unknown): string | null {
   if (LONE_SURROGATE.test(sub)) return 'must be well-formed Unicode (no lone surrogate)';
   if (CONTROL.test(sub)) return 'must not contain control characters';
   if (sub.normalize('NFC') !== sub) return 'must be in Unicode NFC';
-  if (new TextEncoder().encode(sub).length > MAX_SUBJECT_BYTES) return `must be at most ${MAX_SUBJECT_BYTES} bytes of UTF-8`;
+  if (new TextEncoder().encode(sub).length > MAX_SUBJECT_BYTES)
+    return `must be at most ${MAX_SUBJECT_BYTES} bytes of UTF-8`;
   return null;
 }
 

@@ -23,7 +23,17 @@ import { problem } from './responses.ts';
 // as the client reads it rather than built whole.
 
 /** Tags whose URI="..." attribute names a resource of the stream. */
-const URI_TAGS = new Set(['#EXT-X-MEDIA:', '#EXT-X-I-FRAME-STREAM-INF:', '#EXT-X-MAP:', '#EXT-X-KEY:', '#EXT-X-SESSION-KEY:', '#EXT-X-SESSION-DATA:', '#EXT-X-PART:', '#EXT-X-PRELOAD-HINT:', '#EXT-X-RENDITION-REPORT:']);
+const URI_TAGS = new Set([
+  '#EXT-X-MEDIA:',
+  '#EXT-X-I-FRAME-STREAM-INF:',
+  '#EXT-X-MAP:',
+  '#EXT-X-KEY:',
+  '#EXT-X-SESSION-KEY:',
+  '#EXT-X-SESSION-DATA:',
+  '#EXT-X-PART:',
+  '#EXT-X-PRELOAD-HINT:',
+  '#EXT-X-RENDITION-REPORT:',
+]);
 
 /** Playlists larger than this are refused for tokenizing (a 10,000-segment playlist is ~300 KB). */
 export const MAX_PLAYLIST_BYTES = 4 * 1024 * 1024;
@@ -57,7 +67,8 @@ const ESCAPES = /%([0-9A-Fa-f]{2})/g;
  * string without quotes, backslashes (ffmpeg reads `\"` as an escape), controls or line separators, or an unquoted
  * value without those, commas or whitespace; then a comma (and spaces, which every reader skips) or the end.
  */
-const ATTRIBUTE = /([A-Z0-9-]+)=("[^"\\\u0000-\u001f\u007f-\u009f\u2028\u2029]*"|[^",\\\s\u0000-\u001f\u007f-\u009f\u2028\u2029]+)(, *|$)/y;
+const ATTRIBUTE =
+  /([A-Z0-9-]+)=("[^"\\\u0000-\u001f\u007f-\u009f\u2028\u2029]*"|[^",\\\s\u0000-\u001f\u007f-\u009f\u2028\u2029]+)(, *|$)/y;
 
 interface Scope {
   /** `https://media.example.com` */
@@ -100,7 +111,8 @@ function ownUri(uri: string, scope: Scope): boolean {
   if (!URI_CHARS.test(rest)) return false;
   if (rest.includes('%')) {
     if (BAD_PERCENT.test(rest)) return false;
-    for (const m of rest.matchAll(ESCAPES)) if (!SAFE_ESCAPE.test(String.fromCharCode(parseInt(m[1]!, 16)))) return false;
+    for (const m of rest.matchAll(ESCAPES))
+      if (!SAFE_ESCAPE.test(String.fromCharCode(parseInt(m[1]!, 16)))) return false;
   }
   const hash = rest.indexOf('#');
   if (hash >= 0 && rest.indexOf('#', hash + 1) >= 0) return false;
@@ -121,7 +133,8 @@ function ownUri(uri: string, scope: Scope): boolean {
     }
   }
   if (i === segments.length) return false; // no file named (`..`, `?x`, `#x`, empty)
-  for (let j = i; j < segments.length; j++) if (segments[j] === '' || segments[j] === '.' || segments[j] === '..') return false;
+  for (let j = i; j < segments.length; j++)
+    if (segments[j] === '' || segments[j] === '.' || segments[j] === '..') return false;
   return `${dir}${segments.slice(i).join('/')}`.startsWith(scope.folder);
 }
 
@@ -195,9 +208,13 @@ function countNewlines(bytes: Uint8Array, max: number): number {
  */
 async function readPlaylist(object: StoredObject): Promise<Uint8Array | null> {
   const body = object.body;
-  const linesOf = (bytes: Uint8Array, newlines: number) => newlines + (bytes.length > 0 && bytes[bytes.length - 1] !== 0x0a ? 1 : 0);
+  const linesOf = (bytes: Uint8Array, newlines: number) =>
+    newlines + (bytes.length > 0 && bytes[bytes.length - 1] !== 0x0a ? 1 : 0);
   if (body instanceof Uint8Array) {
-    return body.byteLength > MAX_PLAYLIST_BYTES || linesOf(body, countNewlines(body, MAX_PLAYLIST_LINES)) > MAX_PLAYLIST_LINES ? null : body;
+    return body.byteLength > MAX_PLAYLIST_BYTES ||
+      linesOf(body, countNewlines(body, MAX_PLAYLIST_LINES)) > MAX_PLAYLIST_LINES
+      ? null
+      : body;
   }
   const reader = body.getReader();
   let buffer = new Uint8Array(Math.min(object.meta.size, MAX_PLAYLIST_BYTES));
@@ -213,7 +230,9 @@ async function readPlaylist(object: StoredObject): Promise<Uint8Array | null> {
       return null;
     }
     if (length + value.byteLength > buffer.length) {
-      const grown = new Uint8Array(Math.min(MAX_PLAYLIST_BYTES, Math.max(2 * buffer.length, length + value.byteLength)));
+      const grown = new Uint8Array(
+        Math.min(MAX_PLAYLIST_BYTES, Math.max(2 * buffer.length, length + value.byteLength)),
+      );
       grown.set(buffer.subarray(0, length));
       buffer = grown;
     }
@@ -257,7 +276,10 @@ interface MessageChannelLike {
 }
 
 const tooLarge = () =>
-  problem('playlist-too-large', `The playlist is too large to tokenize for a device link (over ${MAX_PLAYLIST_BYTES} bytes or ${MAX_PLAYLIST_LINES} lines).`);
+  problem(
+    'playlist-too-large',
+    `The playlist is too large to tokenize for a device link (over ${MAX_PLAYLIST_BYTES} bytes or ${MAX_PLAYLIST_LINES} lines).`,
+  );
 
 export interface TokenizeRequest {
   /** The public URL of the playlist (media origin + path). */
@@ -286,7 +308,8 @@ export async function tokenizedPlaylist(object: StoredObject, req: TokenizeReque
   const headers = { 'Content-Type': req.contentType, 'Cache-Control': 'private, no-store' };
   if (req.head) return new Response(null, { headers });
   const scope = scopeOf(req.playlistUrl, req.folderUrl);
-  if (!scope) return new Response(new TextDecoder('utf-8', { fatal: false, ignoreBOM: true }).decode(bytes), { headers }); // nothing gets the token
+  if (!scope)
+    return new Response(new TextDecoder('utf-8', { fatal: false, ignoreBOM: true }).decode(bytes), { headers }); // nothing gets the token
 
   // Slices end after a LF byte, which is never inside a UTF-8 sequence; one decoder keeps a leading BOM as it is.
   const decoder = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
@@ -305,7 +328,10 @@ export async function tokenizedPlaylist(object: StoredObject, req: TokenizeReque
       .map((line) => tokenizeLine(line, scope, req.token))
       .join('\n');
   };
-  const first = bytes.length <= WHOLE_BYTES && countNewlines(bytes, WHOLE_LINES) < WHOLE_LINES ? slice(Infinity, Infinity) : slice();
+  const first =
+    bytes.length <= WHOLE_BYTES && countNewlines(bytes, WHOLE_LINES) < WHOLE_LINES
+      ? slice(Infinity, Infinity)
+      : slice();
   if (at >= bytes.length) return new Response(first, { headers });
   const encoder = new TextEncoder();
   const body = new ReadableStream<Uint8Array>({

@@ -15,7 +15,10 @@ export class UploadError extends HlsGateError<UploadRefusal> {
 }
 
 /** Passes the body through, refusing a non-media start and anything past `maxBytes` (with `over` as the reason). */
-export function uploadGuard(maxBytes: number, over: UploadRefusal = 'too-large'): TransformStream<Uint8Array, Uint8Array> {
+export function uploadGuard(
+  maxBytes: number,
+  over: UploadRefusal = 'too-large',
+): TransformStream<Uint8Array, Uint8Array> {
   let seen = 0;
   let head: Uint8Array | null = new Uint8Array(0);
   return new TransformStream({

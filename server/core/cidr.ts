@@ -18,7 +18,8 @@ export interface Cidr {
 /** Parses one IPv4 address or CIDR range (CloudFront policies take IPv4 only); null when it is not one. */
 export function parseCidr(text: string): Cidr | null {
   const [ip, prefixText, extra] = text.split('/');
-  if (extra !== undefined || ip === undefined || prefixText === undefined || !/^(3[0-2]|[12]?\d)$/.test(prefixText)) return null;
+  if (extra !== undefined || ip === undefined || prefixText === undefined || !/^(3[0-2]|[12]?\d)$/.test(prefixText))
+    return null;
   const base = parseIPv4(ip);
   if (base === null) return null;
   return { base, prefix: Number(prefixText) };

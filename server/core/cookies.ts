@@ -39,7 +39,12 @@ export type CloudFrontCookies = Map<string, string[]>;
  * Every value of one cookie name in the Cookie header(s), at most MAX_VALUES_PER_NAME; with `accept`, values it
  * refuses (junk) are skipped before they are counted, so they cannot push a real value out.
  */
-export function cookieValues(headers: string | readonly string[] | null | undefined, name: string, accept?: (value: string) => boolean, max = MAX_VALUES_PER_NAME): string[] {
+export function cookieValues(
+  headers: string | readonly string[] | null | undefined,
+  name: string,
+  accept?: (value: string) => boolean,
+  max = MAX_VALUES_PER_NAME,
+): string[] {
   const out: string[] = [];
   const list = headers == null ? [] : typeof headers === 'string' ? [headers] : headers;
   for (const header of list) {

@@ -10,7 +10,10 @@ export const CHECKS = [
   { name: 'credentials present (signed-URL parameters or CloudFront cookies)', reasons: ['no-credentials'] },
   { name: 'key pair ID present', reasons: ['missing-key-pair-id'] },
   { name: 'key pair ID is a trusted public key', reasons: ['unknown-key'] },
-  { name: 'policy decodes and is a valid CloudFront policy', reasons: ['malformed-policy', 'malformed-expires', 'malformed-url'] },
+  {
+    name: 'policy decodes and is a valid CloudFront policy',
+    reasons: ['malformed-policy', 'malformed-expires', 'malformed-url'],
+  },
   { name: 'hash algorithm is SHA1 or SHA256', reasons: ['malformed-hash-algorithm'] },
   { name: 'signature matches the policy and key', reasons: ['malformed-signature', 'bad-signature'] },
   { name: 'not expired (now < DateLessThan)', reasons: ['expired'] },
@@ -23,10 +26,19 @@ export const CHECKS = [
 
 /** CloudFront's code and a plain explanation for each reason. Details never hold a signature, policy or token. */
 export const DENIALS: Readonly<Record<DenialReason, { code: DenialCode; detail: string }>> = {
-  'no-credentials': { code: 'MissingKey', detail: 'The request carries no CloudFront signed cookies or signed-URL parameters.' },
-  'missing-key-pair-id': { code: 'MissingKey', detail: 'The Key-Pair-Id query parameter or CloudFront-Key-Pair-Id cookie is missing.' },
+  'no-credentials': {
+    code: 'MissingKey',
+    detail: 'The request carries no CloudFront signed cookies or signed-URL parameters.',
+  },
+  'missing-key-pair-id': {
+    code: 'MissingKey',
+    detail: 'The Key-Pair-Id query parameter or CloudFront-Key-Pair-Id cookie is missing.',
+  },
   'unknown-key': { code: 'InvalidKey', detail: 'The key pair ID is not one of the trusted public keys.' },
-  'malformed-policy': { code: 'MalformedPolicy', detail: 'The policy cannot be decoded or is not a valid CloudFront policy.' },
+  'malformed-policy': {
+    code: 'MalformedPolicy',
+    detail: 'The policy cannot be decoded or is not a valid CloudFront policy.',
+  },
   'malformed-expires': { code: 'MalformedPolicy', detail: 'Expires is not a whole number of epoch seconds.' },
   'malformed-url': { code: 'AccessDenied', detail: 'The URL cannot be checked against a canned policy.' },
   'malformed-hash-algorithm': { code: 'AccessDenied', detail: 'The hash algorithm is neither SHA1 nor SHA256.' },
@@ -36,7 +48,10 @@ export const DENIALS: Readonly<Record<DenialReason, { code: DenialCode; detail: 
   'not-yet-valid': { code: 'AccessDenied', detail: 'The grant is not valid yet (DateGreaterThan is in the future).' },
   'resource-mismatch': { code: 'AccessDenied', detail: "The policy's Resource does not cover this URL." },
   'ip-mismatch': { code: 'AccessDenied', detail: "The viewer's IP address is outside the policy's IpAddress range." },
-  'session-invalid': { code: 'AccessDenied', detail: 'The session cookie is missing, forged, or belongs to other credentials.' },
+  'session-invalid': {
+    code: 'AccessDenied',
+    detail: 'The session cookie is missing, forged, or belongs to other credentials.',
+  },
   revoked: { code: 'AccessDenied', detail: 'Access for this viewer or device was revoked.' },
 };
 

@@ -93,7 +93,11 @@ export function parseStrictJson(text: string, options: JsonOptions = {}): unknow
       return ch === '{' ? object(depth + 1) : array(depth + 1);
     }
     if (ch === '"') return str();
-    for (const [word, v] of [['true', true], ['false', false], ['null', null]] as const) {
+    for (const [word, v] of [
+      ['true', true],
+      ['false', false],
+      ['null', null],
+    ] as const) {
       if (text.startsWith(word, i)) {
         i += word.length;
         return v;

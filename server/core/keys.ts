@@ -12,7 +12,10 @@ import { bytesToBase64 } from './base64.ts';
 const WEBCRYPTO_HASH: Record<HashAlgorithm, string> = { SHA1: 'SHA-1', SHA256: 'SHA-256' };
 
 // Plain objects, so the code type-checks against both the DOM's and the Workers runtime's WebCrypto typings.
-export function importParams(type: KeyType, hash: HashAlgorithm): { name: string; hash: string } | { name: string; namedCurve: string } {
+export function importParams(
+  type: KeyType,
+  hash: HashAlgorithm,
+): { name: string; hash: string } | { name: string; namedCurve: string } {
   return type === 'rsa'
     ? { name: 'RSASSA-PKCS1-v1_5', hash: WEBCRYPTO_HASH[hash] }
     : { name: 'ECDSA', namedCurve: 'P-256' };
@@ -57,7 +60,10 @@ export async function importPrivateKey(pem: string): Promise<SigningKey> {
   try {
     first = await crypto.subtle.importKey('pkcs8', der as BufferSource, importParams(type, 'SHA1'), true, ['sign']);
   } catch {
-    throw new CoreError('ERR_KEY_MALFORMED', `the ${type === 'rsa' ? 'RSA' : 'EC'} private key could not be imported (corrupt or incomplete PEM)`);
+    throw new CoreError(
+      'ERR_KEY_MALFORMED',
+      `the ${type === 'rsa' ? 'RSA' : 'EC'} private key could not be imported (corrupt or incomplete PEM)`,
+    );
   }
   const bits = bitsOf(first);
   if (type === 'rsa' && bits < 2048) {
@@ -77,7 +83,13 @@ export async function importPrivateKey(pem: string): Promise<SigningKey> {
       // Drop the private members of the JWK and re-import it as a public key.
       const jwk = (await crypto.subtle.exportKey('jwk', first)) as JsonWebKey;
       const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...pub } = jwk;
-      const pubKey = await crypto.subtle.importKey('jwk', { ...pub, key_ops: ['verify'] }, importParams(type, 'SHA1'), true, ['verify']);
+      const pubKey = await crypto.subtle.importKey(
+        'jwk',
+        { ...pub, key_ops: ['verify'] },
+        importParams(type, 'SHA1'),
+        true,
+        ['verify'],
+      );
       return new Uint8Array((await crypto.subtle.exportKey('spki', pubKey)) as ArrayBuffer);
     })());
   let verifyKey: Promise<VerifyKey> | undefined;

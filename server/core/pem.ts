@@ -39,7 +39,10 @@ function pemBlocks(text: string): PemBlock[] {
     // RFC 1421 headers ("Proc-Type: ...") are lines with a colon; the rest is base64.
     const lines = m[2]!.split(/\r?\n/);
     const headers = lines.filter((l) => l.includes(':')).join('\n');
-    const b64 = lines.filter((l) => !l.includes(':')).join('').replace(/\s+/g, '');
+    const b64 = lines
+      .filter((l) => !l.includes(':'))
+      .join('')
+      .replace(/\s+/g, '');
     let der: Uint8Array;
     try {
       der = base64ToBytes(b64);
@@ -84,22 +87,30 @@ function algorithmOf(algId: Uint8Array, what: string): KeyAlgorithm {
   }
   if (id === OID.dsa) throw dsaUnsupported();
   const name = id === OID.rsaPss ? 'RSA-PSS' : id === OID.ed25519 ? 'Ed25519' : id === OID.ed448 ? 'Ed448' : 'this';
-  throw new CoreError('ERR_KEY_UNSUPPORTED', `${name} keys are not supported by CloudFront; use RSA-2048 (PKCS#1 v1.5) or ECDSA P-256`);
+  throw new CoreError(
+    'ERR_KEY_UNSUPPORTED',
+    `${name} keys are not supported by CloudFront; use RSA-2048 (PKCS#1 v1.5) or ECDSA P-256`,
+  );
 }
 
 function dsaUnsupported(): CoreError {
-  return new CoreError('ERR_KEY_UNSUPPORTED', 'DSA keys are not supported by CloudFront; use RSA-2048 (openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048) or ECDSA P-256');
+  return new CoreError(
+    'ERR_KEY_UNSUPPORTED',
+    'DSA keys are not supported by CloudFront; use RSA-2048 (openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048) or ECDSA P-256',
+  );
 }
 
 function fromPkcs8(der: Uint8Array): NormalisedKey {
   const kids = children(der, 'PKCS#8 private key');
-  if (kids.length < 3 || kids[1]!.tag !== TAG.SEQUENCE) throw new CoreError('ERR_KEY_MALFORMED', 'the PKCS#8 private key is not valid');
+  if (kids.length < 3 || kids[1]!.tag !== TAG.SEQUENCE)
+    throw new CoreError('ERR_KEY_MALFORMED', 'the PKCS#8 private key is not valid');
   return { algorithm: algorithmOf(kids[1]!.value, 'PKCS#8 private key'), der };
 }
 
 function fromSpki(der: Uint8Array): NormalisedKey {
   const kids = children(der, 'public key');
-  if (kids.length !== 2 || kids[0]!.tag !== TAG.SEQUENCE) throw new CoreError('ERR_KEY_MALFORMED', 'the public key is not valid SPKI');
+  if (kids.length !== 2 || kids[0]!.tag !== TAG.SEQUENCE)
+    throw new CoreError('ERR_KEY_MALFORMED', 'the public key is not valid SPKI');
   return { algorithm: algorithmOf(kids[0]!.value, 'public key'), der };
 }
 
@@ -121,7 +132,10 @@ export function normalisePrivateKeyPem(pem: string): NormalisedKey {
   }
   const blocks = pemBlocks(pem).filter((b) => b.label !== 'EC PARAMETERS');
   if (blocks.length === 0) {
-    throw new CoreError('ERR_KEY_MALFORMED', 'no PEM private key found (expected "-----BEGIN PRIVATE KEY-----", "RSA PRIVATE KEY" or "EC PRIVATE KEY")');
+    throw new CoreError(
+      'ERR_KEY_MALFORMED',
+      'no PEM private key found (expected "-----BEGIN PRIVATE KEY-----", "RSA PRIVATE KEY" or "EC PRIVATE KEY")',
+    );
   }
   const block = blocks[0]!;
   switch (block.label) {
@@ -140,7 +154,10 @@ export function normalisePrivateKeyPem(pem: string): NormalisedKey {
     case 'RSA PUBLIC KEY':
       throw new CoreError('ERR_KEY_MALFORMED', 'this is a public key; signing needs the private key (private_key.pem)');
     default:
-      throw new CoreError('ERR_KEY_UNSUPPORTED', `unsupported PEM block "${block.label}"; expected a PKCS#8, PKCS#1 or SEC1 private key`);
+      throw new CoreError(
+        'ERR_KEY_UNSUPPORTED',
+        `unsupported PEM block "${block.label}"; expected a PKCS#8, PKCS#1 or SEC1 private key`,
+      );
   }
 }
 
@@ -149,9 +166,15 @@ export function normalisePublicKeyPem(pem: string): NormalisedKey {
   const block = blocks.find((b) => b.label === 'PUBLIC KEY' || b.label === 'RSA PUBLIC KEY');
   if (!block) {
     if (blocks.some((b) => b.label.includes('PRIVATE'))) {
-      throw new CoreError('ERR_KEY_MALFORMED', 'this is a private key; the verifier needs only the public key (openssl pkey -in private_key.pem -pubout)');
+      throw new CoreError(
+        'ERR_KEY_MALFORMED',
+        'this is a private key; the verifier needs only the public key (openssl pkey -in private_key.pem -pubout)',
+      );
     }
-    throw new CoreError('ERR_KEY_MALFORMED', 'no PEM public key found (expected "-----BEGIN PUBLIC KEY-----" or "RSA PUBLIC KEY")');
+    throw new CoreError(
+      'ERR_KEY_MALFORMED',
+      'no PEM public key found (expected "-----BEGIN PUBLIC KEY-----" or "RSA PUBLIC KEY")',
+    );
   }
   if (block.label === 'RSA PUBLIC KEY') {
     children(block.der, 'PKCS#1 RSA public key');

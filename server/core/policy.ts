@@ -14,10 +14,16 @@ const UNSAFE_RESOURCE = /["\u0000-\u001f\u007f\u2028\u2029]|\\(?!\?)/;
 
 function checkResource(resource: string): void {
   if (typeof resource !== 'string' || resource.length === 0) {
-    throw new CoreError('ERR_POLICY_INPUT', 'a policy needs a Resource: without one it would grant every file of the distribution');
+    throw new CoreError(
+      'ERR_POLICY_INPUT',
+      'a policy needs a Resource: without one it would grant every file of the distribution',
+    );
   }
   if (UNSAFE_RESOURCE.test(resource)) {
-    throw new CoreError('ERR_POLICY_INPUT', 'the resource contains a quote, backslash or control character; percent-encode it');
+    throw new CoreError(
+      'ERR_POLICY_INPUT',
+      'the resource contains a quote, backslash or control character; percent-encode it',
+    );
   }
 }
 
@@ -33,12 +39,20 @@ export function buildCustomPolicy(input: PolicyInput): string {
     const notBefore = toEpochSeconds(input.notBefore, 'notBefore');
     // A grant that starts at or after its end is valid at no instant (DateGreaterThan is exclusive): refuse it, as
     // aws-cli does (its cross-SDK test cases: an active date at or after the expiry is an error).
-    if (notBefore >= expires) throw new CoreError('ERR_POLICY_INPUT', 'the start (notBefore) must be before the expiry: this grant would never be valid');
+    if (notBefore >= expires)
+      throw new CoreError(
+        'ERR_POLICY_INPUT',
+        'the start (notBefore) must be before the expiry: this grant would never be valid',
+      );
     condition.DateGreaterThan = { 'AWS:EpochTime': notBefore };
   }
   if (input.ipAddress !== undefined) {
     const ip = normaliseSourceIp(input.ipAddress);
-    if (!ip) throw new CoreError('ERR_POLICY_INPUT', 'the IP address must be one IPv4 address or CIDR range (CloudFront policies do not take IPv6)');
+    if (!ip)
+      throw new CoreError(
+        'ERR_POLICY_INPUT',
+        'the IP address must be one IPv4 address or CIDR range (CloudFront policies do not take IPv6)',
+      );
     condition.IpAddress = { 'AWS:SourceIp': ip };
   }
   // JSON.stringify of this literal gives AWS's exact bytes (its signer builds the same object): the resource
@@ -69,7 +83,8 @@ function epochOf(cond: unknown, name: string): number {
   if (!isObject(cond)) malformed(`${name} must be an object`);
   onlyKeys(cond, ['AWS:EpochTime'], name);
   const v = cond['AWS:EpochTime'];
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v >= 1e11) malformed(`${name} must be whole epoch seconds`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v >= 1e11)
+    malformed(`${name} must be whole epoch seconds`);
   return v;
 }
 

@@ -63,7 +63,10 @@ export function resourceMatches(pattern: string, url: string): boolean {
   const query = q < 0 ? null : url.slice(q + 1);
 
   const escaped = pattern.indexOf('\\?');
-  if (escaped >= 0) return query !== null && baseMatches(pattern.slice(0, escaped), base) && globMatch(pattern.slice(escaped + 2), query);
+  if (escaped >= 0)
+    return (
+      query !== null && baseMatches(pattern.slice(0, escaped), base) && globMatch(pattern.slice(escaped + 2), query)
+    );
 
   if (baseMatches(pattern, base) && (query === null || query === '' || pattern.endsWith('*'))) return true;
   if (query === null) return false;

@@ -21,14 +21,17 @@ export async function signPolicy(policy: string, key: SigningKey, hash: HashAlgo
   const raw =
     key.type === 'rsa'
       ? await crypto.subtle.sign('RSASSA-PKCS1-v1_5', cryptoKey, data)
-      : p1363ToDer(new Uint8Array(await crypto.subtle.sign({ name: 'ECDSA', hash: webCryptoHash(hash) }, cryptoKey, data)));
+      : p1363ToDer(
+          new Uint8Array(await crypto.subtle.sign({ name: 'ECDSA', hash: webCryptoHash(hash) }, cryptoKey, data)),
+        );
   return encodeCloudFrontBase64(raw instanceof Uint8Array ? raw : new Uint8Array(raw));
 }
 
 function checkKeyPairId(id: string): void {
   // Key pair IDs are short upper-case alphanumerics (K2JCJMDEHXQW5F; legacy APKA...). Refusing other
   // characters keeps them safe to put into cookies and query strings unencoded.
-  if (!KEY_PAIR_ID.test(id)) throw new CoreError('ERR_POLICY_INPUT', 'the key pair ID must be letters and digits, e.g. K2JCJMDEHXQW5F');
+  if (!KEY_PAIR_ID.test(id))
+    throw new CoreError('ERR_POLICY_INPUT', 'the key pair ID must be letters and digits, e.g. K2JCJMDEHXQW5F');
 }
 
 function withHash(cookies: SignedCookies, hash: HashAlgorithm): SignedCookies {

@@ -16,7 +16,9 @@ function encodeQueryPart(part: string): string {
   const wellFormed = part.replace(/[\uD800-\uDFFF]/gu, '\uFFFD');
   return wellFormed
     .split(/(%[0-9A-Fa-f]{2}|\+)/g)
-    .map((piece, i) => (i % 2 === 1 ? (piece === '+' ? '+' : piece.toUpperCase()) : encodeURIComponent(piece).replace(/'/g, '%27')))
+    .map((piece, i) =>
+      i % 2 === 1 ? (piece === '+' ? '+' : piece.toUpperCase()) : encodeURIComponent(piece).replace(/'/g, '%27'),
+    )
     .join('');
 }
 

@@ -1,5 +1,14 @@
 import type {
-  Denial, DenialReason, Grant, HashAlgorithm, ParsedPolicy, Verdict, Verifier, VerifierOptions, VerifyKey, VerifyRequest,
+  Denial,
+  DenialReason,
+  Grant,
+  HashAlgorithm,
+  ParsedPolicy,
+  Verdict,
+  Verifier,
+  VerifierOptions,
+  VerifyKey,
+  VerifyRequest,
 } from './types.ts';
 import { decodeCloudFrontBase64 } from './base64.ts';
 import { buildCannedPolicy, parsePolicy } from './policy.ts';
@@ -38,7 +47,11 @@ function safeDecode(value: string): string | undefined {
 }
 
 /** Splits a URL into its CloudFront parameters and the URL without them (what a canned policy names). */
-function splitSignedUrl(url: string): { params: Partial<Record<SignedUrlParam, string>>; found: boolean; base: string } {
+function splitSignedUrl(url: string): {
+  params: Partial<Record<SignedUrlParam, string>>;
+  found: boolean;
+  base: string;
+} {
   const q = url.indexOf('?');
   if (q < 0) return { params: {}, found: false, base: url };
   const params: Partial<Record<SignedUrlParam, string>> = {};
@@ -104,16 +117,27 @@ async function signatureValid(key: VerifyKey, hash: HashAlgorithm, policy: strin
   try {
     const cryptoKey = await key.cryptoKey(hash);
     const data = new TextEncoder().encode(policy);
-    if (key.type === 'rsa') return await crypto.subtle.verify('RSASSA-PKCS1-v1_5', cryptoKey, sig as BufferSource, data);
+    if (key.type === 'rsa')
+      return await crypto.subtle.verify('RSASSA-PKCS1-v1_5', cryptoKey, sig as BufferSource, data);
     const raw = derToP1363(sig);
-    return raw !== null && (await crypto.subtle.verify({ name: 'ECDSA', hash: webCryptoHash(hash) }, cryptoKey, raw as BufferSource, data));
+    return (
+      raw !== null &&
+      (await crypto.subtle.verify({ name: 'ECDSA', hash: webCryptoHash(hash) }, cryptoKey, raw as BufferSource, data))
+    );
   } catch {
     return false; // any crypto exception is a failed check, never a throw
   }
 }
 
 /** The signature holds: the policy's fields are trusted now, and checked on every request, cache or not. */
-function trust(cred: Credentials, keyPairId: string, url: string, req: VerifyRequest, parsed: ParsedPolicy | undefined, hash: HashAlgorithm): Judged {
+function trust(
+  cred: Credentials,
+  keyPairId: string,
+  url: string,
+  req: VerifyRequest,
+  parsed: ParsedPolicy | undefined,
+  hash: HashAlgorithm,
+): Judged {
   const now = toSeconds(req.now);
   const expiresAt = parsed ? parsed.dateLessThan : Number(cred.expires);
   if (now >= expiresAt) return deny('expired', 6, cred); // DateLessThan == now counts as expired (strict reading)
@@ -160,7 +184,10 @@ export function createVerifier(options: VerifierOptions): Verifier {
     // Only successes are cached, so a hit is a tuple that passed every check below: the verdict is the same warm or
     // cold. An absent hash cookie and an empty one are different keys.
     const hashMark = cred.hash === undefined ? '-' : `=${cred.hash}`;
-    const rawKey = cred.policy !== undefined && cred.signature ? `${cred.keyPairId}\n${hashMark}\n${cred.signature}\nP${cred.policy}` : undefined;
+    const rawKey =
+      cred.policy !== undefined && cred.signature
+        ? `${cred.keyPairId}\n${hashMark}\n${cred.signature}\nP${cred.policy}`
+        : undefined;
     const hit = rawKey !== undefined ? verified.get(rawKey) : undefined;
     if (hit) {
       counters.cacheHits++;

@@ -58,10 +58,12 @@ export function cloudFrontGate(options: CloudFrontGateOptions): MiddlewareHandle
     if (typeof pem !== 'string' || !pem.includes('-----BEGIN')) refuse(`the key of ${id} must be a PEM public key`);
   }
   // One trailing slash is forgiven, as in MEDIA_BASE_URL.
-  const base = options.mediaBaseUrl ? checkOrigin(options.mediaBaseUrl.replace(/\/$/, ''), 'mediaBaseUrl', refuse) : undefined;
+  const base = options.mediaBaseUrl
+    ? checkOrigin(options.mediaBaseUrl.replace(/\/$/, ''), 'mediaBaseUrl', refuse)
+    : undefined;
   const hosts = checkHosts(options.hosts ?? [], 'hosts', refuse);
   checkOneOriginRule(base, hosts, { base: 'mediaBaseUrl', hosts: 'hosts' }, refuse);
-  if (!base && hosts.length === 0) refuse('set mediaBaseUrl, or hosts when the request\'s own origin is the public one');
+  if (!base && hosts.length === 0) refuse("set mediaBaseUrl, or hosts when the request's own origin is the public one");
   const origin = createMediaOrigin(base ? { mediaBaseUrl: base, mediaHosts: [] } : { mediaHosts: hosts });
   const now = options.now ?? (() => Date.now());
   // Keys are imported once; an unreadable key fails every request with that message, never a grant.
@@ -76,7 +78,9 @@ export function cloudFrontGate(options: CloudFrontGateOptions): MiddlewareHandle
     const url = new URL(c.req.url);
     const publicOrigin = origin(c.req.url);
     if (!publicOrigin) return badHost();
-    const verdict = await (await verifier).verify({
+    const verdict = await (
+      await verifier
+    ).verify({
       url: publicOrigin + url.pathname + url.search,
       cookie: c.req.raw.headers.get('Cookie'),
       clientIp: options.clientIp?.(c) ?? null,

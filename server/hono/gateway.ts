@@ -43,7 +43,8 @@ export async function createGateway(options: GatewayOptions): Promise<Hono<Gatew
   const env: Env = { ...options.settings };
   const config = parseConfig(env);
   if (options.viewerToken?.videosClaim !== undefined) {
-    if (!/^[A-Za-z0-9_:.-]{1,64}$/.test(options.viewerToken.videosClaim)) refuseOptions('createGateway')('viewerToken.videosClaim must be a claim name such as "videos"');
+    if (!/^[A-Za-z0-9_:.-]{1,64}$/.test(options.viewerToken.videosClaim))
+      refuseOptions('createGateway')('viewerToken.videosClaim must be a claim name such as "videos"');
     config.auth.videosClaim = options.viewerToken.videosClaim;
   }
   if (options.viewerToken?.requireExp !== undefined) config.auth.requireExp = options.viewerToken.requireExp;
@@ -55,7 +56,8 @@ export async function createGateway(options: GatewayOptions): Promise<Hono<Gatew
     ...(options.signer ? { nativeSigner: options.signer } : {}),
     // Mounted inside a Worker, the runtime compresses on its own; Workers name themselves in navigator.userAgent
     // (https://developers.cloudflare.com/workers/runtime-apis/web-standards/#navigatoruseragent).
-    compressesResponses: (globalThis as { navigator?: { userAgent?: string } }).navigator?.userAgent === 'Cloudflare-Workers',
+    compressesResponses:
+      (globalThis as { navigator?: { userAgent?: string } }).navigator?.userAgent === 'Cloudflare-Workers',
     warn: options.warn ?? ((message) => console.log(JSON.stringify({ level: 'warn', msg: message }))),
   });
 }

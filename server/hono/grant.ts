@@ -2,7 +2,15 @@ import type { Context } from 'hono';
 import { importPrivateKey, type HashAlgorithm, type SigningKey } from '../core/index.ts';
 import { createGrantIssuer, setGrantCookies } from '../app/grants.ts';
 import { VIDEO_ID, videoFolder } from '../app/layout.ts';
-import { ACCESS_TTL, GRANT_WINDOW, checkCookieDomain, checkKeyPairId, checkMountUrl, checkSeconds, type Refuse } from '../app/option-checks.ts';
+import {
+  ACCESS_TTL,
+  GRANT_WINDOW,
+  checkCookieDomain,
+  checkKeyPairId,
+  checkMountUrl,
+  checkSeconds,
+  type Refuse,
+} from '../app/option-checks.ts';
 import { refuseOptions } from './options-error.ts';
 
 /** Options of {@link accessGrants}. */
@@ -58,13 +66,25 @@ export function accessGrants(options: AccessGrantsOptions): AccessGrants {
   checkKeyPairId(options.keyPairId, 'keyPairId', refuse);
   const { origin, prefix } = checkMountUrl(options.mediaBaseUrl, 'mediaBaseUrl', refuse);
   const names = { domain: 'cookieDomain', base: 'mediaBaseUrl' };
-  const cookieDomain = options.cookieDomain === undefined ? undefined : checkCookieDomain(options.cookieDomain, new URL(origin).hostname, names, refuse);
+  const cookieDomain =
+    options.cookieDomain === undefined
+      ? undefined
+      : checkCookieDomain(options.cookieDomain, new URL(origin).hostname, names, refuse);
   const ttl = checkSeconds(options.ttl ?? 3600, 'ttl', ACCESS_TTL, refuse);
   const window = checkSeconds(options.grantWindow ?? 60, 'grantWindow', GRANT_WINDOW, refuse);
   const now = options.now ?? (() => Date.now());
-  const key = typeof options.privateKey === 'string' ? importPrivateKey(options.privateKey) : Promise.resolve(options.privateKey);
+  const key =
+    typeof options.privateKey === 'string' ? importPrivateKey(options.privateKey) : Promise.resolve(options.privateKey);
   key.catch(() => {});
-  const issuer = key.then((signingKey) => createGrantIssuer({ keyPairId: options.keyPairId, signingKey, ttl, window, ...(options.hashAlgorithm ? { hashAlgorithm: options.hashAlgorithm } : {}) }));
+  const issuer = key.then((signingKey) =>
+    createGrantIssuer({
+      keyPairId: options.keyPairId,
+      signingKey,
+      ttl,
+      window,
+      ...(options.hashAlgorithm ? { hashAlgorithm: options.hashAlgorithm } : {}),
+    }),
+  );
   issuer.catch(() => {});
 
   return {
@@ -73,7 +93,12 @@ export function accessGrants(options: AccessGrantsOptions): AccessGrants {
       const folder = videoFolder(prefix, videoId);
       const nowMs = now();
       const grant = await (await issuer).issue(`${origin}${folder}*`, nowMs, grantOptions.ip);
-      setGrantCookies(c, grant, { path: folder, secure: origin.startsWith('https:'), ...(cookieDomain ? { domain: cookieDomain } : {}) }, nowMs);
+      setGrantCookies(
+        c,
+        grant,
+        { path: folder, secure: origin.startsWith('https:'), ...(cookieDomain ? { domain: cookieDomain } : {}) },
+        nowMs,
+      );
       return {
         videoId,
         folderUrl: `${origin}${folder}`,

@@ -28,10 +28,15 @@ export function createAssets(dir: string) {
       if (!(await stat(full)).isFile()) return null;
       const ext = full.slice(full.lastIndexOf('.') + 1);
       return new Response(await readFile(full), {
-        headers: { 'Content-Type': TYPES[ext] ?? 'application/octet-stream', 'Cache-Control': ext === 'html' ? 'no-cache' : 'public, max-age=300' },
+        headers: {
+          'Content-Type': TYPES[ext] ?? 'application/octet-stream',
+          'Cache-Control': ext === 'html' ? 'no-cache' : 'public, max-age=300',
+        },
       });
     } catch {
-      return path === '/' ? new Response(PLACEHOLDER, { headers: { 'Content-Type': 'text/html; charset=utf-8' } }) : null;
+      return path === '/'
+        ? new Response(PLACEHOLDER, { headers: { 'Content-Type': 'text/html; charset=utf-8' } })
+        : null;
     }
   };
 }

@@ -39,7 +39,9 @@ function lend(buffer: Buffer, length: number): Buffer {
  * The Node server's response class (http.createServer's `ServerResponse` option): a leased view it ends with goes
  * back to the pool once the response has finished.
  */
-export class BufferReturningResponse<Request extends IncomingMessage = IncomingMessage> extends ServerResponse<Request> {
+export class BufferReturningResponse<
+  Request extends IncomingMessage = IncomingMessage,
+> extends ServerResponse<Request> {
   override end(...args: unknown[]): this {
     const last = args[0];
     const buffer = last instanceof Uint8Array ? leases.get(last) : undefined;

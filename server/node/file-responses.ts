@@ -34,7 +34,8 @@ export function withFileResponses(fetch: Fetch, handOff: { minBytes: number }, n
     // Only possible spans are looked into: reading `body` turns @hono/node-server's lightweight Response into a full
     // one, which every other answer is spared.
     if (res.status !== 200 && res.status !== 206) return undefined;
-    if (!res.headers.has('accept-ranges') || Number(res.headers.get('content-length')) < handOff.minBytes) return undefined;
+    if (!res.headers.has('accept-ranges') || Number(res.headers.get('content-length')) < handOff.minBytes)
+      return undefined;
     return fileSpanOf(res.body);
   };
   if (nginx) return viaNginx(fetch, spanOf, nginx);
@@ -129,7 +130,8 @@ function proxyProof(secret: string): (request: Request) => boolean {
  * for. Only the health check is answered (it reads neither): a liveness probe may knock on the gateway's own port.
  */
 function notViaProxy(request: Request): Response | undefined {
-  if ((request.method === 'GET' || request.method === 'HEAD') && pathOf(request.url) === ROUTES.health) return undefined;
+  if ((request.method === 'GET' || request.method === 'HEAD') && pathOf(request.url) === ROUTES.health)
+    return undefined;
   return problem('not-via-proxy');
 }
 
@@ -153,15 +155,19 @@ function viaNginx(fetch: Fetch, spanOf: (res: Response) => FileSpan | undefined,
     // nginx answers Range, HEAD and the conditionals from the file it serves; the gateway judges the plain GET.
     const verdict = request.headers.get(VERDICT_HEADER) === '1';
     // Only a GET or HEAD can be answered with a file; any other method gets hls-gate's own answer (a preflight, 405).
-    if (verdict && !['GET', 'HEAD'].includes(request.headers.get(METHOD_HEADER) ?? '')) return new Response(null, { status: 403, headers: { 'Cache-Control': 'no-store' } });
-    const whole = !verdict && request.headers.get(WHOLE_HEADER) === '1' && (request.method === 'GET' || request.method === 'HEAD');
+    if (verdict && !['GET', 'HEAD'].includes(request.headers.get(METHOD_HEADER) ?? ''))
+      return new Response(null, { status: 403, headers: { 'Cache-Control': 'no-store' } });
+    const whole =
+      !verdict && request.headers.get(WHOLE_HEADER) === '1' && (request.method === 'GET' || request.method === 'HEAD');
     // A new Request only when there is something to take out: a verdict is asked for on every uncached segment.
-    const strip = request.method === 'HEAD' || (request.method === 'GET' && FILE_CONDITIONS.some((h) => request.headers.has(h)));
+    const strip =
+      request.method === 'HEAD' || (request.method === 'GET' && FILE_CONDITIONS.some((h) => request.headers.has(h)));
     const plain = strip ? stripConditions(request) : request;
     const res = await fetch(plain, env);
     const span = spanOf(res);
     const relative = span && span.path.startsWith(`${span.root}/`) ? span.path.slice(span.root.length + 1) : undefined;
-    const plainName = relative !== undefined && PLAIN_PATH.test(relative) && !relative.split('/').some((s) => s.startsWith('.'));
+    const plainName =
+      relative !== undefined && PLAIN_PATH.test(relative) && !relative.split('/').some((s) => s.startsWith('.'));
     if (verdict) {
       // nginx's auth_request: 200 "serve this file" (cacheable for X-Accel-Expires), or 403 "ask for the full
       // answer", which nginx then does (a refusal, a 404, a tokenized playlist: hls-gate's own response).
@@ -177,7 +183,14 @@ function viaNginx(fetch: Fetch, spanOf: (res: Response) => FileSpan | undefined,
       // Without a Date: nginx sends its own (an upstream's is hidden), and every stored header is parsed again on
       // every cache hit.
       env.outgoing.sendDate = false;
-      void sendSpan(new Response(res.body, { status: res.status, headers: keptFor(new Headers(res.headers), options.verdictCache) }), span, env.outgoing);
+      void sendSpan(
+        new Response(res.body, {
+          status: res.status,
+          headers: keptFor(new Headers(res.headers), options.verdictCache),
+        }),
+        span,
+        env.outgoing,
+      );
       return RESPONSE_ALREADY_SENT;
     }
     await res.body!.cancel();
@@ -204,7 +217,11 @@ function viaNginx(fetch: Fetch, spanOf: (res: Response) => FileSpan | undefined,
 function keptFor(headers: Headers, cap: number): Headers {
   const cacheControl = headers.get('Cache-Control');
   const lifetime = verdictLifetime(cacheControl, cap);
-  if (cacheControl) headers.set('Cache-Control', cacheControl.replace(/max-age=(\d+)/i, (_, n: string) => `max-age=${Math.max(0, Number(n) - lifetime)}`));
+  if (cacheControl)
+    headers.set(
+      'Cache-Control',
+      cacheControl.replace(/max-age=(\d+)/i, (_, n: string) => `max-age=${Math.max(0, Number(n) - lifetime)}`),
+    );
   headers.set('X-Accel-Expires', String(lifetime));
   return headers;
 }
@@ -212,7 +229,8 @@ function keptFor(headers: Headers, cap: number): Headers {
 /** The app's headers without those nginx makes itself from the file it serves. */
 function handOffHeaders(from: Headers): Headers {
   const headers = new Headers(from);
-  for (const name of ['content-length', 'content-range', 'content-type', 'etag', 'last-modified', 'accept-ranges']) headers.delete(name);
+  for (const name of ['content-length', 'content-range', 'content-type', 'etag', 'last-modified', 'accept-ranges'])
+    headers.delete(name);
   return headers;
 }
 

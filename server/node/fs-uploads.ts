@@ -2,7 +2,14 @@ import { createHash, randomBytes } from 'node:crypto';
 import { realpathSync } from 'node:fs';
 import { mkdir, open, readFile, readdir, rename, rm, stat, statfs, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { PendingUploads, Reservation, UploadOwner, UploadResult, UploadSink, UploadStatus } from '../app/storage.ts';
+import type {
+  PendingUploads,
+  Reservation,
+  UploadOwner,
+  UploadResult,
+  UploadSink,
+  UploadStatus,
+} from '../app/storage.ts';
 import { UploadError } from '../app/upload-guard.ts';
 import { UPLOADS_FOLDER } from '../app/layout.ts';
 
@@ -16,7 +23,11 @@ import { UPLOADS_FOLDER } from '../app/layout.ts';
 // large, not media, the client gone halfway) removes it and releases the claim.
 
 const enoent = (err: unknown) => (err as NodeJS.ErrnoException).code === 'ENOENT';
-const exists = (path: string) => stat(path).then(() => true, () => false);
+const exists = (path: string) =>
+  stat(path).then(
+    () => true,
+    () => false,
+  );
 
 async function readJson<T>(path: string): Promise<T | null> {
   try {
@@ -42,45 +53,68 @@ export interface FsUploads extends UploadSink {
  * `minFreeBytes`: uploads are refused when they would leave less free space than this; `onAccepted` hands a received
  * source to the packaging queue.
  */
-export function createFsUploads(mediaDir: string, minFreeBytes: number, onAccepted?: (videoId: string) => void): FsUploads {
+/**
+ * Reserves `videoId` under `root` for an owner: an exclusive mkdir, so of two uploaders only one gets a new ID; the same
+ * owner extends its reservation; an abandoned one (expired, no body) is taken over in one rename.
+ */
+async function reserveIn(
+  root: string,
+  videoId: string,
+  reservation: Reservation,
+  now: number,
+  retried = false,
+): Promise<'reserved' | 'taken'> {
+  await mkdir(root, { recursive: true });
+  try {
+    await mkdir(join(root, videoId));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    const held = await readJson<Reservation>(join(root, videoId, 'reservation.json'));
+    if (!held) return 'taken'; // being reserved this instant by someone else
+    if (held.owner === reservation.owner) {
+      await writeJson(join(join(root, videoId), 'reservation.json'), {
+        owner: held.owner,
+        expiresAt: Math.max(held.expiresAt, reservation.expiresAt),
+      });
+      return 'reserved';
+    }
+    // Another owner's ID stays theirs while the reservation runs, and for good once a body was sent under it
+    // (until the retention sweep removes a failed one).
+    if (
+      retried ||
+      held.expiresAt > now ||
+      (await exists(join(root, videoId, 'claim'))) ||
+      (await readJson<UploadStatus>(join(root, videoId, 'state.json')))
+    )
+      return 'taken';
+    // Abandoned: moved aside in one rename, so of two uploaders taking it over only one succeeds.
+    const trash = join(root, `.trash-${randomBytes(6).toString('hex')}`);
+    try {
+      await rename(join(root, videoId), trash);
+    } catch {
+      return 'taken';
+    }
+    await rm(trash, { recursive: true, force: true });
+    return reserveIn(root, videoId, reservation, now, true);
+  }
+  await writeJson(join(join(root, videoId), 'reservation.json'), reservation);
+  return 'reserved';
+}
+
+export function createFsUploads(
+  mediaDir: string,
+  minFreeBytes: number,
+  onAccepted?: (videoId: string) => void,
+): FsUploads {
   const root = join(realpathSync(resolve(mediaDir)), UPLOADS_FOLDER); // made on the first upload
   const dir = (id: string) => join(root, id);
   const reservationOf = (id: string) => readJson<Reservation>(join(dir(id), 'reservation.json'));
   const stateOf = (id: string) => readJson<UploadStatus>(join(dir(id), 'state.json'));
   const claimed = (id: string) => exists(join(dir(id), 'claim'));
 
-  async function reserve(videoId: string, reservation: Reservation, now: number, retried = false): Promise<'reserved' | 'taken'> {
-    await mkdir(root, { recursive: true });
-    try {
-      await mkdir(dir(videoId));
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const held = await reservationOf(videoId);
-      if (!held) return 'taken'; // being reserved this instant by someone else
-      if (held.owner === reservation.owner) {
-        await writeJson(join(dir(videoId), 'reservation.json'), { owner: held.owner, expiresAt: Math.max(held.expiresAt, reservation.expiresAt) });
-        return 'reserved';
-      }
-      // Another owner's ID stays theirs while the reservation runs, and for good once a body was sent under it
-      // (until the retention sweep removes a failed one).
-      if (retried || held.expiresAt > now || (await claimed(videoId)) || (await stateOf(videoId))) return 'taken';
-      // Abandoned: moved aside in one rename, so of two uploaders taking it over only one succeeds.
-      const trash = join(root, `.trash-${randomBytes(6).toString('hex')}`);
-      try {
-        await rename(dir(videoId), trash);
-      } catch {
-        return 'taken';
-      }
-      await rm(trash, { recursive: true, force: true });
-      return reserve(videoId, reservation, now, true);
-    }
-    await writeJson(join(dir(videoId), 'reservation.json'), reservation);
-    return 'reserved';
-  }
-
   return {
     root,
-    reserve: (videoId, reservation, now) => reserve(videoId, reservation, now),
+    reserve: (videoId, reservation, now) => reserveIn(root, videoId, reservation, now),
     reservation: reservationOf,
     async pending(owner: UploadOwner, now: number): Promise<PendingUploads> {
       let count = 0;
@@ -91,7 +125,10 @@ export function createFsUploads(mediaDir: string, minFreeBytes: number, onAccept
         if (held?.owner !== owner) continue;
         const state = await stateOf(id);
         if (state?.status === 'ready' || state?.status === 'failed') continue;
-        const size = await stat(join(dir(id), 'source')).then((s) => s.size, () => null);
+        const size = await stat(join(dir(id), 'source')).then(
+          (s) => s.size,
+          () => null,
+        );
         if (size === null && held.expiresAt <= now && !(await claimed(id))) continue; // an expired reservation
         count++;
         bytes += size ?? 0;
@@ -132,7 +169,13 @@ export function createFsUploads(mediaDir: string, minFreeBytes: number, onAccept
  * The body written to a temporary file beside the uploads while its SHA-256 is computed, then renamed into place as
  * the source with its state `uploaded`; anything short of that leaves nothing, and the claim is given back.
  */
-async function receiveSource(root: string, videoId: string, body: ReadableStream<Uint8Array>, sha256: string, onAccepted?: (videoId: string) => void): Promise<UploadResult> {
+async function receiveSource(
+  root: string,
+  videoId: string,
+  body: ReadableStream<Uint8Array>,
+  sha256: string,
+  onAccepted?: (videoId: string) => void,
+): Promise<UploadResult> {
   const dir = join(root, videoId);
   const tmp = join(root, `.tmp-${videoId}-${randomBytes(6).toString('hex')}`);
   const file = await open(tmp, 'wx', 0o644);

@@ -59,15 +59,30 @@ export interface NodeEnv {
 export async function loadNodeEnv(input: Env): Promise<NodeEnv> {
   // The one zero-config rule (app/mode.ts): refuses half-configured deployments; the demo's development key is made
   // on first start and kept (git-ignored) for the next.
-  const { env, mode, devKey: devKeyUsed } = await applyMode(input, async () => (await devKeys(DEV_KEYS_DIR)).privatePem);
+  const {
+    env,
+    mode,
+    devKey: devKeyUsed,
+  } = await applyMode(input, async () => (await devKeys(DEV_KEYS_DIR)).privatePem);
   const zeroConfig = mode.zeroConfig;
-  const devKey: DevKey | undefined = devKeyUsed ? { keyPairId: DEV_KEY_PAIR_ID, privateKeyFile: join(DEV_KEYS_DIR, 'private_key.pem'), publicKeyFile: join(DEV_KEYS_DIR, 'public_key.pem') } : undefined;
+  const devKey: DevKey | undefined = devKeyUsed
+    ? {
+        keyPairId: DEV_KEY_PAIR_ID,
+        privateKeyFile: join(DEV_KEYS_DIR, 'private_key.pem'),
+        publicKeyFile: join(DEV_KEYS_DIR, 'public_key.pem'),
+      }
+    : undefined;
 
   if (env.CLOUDFRONT_PRIVATE_KEY_FILE) {
-    if (env.CLOUDFRONT_PRIVATE_KEY) throw new ConfigError('set CLOUDFRONT_PRIVATE_KEY or CLOUDFRONT_PRIVATE_KEY_FILE, not both');
+    if (env.CLOUDFRONT_PRIVATE_KEY)
+      throw new ConfigError('set CLOUDFRONT_PRIVATE_KEY or CLOUDFRONT_PRIVATE_KEY_FILE, not both');
     env.CLOUDFRONT_PRIVATE_KEY = readKeyFile(env.CLOUDFRONT_PRIVATE_KEY_FILE, 'CLOUDFRONT_PRIVATE_KEY_FILE');
   }
-  if (env.AUTH_JWT_PUBLIC_KEY && !env.AUTH_JWT_PUBLIC_KEY.includes('-----BEGIN') && existsSync(env.AUTH_JWT_PUBLIC_KEY)) {
+  if (
+    env.AUTH_JWT_PUBLIC_KEY &&
+    !env.AUTH_JWT_PUBLIC_KEY.includes('-----BEGIN') &&
+    existsSync(env.AUTH_JWT_PUBLIC_KEY)
+  ) {
     env.AUTH_JWT_PUBLIC_KEY = readKeyFile(env.AUTH_JWT_PUBLIC_KEY, 'AUTH_JWT_PUBLIC_KEY');
   }
 
@@ -75,13 +90,17 @@ export async function loadNodeEnv(input: Env): Promise<NodeEnv> {
   // finds the caller's own ./media.
   const mediaDir = resolve(env.MEDIA_DIR || 'media');
   if (!existsSync(mediaDir) || !statSync(mediaDir).isDirectory()) {
-    throw new ConfigError(`MEDIA_DIR="${mediaDir}" is not a folder; point it at the folder holding ${publishedKey('<videoId>')}`);
+    throw new ConfigError(
+      `MEDIA_DIR="${mediaDir}" is not a folder; point it at the folder holding ${publishedKey('<videoId>')}`,
+    );
   }
   return { env, mode, mediaDir, zeroConfig, ...(devKey ? { devKey } : {}) };
 }
 
 /** On Node a CLOUDFRONT_PUBLIC_KEYS value may be a file path instead of PEM text: read those files. */
 export function readPublicKeyFiles(config: GatewayConfig): GatewayConfig {
-  const publicKeys = config.publicKeys.map((k) => (k.pem.includes('-----BEGIN') ? k : { ...k, pem: readKeyFile(k.pem, `CLOUDFRONT_PUBLIC_KEYS (${k.keyPairId})`) }));
+  const publicKeys = config.publicKeys.map((k) =>
+    k.pem.includes('-----BEGIN') ? k : { ...k, pem: readKeyFile(k.pem, `CLOUDFRONT_PUBLIC_KEYS (${k.keyPairId})`) },
+  );
   return { ...config, publicKeys };
 }

@@ -10,13 +10,21 @@ try {
   const gw = await startNodeGateway(process.env);
   if (gw.config.demo) {
     const why = gw.zeroConfig ? 'nothing is configured' : 'DEMO=true';
-    console.error(`\n  ⚠  DEMO MODE (${why}): anyone can get a viewer token from POST /api/demo/token.\n     Never run a real deployment like this: configure AUTH_JWT_SECRET (or a public key) and leave DEMO unset.\n`);
+    console.error(
+      `\n  ⚠  DEMO MODE (${why}): anyone can get a viewer token from POST /api/demo/token.\n     Never run a real deployment like this: configure AUTH_JWT_SECRET (or a public key) and leave DEMO unset.\n`,
+    );
     line('warn', 'demo mode is on', { reason: why });
   }
   for (const warning of gw.warnings) line('warn', warning);
   if (gw.devKey) {
-    line('info', 'development key', { keyPairId: gw.devKey.keyPairId, privateKeyFile: gw.devKey.privateKeyFile, publicKeyFile: gw.devKey.publicKeyFile });
-    console.error(`  Development key ${gw.devKey.keyPairId}: ${gw.devKey.privateKeyFile}\n  e.g. npx hls-gate sign cookies --key-pair-id ${gw.devKey.keyPairId} --private-key ${gw.devKey.privateKeyFile} --resource '${gw.url}/videos/ladder/*' --expires +1h --header\n`);
+    line('info', 'development key', {
+      keyPairId: gw.devKey.keyPairId,
+      privateKeyFile: gw.devKey.privateKeyFile,
+      publicKeyFile: gw.devKey.publicKeyFile,
+    });
+    console.error(
+      `  Development key ${gw.devKey.keyPairId}: ${gw.devKey.privateKeyFile}\n  e.g. npx hls-gate sign cookies --key-pair-id ${gw.devKey.keyPairId} --private-key ${gw.devKey.privateKeyFile} --resource '${gw.url}/videos/ladder/*' --expires +1h --header\n`,
+    );
   }
   line('info', 'listening', { url: gw.url, mediaBaseUrl: gw.config.mediaBaseUrl ?? 'same origin as each request' });
   if (gw.zeroConfig) console.error(`  Open ${gw.url.replace('127.0.0.1', 'localhost')}/ to watch the demo.\n`);

@@ -9,6 +9,9 @@ export function withNodeCrypto(key: SigningKey, pem: string): SigningKey {
   const dsaEncoding = key.type === 'ecdsa' ? ('der' as const) : undefined;
   return {
     ...key,
-    sign: (data, hash) => new Uint8Array(sign(hash === 'SHA256' ? 'sha256' : 'sha1', data, dsaEncoding ? { key: keyObject, dsaEncoding } : keyObject)),
+    sign: (data, hash) =>
+      new Uint8Array(
+        sign(hash === 'SHA256' ? 'sha256' : 'sha1', data, dsaEncoding ? { key: keyObject, dsaEncoding } : keyObject),
+      ),
   };
 }

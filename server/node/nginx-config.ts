@@ -31,7 +31,13 @@ const MEDIA_PREFIX = ROUTES.media.slice(0, ROUTES.media.indexOf(':'));
  * only a few upstream headers (Cache-Control, Set-Cookie, Content-Disposition...); these are read back as
  * $upstream_http_*. The layouts are compared header for header in test/nginx/.
  */
-export const PASSED_HEADERS = ['Cache-Control', 'Vary', 'Access-Control-Allow-Origin', 'Access-Control-Allow-Credentials', 'Access-Control-Expose-Headers'] as const;
+export const PASSED_HEADERS = [
+  'Cache-Control',
+  'Vary',
+  'Access-Control-Allow-Origin',
+  'Access-Control-Allow-Credentials',
+  'Access-Control-Expose-Headers',
+] as const;
 
 /** How the gateway works with nginx in front (SERVE_VIA_NGINX). */
 export interface NginxHandOff {
@@ -96,8 +102,11 @@ function typesBlock(): string {
 }
 
 function checkSettings(s: NginxSettings): void {
-  if (!PROXY_SECRET.test(s.proxySecret)) throw new Error('the nginx proxy secret must be 32 to 1024 characters of A-Z a-z 0-9 . _ ~ + / = -');
-  for (const path of [s.accessLog, s.errorLog]) if (path !== 'off' && !NGINX_PATH.test(path)) throw new Error(`log path "${path}" must be absolute, without spaces, quotes, braces, $, \\ or ;`);
+  if (!PROXY_SECRET.test(s.proxySecret))
+    throw new Error('the nginx proxy secret must be 32 to 1024 characters of A-Z a-z 0-9 . _ ~ + / = -');
+  for (const path of [s.accessLog, s.errorLog])
+    if (path !== 'off' && !NGINX_PATH.test(path))
+      throw new Error(`log path "${path}" must be absolute, without spaces, quotes, braces, $, \\ or ;`);
   if (s.errorLog === 'off') throw new Error('the error log needs a path ("off" would be a file named off)');
 }
 
@@ -112,7 +121,8 @@ function proxiedLines(s: NginxSettings): string {
     proxy_set_header ${PROXY_HEADER} "${s.proxySecret}";`;
 }
 
-const fileHeaders = (names: readonly string[], value: (h: string) => string) => names.map((h) => `    add_header ${h} ${value(h)} always;`).join('\n');
+const fileHeaders = (names: readonly string[], value: (h: string) => string) =>
+  names.map((h) => `    add_header ${h} ${value(h)} always;`).join('\n');
 
 function mediaLocation(s: NginxSettings, proxied: string, types: string): string {
   const cache = s.verdictCache > 0;
@@ -174,14 +184,18 @@ function verdictLocation(s: NginxSettings, proxied: string): string {
     # nginx sends every subrequest as GET: the viewer's method goes along (only GET and HEAD can get a file).
     proxy_set_header ${METHOD_HEADER} $request_method;
     proxy_pass_request_body off;
-    proxy_set_header Content-Length "";${cache ? `
+    proxy_set_header Content-Length "";${
+      cache
+        ? `
     proxy_cache hls_gate_verdicts;
     # Everything the verdict reads: the method, the URL with its query (signed URLs), the host, every cookie, the
     # CORS origin and the viewer's address (IP-bound grants).
     proxy_cache_key ${CACHE_KEY};
     # Only X-Accel-Expires decides what is kept: hls-gate sends it on granted verdicts alone.
-    proxy_ignore_headers Cache-Control Expires;` : `
-    proxy_ignore_headers X-Accel-Expires;`}
+    proxy_ignore_headers Cache-Control Expires;`
+        : `
+    proxy_ignore_headers X-Accel-Expires;`
+    }
   }`;
 }
 
@@ -197,7 +211,10 @@ ${types}
     }
     default_type application/octet-stream;
     # Cache-Control comes with the redirect itself.
-${fileHeaders(PASSED_HEADERS.filter((h) => h !== 'Cache-Control'), variable)}
+${fileHeaders(
+  PASSED_HEADERS.filter((h) => h !== 'Cache-Control'),
+  variable,
+)}
   }`;
 }
 
@@ -212,10 +229,14 @@ export function nginxConfig(s: NginxSettings): string {
 # NGINX_PROXY_SECRET. This file holds that secret: keep it readable by root only.
 
 ${LOGS}
-${cache ? `
+${
+  cache
+    ? `
 # Granted verdicts only, for at most VERDICT_CACHE seconds and never past the grant (hls-gate sets X-Accel-Expires).
 proxy_cache_path ${s.cacheDir} levels=1:2 keys_zone=hls_gate_verdicts:10m max_size=64m inactive=60s use_temp_path=off;
-` : ''}
+`
+    : ''
+}
 upstream hls_gate {
   server ${s.upstream};
   keepalive 32;

@@ -36,7 +36,13 @@ return 1`;
 const RESULTS = { 1: 'ok', 0: 'limit', [-1]: 'stale' } as const;
 
 export function createRedisStore(url: string, prefix = 'hls-gate:'): SessionStore {
-  const redis = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2000, commandTimeout: 1000, lazyConnect: false });
+  const redis = new Redis(url, {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    connectTimeout: 2000,
+    commandTimeout: 1000,
+    lazyConnect: false,
+  });
   redis.on('error', () => {}); // reported by the session control when a command fails; never crash the process
   // Subs follow one rule (app/subject.ts): at most 200 bytes, no control characters, so they are safe in a key.
   const leases = (sub: string) => `${prefix}leases:${sub}`;
@@ -44,20 +50,43 @@ export function createRedisStore(url: string, prefix = 'hls-gate:'): SessionStor
   const revokedKey = `${prefix}revoked`;
   const versionKey = `${prefix}revoked:version`;
   const epochKey = `${prefix}revoked:epoch`;
-  const newEpoch = () => [...crypto.getRandomValues(new Uint8Array(8))].map((b) => b.toString(16).padStart(2, '0')).join('');
+  const newEpoch = () =>
+    [...crypto.getRandomValues(new Uint8Array(8))].map((b) => b.toString(16).padStart(2, '0')).join('');
   return {
     async lease(sub, sid, until, max, now, proof) {
-      const r = (await redis.eval(LEASE, 2, leases(sub), proofs(sub), sid, String(until), String(max), String(now), proof.previous ?? '', proof.next)) as 1 | 0 | -1;
+      const r = (await redis.eval(
+        LEASE,
+        2,
+        leases(sub),
+        proofs(sub),
+        sid,
+        String(until),
+        String(max),
+        String(now),
+        proof.previous ?? '',
+        proof.next,
+      )) as 1 | 0 | -1;
       return RESULTS[r];
     },
     async release(sub, sid) {
       await redis.multi().zrem(leases(sub), sid).hdel(proofs(sub), sid).exec();
     },
     async revoke(r) {
-      await redis.multi().set(epochKey, newEpoch(), 'NX').hset(revokedKey, `${r.kind}:${r.id}`, String(r.until)).incr(versionKey).exec();
+      await redis
+        .multi()
+        .set(epochKey, newEpoch(), 'NX')
+        .hset(revokedKey, `${r.kind}:${r.id}`, String(r.until))
+        .incr(versionKey)
+        .exec();
     },
     async lift(kind, id) {
-      const [, [, removed] = [null, 0]] = (await redis.multi().set(epochKey, newEpoch(), 'NX').hdel(revokedKey, `${kind}:${id}`).incr(versionKey).exec()) ?? [];
+      const [, [, removed] = [null, 0]] =
+        (await redis
+          .multi()
+          .set(epochKey, newEpoch(), 'NX')
+          .hdel(revokedKey, `${kind}:${id}`)
+          .incr(versionKey)
+          .exec()) ?? [];
       return removed === 1;
     },
     async revocations(now) {

@@ -42,19 +42,33 @@ export function connectionLimits(env: Env, uploads = false): ConnectionLimits {
 export function nginxHandOff(env: Env): NginxHandOff | undefined {
   const secret = env.NGINX_PROXY_SECRET?.trim() ?? '';
   if (!parseBool(env.SERVE_VIA_NGINX?.trim() || undefined, 'SERVE_VIA_NGINX')) {
-    if (env.VERDICT_CACHE?.trim()) throw new ConfigError('VERDICT_CACHE is for nginx in front: set SERVE_VIA_NGINX=true too, or leave VERDICT_CACHE unset');
-    if (secret) throw new ConfigError('NGINX_PROXY_SECRET is for nginx in front: set SERVE_VIA_NGINX=true too, or leave NGINX_PROXY_SECRET unset');
+    if (env.VERDICT_CACHE?.trim())
+      throw new ConfigError(
+        'VERDICT_CACHE is for nginx in front: set SERVE_VIA_NGINX=true too, or leave VERDICT_CACHE unset',
+      );
+    if (secret)
+      throw new ConfigError(
+        'NGINX_PROXY_SECRET is for nginx in front: set SERVE_VIA_NGINX=true too, or leave NGINX_PROXY_SECRET unset',
+      );
     return undefined;
   }
   if (parseBool(env.TRUST_PROXY?.trim() || undefined, 'TRUST_PROXY') === false) {
-    throw new ConfigError('SERVE_VIA_NGINX=true needs the viewer address nginx forwards: leave TRUST_PROXY unset (it is implied) or set it to true');
+    throw new ConfigError(
+      'SERVE_VIA_NGINX=true needs the viewer address nginx forwards: leave TRUST_PROXY unset (it is implied) or set it to true',
+    );
   }
   const verdictCache = seconds(env, 'VERDICT_CACHE', '1', { min: 0, max: 60, zero: '0 turns the verdict cache off' });
   const make = 'make one with `openssl rand -hex 32` and give the gateway and `hls-gate nginx-config` the same value';
-  if (!secret) throw new ConfigError(`SERVE_VIA_NGINX=true needs NGINX_PROXY_SECRET, which nginx sends with every request so that the gateway answers nginx alone: ${make}`);
-  if (!PROXY_SECRET.test(secret)) throw new ConfigError(`NGINX_PROXY_SECRET must be 32 to 1024 characters of A-Z a-z 0-9 . _ ~ + / = - : ${make}`);
+  if (!secret)
+    throw new ConfigError(
+      `SERVE_VIA_NGINX=true needs NGINX_PROXY_SECRET, which nginx sends with every request so that the gateway answers nginx alone: ${make}`,
+    );
+  if (!PROXY_SECRET.test(secret))
+    throw new ConfigError(`NGINX_PROXY_SECRET must be 32 to 1024 characters of A-Z a-z 0-9 . _ ~ + / = - : ${make}`);
   if ([env.AUTH_JWT_SECRET, env.SESSION_SECRET, env.ADMIN_SECRET].some((other) => other?.trim() === secret)) {
-    throw new ConfigError('NGINX_PROXY_SECRET must differ from AUTH_JWT_SECRET, SESSION_SECRET and ADMIN_SECRET: it is written into nginx\'s configuration');
+    throw new ConfigError(
+      "NGINX_PROXY_SECRET must differ from AUTH_JWT_SECRET, SESSION_SECRET and ADMIN_SECRET: it is written into nginx's configuration",
+    );
   }
   return { verdictCache, proxySecret: secret };
 }
@@ -76,7 +90,13 @@ export interface UploadJobConfig {
   retentionSeconds: number;
 }
 
-const NODE_UPLOAD_VARS = ['UPLOAD_MAX_SECONDS', 'UPLOAD_JOBS', 'UPLOAD_JOB_CPUS', 'UPLOAD_MIN_FREE_BYTES', 'UPLOAD_RETENTION'];
+const NODE_UPLOAD_VARS = [
+  'UPLOAD_MAX_SECONDS',
+  'UPLOAD_JOBS',
+  'UPLOAD_JOB_CPUS',
+  'UPLOAD_MIN_FREE_BYTES',
+  'UPLOAD_RETENTION',
+];
 
 /** A frame no larger than 4096 on either side (4K DCI): larger sources are refused before transcoding. */
 const MAX_SIDE = 4096;
@@ -90,14 +110,17 @@ export function uploadJobConfig(env: Env, uploads: boolean): UploadJobConfig | u
   }
   const maxSeconds = seconds(env, 'UPLOAD_MAX_SECONDS', '3h', { min: 1, max: 86400, why: 'e.g. 3h' });
   const jobs = Number(get('UPLOAD_JOBS') ?? '1');
-  if (!Number.isInteger(jobs) || jobs < 1 || jobs > 64) throw new ConfigError('UPLOAD_JOBS must be a whole number from 1 to 64 (packaging jobs at once)');
+  if (!Number.isInteger(jobs) || jobs < 1 || jobs > 64)
+    throw new ConfigError('UPLOAD_JOBS must be a whole number from 1 to 64 (packaging jobs at once)');
   // By default the jobs keep off the first CPU (the gateway's event loop is scheduled there freely) when there are two
   // or more; `all` leaves them unpinned.
   const cpuCount = availableParallelism();
   const cpuSetting = get('UPLOAD_JOB_CPUS') ?? (cpuCount >= 2 ? `1-${cpuCount - 1}` : 'all');
-  if (cpuSetting !== 'all' && !/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(cpuSetting)) throw new ConfigError('UPLOAD_JOB_CPUS must be a CPU list such as 1 or 2-3 or 1,3, or all');
+  if (cpuSetting !== 'all' && !/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(cpuSetting))
+    throw new ConfigError('UPLOAD_JOB_CPUS must be a CPU list such as 1 or 2-3 or 1,3, or all');
   const minFree = Number(get('UPLOAD_MIN_FREE_BYTES') ?? String(1024 ** 3));
-  if (!Number.isInteger(minFree) || minFree < 0) throw new ConfigError('UPLOAD_MIN_FREE_BYTES must be a whole number of bytes (0 turns the floor off)');
+  if (!Number.isInteger(minFree) || minFree < 0)
+    throw new ConfigError('UPLOAD_MIN_FREE_BYTES must be a whole number of bytes (0 turns the floor off)');
   const retentionSeconds = seconds(env, 'UPLOAD_RETENTION', '1d', { min: 1, max: 30 * 86400 });
   return {
     maxSeconds,
@@ -121,7 +144,8 @@ export interface ListenSettings {
 /** PORT (default 8787; 0 picks a free one), HOST (default 127.0.0.1), and HTTPS with TLS_CERT_FILE and TLS_KEY_FILE. */
 export function listenSettings(env: Env): ListenSettings {
   const port = env.PORT === undefined || env.PORT === '' ? 8787 : Number(env.PORT);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) refuseConfig(`PORT="${env.PORT}" must be a port number (0 picks a free one)`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    refuseConfig(`PORT="${env.PORT}" must be a port number (0 picks a free one)`);
   const hostname = env.HOST || '127.0.0.1';
   if (!env.TLS_CERT_FILE && !env.TLS_KEY_FILE) return { port, hostname };
   if (!env.TLS_CERT_FILE || !env.TLS_KEY_FILE) return refuseConfig('HTTPS needs both TLS_CERT_FILE and TLS_KEY_FILE');

@@ -44,8 +44,16 @@ export interface StartOptions {
  * Uploads on disk and their packaging queue. Loaded on demand: without UPLOADS=true the gateway never loads the
  * packager (nor aws4fetch or m3u8-parser, which it uses).
  */
-async function startUploads(mediaDir: string, jobs: UploadJobConfig, options: StartOptions): Promise<{ sink: UploadSink; close(): Promise<void> }> {
-  const [{ createFsUploads }, { createUploadQueue }, { packageUpload }] = await Promise.all([import('./fs-uploads.ts'), import('./upload-queue.ts'), import('./package-upload.ts')]);
+async function startUploads(
+  mediaDir: string,
+  jobs: UploadJobConfig,
+  options: StartOptions,
+): Promise<{ sink: UploadSink; close(): Promise<void> }> {
+  const [{ createFsUploads }, { createUploadQueue }, { packageUpload }] = await Promise.all([
+    import('./fs-uploads.ts'),
+    import('./upload-queue.ts'),
+    import('./package-upload.ts'),
+  ]);
   const { realpathSync } = await import('node:fs');
   const media = realpathSync(mediaDir);
   // The sink tells the queue of each accepted upload; the queue is made after it, so the callback reads it late.
@@ -60,7 +68,13 @@ async function startUploads(mediaDir: string, jobs: UploadJobConfig, options: St
     ...(options.now ? { now: options.now } : {}),
     run: packageUpload({
       mediaDir: media,
-      limits: { maxSeconds: jobs.maxSeconds, maxWidth: jobs.maxWidth, maxHeight: jobs.maxHeight, wallBaseSeconds: jobs.wallBaseSeconds, wallFactor: jobs.wallFactor },
+      limits: {
+        maxSeconds: jobs.maxSeconds,
+        maxWidth: jobs.maxWidth,
+        maxHeight: jobs.maxHeight,
+        wallBaseSeconds: jobs.wallBaseSeconds,
+        wallFactor: jobs.wallFactor,
+      },
       placement: { nice: 10, ...(jobs.cpus ? { cpus: jobs.cpus } : {}) },
       env: process.env, // where ffmpeg is: PATH, FFMPEG_PATH, FFPROBE_PATH
     }),
@@ -74,7 +88,8 @@ export async function startNodeGateway(input: Env, options: StartOptions = {}): 
   const settings = await loadNodeSettings(input);
   const { config, mediaDir, zeroConfig, devKey, nginx } = settings;
   const warnings: string[] = [];
-  const sessionStore = config.sessions && config.sessions.store !== 'memory' ? createRedisStore(config.sessions.store) : undefined;
+  const sessionStore =
+    config.sessions && config.sessions.store !== 'memory' ? createRedisStore(config.sessions.store) : undefined;
   const handOff = nginx ? NGINX_HAND_OFF : NODE_HAND_OFF;
   const uploads = settings.uploadJobs ? await startUploads(mediaDir, settings.uploadJobs, options) : undefined;
   const stopped = new AbortController();

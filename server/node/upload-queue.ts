@@ -13,7 +13,12 @@ import { PACKAGING_PREFIX } from '../app/layout.ts';
 // abandoned reservations and temporary files.
 
 /** One packaging job: resolves when published, rejects with a failure (code and safe sentence) and the operator's detail. */
-export type PackageJob = (videoId: string, source: string, signal: AbortSignal, onProgress: (fraction: number) => void) => Promise<void>;
+export type PackageJob = (
+  videoId: string,
+  source: string,
+  signal: AbortSignal,
+  onProgress: (fraction: number) => void,
+) => Promise<void>;
 
 export class JobFailure extends Error {
   constructor(
@@ -38,27 +43,80 @@ export interface QueueOptions {
 type Stored = UploadStatus & { at?: number };
 
 /** One entry of .uploads/ (not queued or running) removed if past its retention, or left midway by an earlier process. */
-async function sweepEntry(opts: QueueOptions, name: string, t: number, starting: boolean, read: (id: string) => Promise<Stored | null>): Promise<void> {
+async function sweepEntry(
+  opts: QueueOptions,
+  name: string,
+  t: number,
+  starting: boolean,
+  read: (id: string) => Promise<Stored | null>,
+): Promise<void> {
   const path = join(opts.uploadsDir, name);
   if (name.startsWith('.trash-')) return rm(path, { recursive: true, force: true });
   if (name.startsWith('.tmp-')) {
     // A body still arriving is written to all the time; one untouched for an hour was left by a crash.
-    const age = await stat(path).then((s) => t - s.mtimeMs, () => 0);
+    const age = await stat(path).then(
+      (s) => t - s.mtimeMs,
+      () => 0,
+    );
     if (starting || age > Math.max(opts.retentionMs, 3_600_000)) await rm(path, { force: true });
     return;
   }
   if (name.startsWith('.')) return;
   const state = await read(name);
   if (state) {
-    if ((state.status === 'failed' || state.status === 'ready') && t - (state.at ?? 0) >= opts.retentionMs) await rm(path, { recursive: true, force: true });
+    if ((state.status === 'failed' || state.status === 'ready') && t - (state.at ?? 0) >= opts.retentionMs)
+      await rm(path, { recursive: true, force: true });
     return;
   }
   // No body: an expired reservation goes; a claim whose PUT died with an earlier process is released.
-  const reservation = await readFile(join(path, 'reservation.json'), 'utf8').then((s) => JSON.parse(s) as { expiresAt: number }, () => null);
-  const claim = await stat(join(path, 'claim')).then((s) => t - s.mtimeMs, () => null);
+  const reservation = await readFile(join(path, 'reservation.json'), 'utf8').then(
+    (s) => JSON.parse(s) as { expiresAt: number },
+    () => null,
+  );
+  const claim = await stat(join(path, 'claim')).then(
+    (s) => t - s.mtimeMs,
+    () => null,
+  );
   if (claim !== null && (starting || claim > 86_400_000)) await rm(join(path, 'claim'), { force: true });
   else if (claim !== null) return;
   if (!reservation || reservation.expiresAt <= t) await rm(path, { recursive: true, force: true });
+}
+
+/** Packages one upload, its state written as it goes: packaging with a percentage, then ready or failed. */
+async function packageOne(
+  opts: QueueOptions,
+  id: string,
+  source: string,
+  signal: AbortSignal,
+  write: (id: string, state: UploadStatus) => Promise<void>,
+): Promise<void> {
+  let last = -1;
+  let writing = Promise.resolve();
+  try {
+    await write(id, { status: 'packaging', percent: 0 });
+    await opts.run(id, source, signal, (fraction) => {
+      const percent = Math.min(99, Math.floor(fraction * 100));
+      if (percent === last) return;
+      last = percent;
+      writing = writing.then(() => write(id, { status: 'packaging', percent })).catch(() => {});
+    });
+    await writing;
+    await write(id, { status: 'ready' });
+    await rm(source, { force: true });
+  } catch (err) {
+    await writing;
+    const failure =
+      err instanceof JobFailure
+        ? err.failure
+        : { code: 'encode-failed' as const, reason: 'The video could not be transcoded.' };
+    if (signal.aborted) return; // stopped by close(): it runs again after a restart
+    opts.events('warn', 'upload packaging failed', {
+      videoId: id,
+      code: failure.code,
+      detail: err instanceof JobFailure ? err.detail : String(err),
+    });
+    await write(id, { status: 'failed', ...failure }).catch(() => {});
+  }
 }
 
 export function createUploadQueue(opts: QueueOptions) {
@@ -78,25 +136,8 @@ export function createUploadQueue(opts: QueueOptions) {
   async function runOne(id: string): Promise<void> {
     const abort = new AbortController();
     running.set(id, abort);
-    let last = -1;
-    let writing = Promise.resolve();
     try {
-      await write(id, { status: 'packaging', percent: 0 });
-      await opts.run(id, join(dir(id), 'source'), abort.signal, (fraction) => {
-        const percent = Math.min(99, Math.floor(fraction * 100));
-        if (percent === last) return;
-        last = percent;
-        writing = writing.then(() => write(id, { status: 'packaging', percent })).catch(() => {});
-      });
-      await writing;
-      await write(id, { status: 'ready' });
-      await rm(join(dir(id), 'source'), { force: true });
-    } catch (err) {
-      await writing;
-      const failure = err instanceof JobFailure ? err.failure : { code: 'encode-failed' as const, reason: 'The video could not be transcoded.' };
-      if (abort.signal.aborted) return; // stopped by close(): it runs again after a restart
-      opts.events('warn', 'upload packaging failed', { videoId: id, code: failure.code, detail: err instanceof JobFailure ? err.detail : String(err) });
-      await write(id, { status: 'failed', ...failure }).catch(() => {});
+      await packageOne(opts, id, join(dir(id), 'source'), abort.signal, write);
     } finally {
       running.delete(id);
     }
@@ -124,7 +165,8 @@ export function createUploadQueue(opts: QueueOptions) {
 
   // After a restart: leftovers of interrupted packaging runs go, queued and half-done jobs run again.
   const ready = (async () => {
-    for (const f of await readdir(opts.mediaDir).catch(() => [] as string[])) if (f.startsWith(PACKAGING_PREFIX)) await rm(join(opts.mediaDir, f), { recursive: true, force: true });
+    for (const f of await readdir(opts.mediaDir).catch(() => [] as string[]))
+      if (f.startsWith(PACKAGING_PREFIX)) await rm(join(opts.mediaDir, f), { recursive: true, force: true });
     await sweep(true);
     for (const id of await readdir(opts.uploadsDir).catch(() => [] as string[])) {
       const state = await read(id);

@@ -44,16 +44,31 @@ async function gateway(env: WorkerEnv): Promise<Hono> {
   // Zero configuration = the local demo: a development key made in memory by this isolate. Each isolate has its
   // own key, which is fine for `npm run dev:worker` (one isolate) and never meant for a deployment.
   // The rule for what counts as configured is the same as on Node, applied once (app/mode.ts).
-  const { env: vars, mode } = await applyMode(stringVars(env), async () => (await generateKeyPair('rsa')).privateKeyPem);
+  const { env: vars, mode } = await applyMode(
+    stringVars(env),
+    async () => (await generateKeyPair('rsa')).privateKeyPem,
+  );
   const config = parseConfig(vars, mode);
   let sessionStore: SessionStore | undefined;
   if (config.sessions) {
     // Leases and revocations need one writer shared by every isolate: the Durable Object (session-do.ts).
-    if (config.sessions.store !== 'memory') throw new ConfigError('SESSION_STORE=redis://... is for Node; on Workers session control uses the Durable Object bound as SESSIONS (leave SESSION_STORE unset)');
-    if (!env.SESSIONS) throw new ConfigError('session control on Workers needs the Durable Object: bind SESSIONS to the class SessionStoreDO in wrangler.toml (see server/worker/README.md)');
+    if (config.sessions.store !== 'memory')
+      throw new ConfigError(
+        'SESSION_STORE=redis://... is for Node; on Workers session control uses the Durable Object bound as SESSIONS (leave SESSION_STORE unset)',
+      );
+    if (!env.SESSIONS)
+      throw new ConfigError(
+        'session control on Workers needs the Durable Object: bind SESSIONS to the class SessionStoreDO in wrangler.toml (see server/worker/README.md)',
+      );
     sessionStore = createDurableObjectStore(env.SESSIONS);
   }
-  if (config.demo) console.log(JSON.stringify({ level: 'warn', msg: 'demo mode is on: anyone can get a viewer token from POST /api/demo/token' }));
+  if (config.demo)
+    console.log(
+      JSON.stringify({
+        level: 'warn',
+        msg: 'demo mode is on: anyone can get a viewer token from POST /api/demo/token',
+      }),
+    );
   const assets = env.ASSETS;
   return buildGateway(config, createR2Storage(env.MEDIA), {
     clientIp: (c) => c.req.header('CF-Connecting-IP') ?? null,
@@ -61,10 +76,14 @@ async function gateway(env: WorkerEnv): Promise<Hono> {
     ...(sessionStore ? { sessionStore } : {}),
     ...(config.uploads ? { uploads: createR2Uploads(env.MEDIA, packagerWebhook(vars, config.adminSecret)) } : {}),
     warn: (message) => console.log(JSON.stringify({ level: 'warn', msg: message })),
-    ...(assets ? { assets: async (_path: string, request: Request) => {
-      const res = await assets.fetch(request);
-      return res.status === 404 ? null : res;
-    } } : {}),
+    ...(assets
+      ? {
+          assets: async (_path: string, request: Request) => {
+            const res = await assets.fetch(request);
+            return res.status === 404 ? null : res;
+          },
+        }
+      : {}),
   });
 }
 

@@ -27,8 +27,16 @@ const claimKey = (id: string) => uploadKey(id, 'claim');
 const CREATE_ONLY: R2PutOptions = { onlyIf: { etagDoesNotMatch: '*' } };
 
 async function sign(secret: string, body: string): Promise<string> {
-  const k = await crypto.subtle.importKey('raw', new TextEncoder().encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
-  return [...new Uint8Array(await crypto.subtle.sign('HMAC', k, new TextEncoder().encode(body)))].map((b) => b.toString(16).padStart(2, '0')).join('');
+  const k = await crypto.subtle.importKey(
+    'raw',
+    new TextEncoder().encode(secret),
+    { name: 'HMAC', hash: 'SHA-256' },
+    false,
+    ['sign'],
+  );
+  return [...new Uint8Array(await crypto.subtle.sign('HMAC', k, new TextEncoder().encode(body)))]
+    .map((b) => b.toString(16).padStart(2, '0'))
+    .join('');
 }
 
 export function createR2Uploads(bucket: R2Bucket, webhook?: PackagerWebhook): UploadSink {
@@ -43,16 +51,24 @@ export function createR2Uploads(bucket: R2Bucket, webhook?: PackagerWebhook): Up
     }
   };
   const writeReservation = (videoId: string, r: Reservation, onlyIf: R2PutOptions['onlyIf']) =>
-    bucket.put(reservationKey(videoId), JSON.stringify(r), { customMetadata: { owner: r.owner, expiresAt: String(r.expiresAt) }, ...(onlyIf ? { onlyIf } : {}) });
+    bucket.put(reservationKey(videoId), JSON.stringify(r), {
+      customMetadata: { owner: r.owner, expiresAt: String(r.expiresAt) },
+      ...(onlyIf ? { onlyIf } : {}),
+    });
   return {
     async reserve(videoId, reservation, now) {
       const held = await reservationOf(videoId);
       if (!held) return (await writeReservation(videoId, reservation, CREATE_ONLY.onlyIf)) ? 'reserved' : 'taken';
       if (held.owner === reservation.owner) {
-        await writeReservation(videoId, { owner: held.owner, expiresAt: Math.max(held.expiresAt, reservation.expiresAt) }, undefined);
+        await writeReservation(
+          videoId,
+          { owner: held.owner, expiresAt: Math.max(held.expiresAt, reservation.expiresAt) },
+          undefined,
+        );
         return 'reserved';
       }
-      if (held.expiresAt > now || (await bucket.head(claimKey(videoId))) || (await bucket.head(key(videoId)))) return 'taken';
+      if (held.expiresAt > now || (await bucket.head(claimKey(videoId))) || (await bucket.head(key(videoId))))
+        return 'taken';
       // Abandoned: taken over only if nobody else changed it since it was read.
       return (await writeReservation(videoId, reservation, { etagMatches: held.etag })) ? 'reserved' : 'taken';
     },
@@ -88,12 +104,17 @@ async function pendingOf(bucket: R2Bucket, owner: string, now: number): Promise<
   let cursor: string | undefined;
   do {
     // `include` asks for each object's custom metadata (not in this version of the binding's types).
-    const options: R2ListOptions & { include: string[] } = { prefix: `${UPLOADS_FOLDER}/`, include: ['customMetadata'], ...(cursor ? { cursor } : {}) };
+    const options: R2ListOptions & { include: string[] } = {
+      prefix: `${UPLOADS_FOLDER}/`,
+      include: ['customMetadata'],
+      ...(cursor ? { cursor } : {}),
+    };
     const page = await bucket.list(options);
     for (const o of page.objects) {
       const [, id, name] = o.key.split('/');
       if (!id) continue;
-      if (name === 'reservation' && o.customMetadata?.owner === owner) reserved.set(id, Number(o.customMetadata.expiresAt));
+      if (name === 'reservation' && o.customMetadata?.owner === owner)
+        reserved.set(id, Number(o.customMetadata.expiresAt));
       if (name === 'source') sources.set(id, o.size);
     }
     cursor = page.truncated ? page.cursor : undefined;
@@ -110,14 +131,26 @@ async function pendingOf(bucket: R2Bucket, owner: string, now: number): Promise<
 }
 
 /** The source stored under its hash, or nothing; announced to the packager when stored. */
-async function storeSource(bucket: R2Bucket, webhook: PackagerWebhook | undefined, videoId: string, body: ReadableStream<Uint8Array>, expect: { sha256: string; maxBytes: number; length: number | null }): Promise<UploadResult> {
+async function storeSource(
+  bucket: R2Bucket,
+  webhook: PackagerWebhook | undefined,
+  videoId: string,
+  body: ReadableStream<Uint8Array>,
+  expect: { sha256: string; maxBytes: number; length: number | null },
+): Promise<UploadResult> {
   if (expect.length === null) return { ok: false, reason: 'length-required' };
   let stored: R2Object | null;
   // R2 needs the length of a streamed body up front (the route has checked it against the limit).
   const fixed = new FixedLengthStream(expect.length);
-  const piped = body.pipeTo(fixed.writable).then(() => null, (e: unknown) => e);
+  const piped = body.pipeTo(fixed.writable).then(
+    () => null,
+    (e: unknown) => e,
+  );
   try {
-    stored = await bucket.put(key(videoId), fixed.readable, { sha256: expect.sha256, customMetadata: { sha256: expect.sha256 } });
+    stored = await bucket.put(key(videoId), fixed.readable, {
+      sha256: expect.sha256,
+      customMetadata: { sha256: expect.sha256 },
+    });
   } catch (err) {
     await bucket.delete(key(videoId)).catch(() => {});
     // The guard's refusal (not media, too large) reaches R2 as a broken stream: report the guard's reason.
@@ -133,7 +166,11 @@ async function storeSource(bucket: R2Bucket, webhook: PackagerWebhook | undefine
   if (!stored) return { ok: false, reason: 'incomplete' };
   if (webhook) {
     const payload = JSON.stringify({ videoId, key: key(videoId), bytes: stored.size, sha256: expect.sha256 });
-    await fetch(webhook.url, { method: 'POST', body: payload, headers: { 'Content-Type': 'application/json', [SIGNATURE_HEADER]: await sign(webhook.secret, payload) } }).catch(() => {});
+    await fetch(webhook.url, {
+      method: 'POST',
+      body: payload,
+      headers: { 'Content-Type': 'application/json', [SIGNATURE_HEADER]: await sign(webhook.secret, payload) },
+    }).catch(() => {});
   }
   return { ok: true, bytes: stored.size };
 }

@@ -24,9 +24,25 @@ function mediaCopy(): string {
 describe('hls-gate catalog', () => {
   it('lists, adds, replaces and removes entries; the result is what the gateway accepts', async () => {
     const dir = mediaCopy();
-    expect((await run(['catalog', 'list', '--media-dir', dir])).stdout).toMatch(/^ladder\tTest pattern ladder\t30 s\ncmaf\t/);
+    expect((await run(['catalog', 'list', '--media-dir', dir])).stdout).toMatch(
+      /^ladder\tTest pattern ladder\t30 s\ncmaf\t/,
+    );
     cpSync(join(dir, 'cmaf'), join(dir, 'lecture'), { recursive: true });
-    expect((await run(['catalog', 'add', 'lecture', '--title', 'A "quoted" lecture', '--duration', '12', '--media-dir', dir])).code).toBe(0);
+    expect(
+      (
+        await run([
+          'catalog',
+          'add',
+          'lecture',
+          '--title',
+          'A "quoted" lecture',
+          '--duration',
+          '12',
+          '--media-dir',
+          dir,
+        ])
+      ).code,
+    ).toBe(0);
     expect((await run(['catalog', 'add', 'lecture', '--title', 'Renamed', '--media-dir', dir])).code).toBe(0);
     let entries = parseCatalog(readFileSync(join(dir, 'catalog.json'), 'utf8'));
     expect(entries.map((e) => e.id)).toEqual(['ladder', 'cmaf', 'aes', 'lecture']);
@@ -41,8 +57,12 @@ describe('hls-gate catalog', () => {
   it('refuses what would break the catalog, and leaves a broken one untouched with the line to fix', async () => {
     const dir = mediaCopy();
     expect((await run(['catalog', 'add', '../x', '--media-dir', dir])).code).toBe(2);
-    expect((await run(['catalog', 'add', 'ghost', '--media-dir', dir])).stderr).toMatch(/ghost\/master.m3u8 does not exist: package the video first/);
-    expect((await run(['catalog', 'remove', 'ghost', '--media-dir', dir])).stderr).toMatch(/ghost is not in catalog.json/);
+    expect((await run(['catalog', 'add', 'ghost', '--media-dir', dir])).stderr).toMatch(
+      /ghost\/master.m3u8 does not exist: package the video first/,
+    );
+    expect((await run(['catalog', 'remove', 'ghost', '--media-dir', dir])).stderr).toMatch(
+      /ghost is not in catalog.json/,
+    );
     writeFileSync(join(dir, 'catalog.json'), '{ "videos": [ { "id": "ladder", } ] }');
     const broken = await run(['catalog', 'remove', 'ladder', '--media-dir', dir]);
     expect(broken.code).toBe(2);

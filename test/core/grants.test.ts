@@ -8,7 +8,13 @@ import { fixtureKey } from '../helpers/fixtures.ts';
 
 describe('grant issuer', () => {
   const at = Date.UTC(2026, 10, 23, 12, 0, 0, 250);
-  const issuer = async (window: number) => createGrantIssuer({ keyPairId: 'K2JCJMDEHXQW5F', signingKey: await importPrivateKey(fixtureKey('ec-pkcs8.pem')), ttl: 600, window });
+  const issuer = async (window: number) =>
+    createGrantIssuer({
+      keyPairId: 'K2JCJMDEHXQW5F',
+      signingKey: await importPrivateKey(fixtureKey('ec-pkcs8.pem')),
+      ttl: 600,
+      window,
+    });
 
   it('shares one signature per video and window', async () => {
     const g = await issuer(60);
@@ -35,18 +41,38 @@ describe('grant issuer', () => {
 
 describe('grant cookies', () => {
   it('are written with the attributes of their scope, and cleared with the same Path and Domain', async () => {
-    const g = createGrantIssuer({ keyPairId: 'K2JCJMDEHXQW5F', signingKey: await importPrivateKey(fixtureKey('ec-pkcs8.pem')), ttl: 600, window: 60 });
+    const g = createGrantIssuer({
+      keyPairId: 'K2JCJMDEHXQW5F',
+      signingKey: await importPrivateKey(fixtureKey('ec-pkcs8.pem')),
+      ttl: 600,
+      window: 60,
+    });
     const at = Date.UTC(2026, 10, 23, 12, 0, 30);
     const grant = await g.issue('https://media.example.com/videos/a/*', at);
     const app = new Hono();
-    app.post('/', (c) => (setGrantCookies(c, grant, { path: '/videos/a/', domain: 'example.com', secure: true }, at), c.body(null, 204)));
+    app.post(
+      '/',
+      (c) => (
+        setGrantCookies(c, grant, { path: '/videos/a/', domain: 'example.com', secure: true }, at),
+        c.body(null, 204)
+      ),
+    );
     app.delete('/', (c) => (clearGrantCookies(c, { path: '/videos/a/', secure: false }, true), c.body(null, 204)));
     const set = (await app.request('/', { method: 'POST' })).headers.getSetCookie();
     expect(set).toEqual(
-      Object.entries(grant.cookies).map(([name, value]) => `${name}=${value}; Max-Age=630; Domain=example.com; Path=/videos/a/; HttpOnly; Secure; SameSite=Lax`),
+      Object.entries(grant.cookies).map(
+        ([name, value]) =>
+          `${name}=${value}; Max-Age=630; Domain=example.com; Path=/videos/a/; HttpOnly; Secure; SameSite=Lax`,
+      ),
     );
     const cleared = (await app.request('/', { method: 'DELETE' })).headers.getSetCookie();
-    expect(cleared.map((c) => c.split('=')[0])).toEqual(['CloudFront-Policy', 'CloudFront-Signature', 'CloudFront-Key-Pair-Id', 'CloudFront-Hash-Algorithm', 'HlsGate-Session']);
+    expect(cleared.map((c) => c.split('=')[0])).toEqual([
+      'CloudFront-Policy',
+      'CloudFront-Signature',
+      'CloudFront-Key-Pair-Id',
+      'CloudFront-Hash-Algorithm',
+      'HlsGate-Session',
+    ]);
     for (const c of cleared) expect(c).toMatch(/^[A-Za-z-]+=; Max-Age=0; Path=\/videos\/a\/; HttpOnly; SameSite=Lax$/);
   });
 });

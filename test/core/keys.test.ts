@@ -1,14 +1,26 @@
 import { describe, expect, it } from 'vitest';
 import { createPublicKey, createVerify } from 'node:crypto';
-import { importPrivateKey, importPublicKey, generateKeyPair, signPolicy, decodeCloudFrontBase64, encodeCloudFrontBase64, CoreError } from '../../server/core/index.ts';
+import {
+  importPrivateKey,
+  importPublicKey,
+  generateKeyPair,
+  signPolicy,
+  decodeCloudFrontBase64,
+  encodeCloudFrontBase64,
+  CoreError,
+} from '../../server/core/index.ts';
 import { fixtureKey } from '../helpers/fixtures.ts';
 
-const policy = '{"Statement":[{"Resource":"https://media.example.com/videos/a/*","Condition":{"DateLessThan":{"AWS:EpochTime":2000000000}}}]}';
+const policy =
+  '{"Statement":[{"Resource":"https://media.example.com/videos/a/*","Condition":{"DateLessThan":{"AWS:EpochTime":2000000000}}}]}';
 
 function nodeVerify(publicPem: string, signature: string, alg: 'SHA1' | 'SHA256', ec = false): boolean {
   const v = createVerify(alg === 'SHA1' ? 'SHA1' : 'SHA256');
   v.update(policy);
-  return v.verify({ key: createPublicKey(publicPem), ...(ec ? { dsaEncoding: 'der' as const } : {}) }, Buffer.from(decodeCloudFrontBase64(signature)));
+  return v.verify(
+    { key: createPublicKey(publicPem), ...(ec ? { dsaEncoding: 'der' as const } : {}) },
+    Buffer.from(decodeCloudFrontBase64(signature)),
+  );
 }
 
 describe('private keys', () => {
@@ -66,7 +78,9 @@ describe('public keys', () => {
     expect(key.type).toBe(file.startsWith('ec') ? 'ecdsa' : 'rsa');
   });
   it('refuses a private key where a public key belongs', async () => {
-    await expect(importPublicKey(fixtureKey('rsa-pkcs8.pem'))).rejects.toThrow(/openssl pkey -in private_key.pem -pubout/);
+    await expect(importPublicKey(fixtureKey('rsa-pkcs8.pem'))).rejects.toThrow(
+      /openssl pkey -in private_key.pem -pubout/,
+    );
   });
 });
 

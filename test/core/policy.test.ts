@@ -8,7 +8,9 @@ describe('policies', () => {
     );
   });
   it('adds /32 to a bare IP like AWS signers', () => {
-    expect(buildCustomPolicy({ resource: 'https://a/*', expires: 2, ipAddress: '192.0.2.1' })).toContain('"AWS:SourceIp":"192.0.2.1/32"');
+    expect(buildCustomPolicy({ resource: 'https://a/*', expires: 2, ipAddress: '192.0.2.1' })).toContain(
+      '"AWS:SourceIp":"192.0.2.1/32"',
+    );
   });
   it.each([
     ['a quote in the resource', { resource: 'https://a/"},{"Resource":"*', expires: 2 }],
@@ -23,12 +25,24 @@ describe('policies', () => {
   ])('refuses %s instead of escaping it', (_n, input) => {
     expect(() => buildCustomPolicy(input)).toThrow(CoreError);
   });
-  it('keeps CloudFront\'s \\? for a literal query start', () => {
-    expect(buildCustomPolicy({ resource: 'https://a/b\\?c=*', expires: 2 })).toContain('"Resource":"https://a/b\\\\?c=*"');
+  it("keeps CloudFront's \\? for a literal query start", () => {
+    expect(buildCustomPolicy({ resource: 'https://a/b\\?c=*', expires: 2 })).toContain(
+      '"Resource":"https://a/b\\\\?c=*"',
+    );
   });
   it('parses what it builds, strictly', () => {
-    const p = buildCustomPolicy({ resource: 'https://a/*', expires: 2000000000, notBefore: 1900000000, ipAddress: '10.0.0.0/8' });
-    expect(parsePolicy(p)).toEqual({ resource: 'https://a/*', dateLessThan: 2000000000, dateGreaterThan: 1900000000, ipAddress: '10.0.0.0/8' });
+    const p = buildCustomPolicy({
+      resource: 'https://a/*',
+      expires: 2000000000,
+      notBefore: 1900000000,
+      ipAddress: '10.0.0.0/8',
+    });
+    expect(parsePolicy(p)).toEqual({
+      resource: 'https://a/*',
+      dateLessThan: 2000000000,
+      dateGreaterThan: 1900000000,
+      ipAddress: '10.0.0.0/8',
+    });
   });
   it.each([
     '{"Statement":[]}',

@@ -18,12 +18,19 @@ describe('scripts/make-demo.sh', () => {
     expect(readFileSync(join(out, 'cmaf/media.m3u8'), 'utf8')).toMatch(/#EXT-X-MAP:URI="init.mp4"/);
     expect(readFileSync(join(out, 'aes/media.m3u8'), 'utf8')).toMatch(/#EXT-X-KEY:METHOD=AES-128,URI="key.key"/);
     expect(readdirSync(join(out, 'ladder/240p')).filter((f) => f.endsWith('.ts'))).toHaveLength(15);
-    expect(JSON.parse(readFileSync(join(out, 'catalog.json'), 'utf8')).videos.map((v: { id: string }) => v.id)).toEqual(['ladder', 'cmaf', 'aes']);
+    expect(JSON.parse(readFileSync(join(out, 'catalog.json'), 'utf8')).videos.map((v: { id: string }) => v.id)).toEqual(
+      ['ladder', 'cmaf', 'aes'],
+    );
     const server = await startStaticServer(out);
     try {
       for (const id of ['ladder', 'cmaf', 'aes']) {
         let text = '';
-        const code = await runFetchSegments([`${server.url}/${id}/master.m3u8`], { stdout: (t) => void (text += t), stderr: () => {}, env: {}, now: Date.now });
+        const code = await runFetchSegments([`${server.url}/${id}/master.m3u8`], {
+          stdout: (t) => void (text += t),
+          stderr: () => {},
+          env: {},
+          now: Date.now,
+        });
         expect(code, text).toBe(0);
       }
     } finally {

@@ -39,7 +39,8 @@ function playlist(lines: number, bytes?: number): string {
     }
   }
   const text = head + body.join('') + tail;
-  if (bytes !== undefined && Buffer.byteLength(text) !== bytes) throw new Error(`built ${Buffer.byteLength(text)} bytes, not ${bytes}`);
+  if (bytes !== undefined && Buffer.byteLength(text) !== bytes)
+    throw new Error(`built ${Buffer.byteLength(text)} bytes, not ${bytes}`);
   return text;
 }
 const lineCount = (text: string) => text.split('\n').length - (text.endsWith('\n') ? 1 : 0);
@@ -109,9 +110,18 @@ describe('tokenizing a huge playlist does not exhaust the gateway', () => {
     expect(lineCount(texts['over-lines.m3u8'])).toBe(MAX_LINES + 1);
     expect(lineCount(texts['at-lines.m3u8'])).toBe(MAX_LINES);
     for (const [name, text] of Object.entries(texts)) writeFileSync(join(dir, 'big', name), text);
-    writeFileSync(join(dir, 'catalog.json'), JSON.stringify({ videos: [{ id: 'big', title: 'Big', playlist: 'at-lines.m3u8' }] }));
-    const env = Object.fromEntries(Object.entries(testEnv({ PORT: '0', MEDIA_DIR: dir })).filter((e): e is [string, string] => e[1] !== undefined));
-    child = spawn(process.execPath, ['--import', 'tsx', 'server/node/main.ts'], { cwd: REPO_ROOT, env: { PATH: process.env.PATH!, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    writeFileSync(
+      join(dir, 'catalog.json'),
+      JSON.stringify({ videos: [{ id: 'big', title: 'Big', playlist: 'at-lines.m3u8' }] }),
+    );
+    const env = Object.fromEntries(
+      Object.entries(testEnv({ PORT: '0', MEDIA_DIR: dir })).filter((e): e is [string, string] => e[1] !== undefined),
+    );
+    child = spawn(process.execPath, ['--import', 'tsx', 'server/node/main.ts'], {
+      cwd: REPO_ROOT,
+      env: { PATH: process.env.PATH!, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     url = (await waitForOutput(child, /"msg":"listening","url":"([^"]+)"/, 'the gateway')).match[1]!;
   });
   /** A field of the gateway process's /proc status, in kB (null where there is no /proc). */
@@ -128,7 +138,10 @@ describe('tokenizing a huge playlist does not exhaust the gateway', () => {
   });
 
   it('over the bound: refused with playlist-too-large; at the bound: served, tokenized; /healthz p99 < 100 ms with four at once', async () => {
-    const res = await fetch(`${url}/api/videos/big/device-link`, { method: 'POST', headers: { Authorization: `Bearer ${await viewerToken('*')}` } });
+    const res = await fetch(`${url}/api/videos/big/device-link`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${await viewerToken('*')}` },
+    });
     const link = ((await res.json()) as { url: string }).url;
     const query = new URL(link).search.slice(1);
     const linkTo = (name: string) => link.replace('/at-lines.m3u8?', `/${name}?`);
@@ -140,7 +153,14 @@ describe('tokenizing a huge playlist does not exhaust the gateway', () => {
     const poller = startPoller(`${url}/healthz`);
     await new Promise((r) => setTimeout(r, 300));
     const statuses: Record<string, number[]> = {};
-    for (const name of ['report-12mb.m3u8', 'report-6mb.m3u8', 'over-bytes.m3u8', 'over-lines.m3u8', 'at-bytes.m3u8', 'at-lines.m3u8']) {
+    for (const name of [
+      'report-12mb.m3u8',
+      'report-6mb.m3u8',
+      'over-bytes.m3u8',
+      'over-lines.m3u8',
+      'at-bytes.m3u8',
+      'at-lines.m3u8',
+    ]) {
       // Four at once.
       statuses[name] = await Promise.all([0, 1, 2, 3].map((i) => curl(linkTo(name), join(dir, 'out', `${name}.${i}`))));
     }
@@ -149,7 +169,11 @@ describe('tokenizing a huge playlist does not exhaust the gateway', () => {
 
     for (const name of ['report-12mb.m3u8', 'report-6mb.m3u8', 'over-bytes.m3u8', 'over-lines.m3u8']) {
       expect(statuses[name], name).toEqual([500, 500, 500, 500]);
-      for (const i of [0, 1, 2, 3]) expect(JSON.parse(readFileSync(join(dir, 'out', `${name}.${i}`), 'utf8')), name).toMatchObject({ status: 500, code: 'playlist-too-large' });
+      for (const i of [0, 1, 2, 3])
+        expect(JSON.parse(readFileSync(join(dir, 'out', `${name}.${i}`), 'utf8')), name).toMatchObject({
+          status: 500,
+          code: 'playlist-too-large',
+        });
     }
     for (const name of ['at-bytes.m3u8', 'at-lines.m3u8']) {
       expect(statuses[name], name).toEqual([200, 200, 200, 200]);
@@ -164,16 +188,23 @@ describe('tokenizing a huge playlist does not exhaust the gateway', () => {
 
     // The gateway's peak memory grew by far less than one of the report's answers (288 MB each, 3.8 GB for four).
     const peak = memoryKb('VmHWM');
-    if (rssBefore !== null && peak !== null) expect((peak - rssBefore) / 1024, `peak RSS ${peak} kB, ${rssBefore} kB before`).toBeLessThan(200);
+    if (rssBefore !== null && peak !== null)
+      expect((peak - rssBefore) / 1024, `peak RSS ${peak} kB, ${rssBefore} kB before`).toBeLessThan(200);
 
     times.sort((a, b) => a - b);
     const p99 = times[Math.floor(times.length * 0.99)]!;
     expect(times.length).toBeGreaterThan(50);
-    expect(p99, `/healthz p99 over ${times.length} samples, max ${times[times.length - 1]!.toFixed(0)} ms`).toBeLessThan(100);
+    expect(
+      p99,
+      `/healthz p99 over ${times.length} samples, max ${times[times.length - 1]!.toFixed(0)} ms`,
+    ).toBeLessThan(100);
   }, 120_000);
 
   it('HEAD answers the same status without a body', async () => {
-    const res = await fetch(`${url}/api/videos/big/device-link`, { method: 'POST', headers: { Authorization: `Bearer ${await viewerToken('*')}` } });
+    const res = await fetch(`${url}/api/videos/big/device-link`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${await viewerToken('*')}` },
+    });
     const link = ((await res.json()) as { url: string }).url;
     expect((await fetch(link.replace('/at-lines.m3u8?', '/over-lines.m3u8?'), { method: 'HEAD' })).status).toBe(500);
     expect((await fetch(link.replace('/at-lines.m3u8?', '/report-12mb.m3u8?'), { method: 'HEAD' })).status).toBe(500);

@@ -18,7 +18,9 @@ import { testEnv, viewerToken } from '../helpers/targets.ts';
 
 const ffmpeg = (url: string): Promise<{ status: number | null; stderr: string }> =>
   new Promise((resolve) => {
-    const child = spawn('ffmpeg', ['-hide_banner', '-v', 'error', '-nostdin', '-i', url, '-f', 'null', '-'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn('ffmpeg', ['-hide_banner', '-v', 'error', '-nostdin', '-i', url, '-f', 'null', '-'], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
@@ -47,9 +49,14 @@ describe('a device link never hands its token to another host through a URL-pars
     evilAuthority = `127.0.0.2:${(evil.address() as AddressInfo).port}`;
     dir = mkdtempSync(join(tmpdir(), 'hls-gate-leak-'));
     mkdirSync(join(dir, 'leak'));
-    for (const f of ['init.mp4', 'seg_000.m4s', 'seg_001.m4s']) copyFileSync(join(REPO_ROOT, 'media', 'cmaf', f), join(dir, 'leak', f));
-    for (const f of ['seg_000.ts', 'seg_001.ts']) copyFileSync(join(REPO_ROOT, 'media', 'ladder', '240p', f), join(dir, 'leak', f));
-    writeFileSync(join(dir, 'catalog.json'), JSON.stringify({ videos: [{ id: 'leak', title: 'Leak', playlist: 'master.m3u8' }] }));
+    for (const f of ['init.mp4', 'seg_000.m4s', 'seg_001.m4s'])
+      copyFileSync(join(REPO_ROOT, 'media', 'cmaf', f), join(dir, 'leak', f));
+    for (const f of ['seg_000.ts', 'seg_001.ts'])
+      copyFileSync(join(REPO_ROOT, 'media', 'ladder', '240p', f), join(dir, 'leak', f));
+    writeFileSync(
+      join(dir, 'catalog.json'),
+      JSON.stringify({ videos: [{ id: 'leak', title: 'Leak', playlist: 'master.m3u8' }] }),
+    );
     gw = await startNodeGateway(testEnv({ PORT: '0', MEDIA_DIR: dir }), { log: () => {} });
     gwAuthority = new URL(gw.url).host;
   });
@@ -69,7 +76,10 @@ describe('a device link never hands its token to another host through a URL-pars
   ];
 
   const link = async () => {
-    const res = await fetch(`${gw.url}/api/videos/leak/device-link`, { method: 'POST', headers: { Authorization: `Bearer ${await viewerToken('*')}` } });
+    const res = await fetch(`${gw.url}/api/videos/leak/device-link`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${await viewerToken('*')}` },
+    });
     expect(res.status).toBe(200);
     return ((await res.json()) as { url: string }).url;
   };
@@ -88,7 +98,9 @@ describe('a device link never hands its token to another host through a URL-pars
     hostile('a.ts').forEach((u) => lines.push('#EXTINF:2.0,', u));
     // A lone CR ends a line for ffmpeg, and is nothing at all to a WHATWG parser: the tag's URI becomes the tail of
     // a segment line naming the other host.
-    lines.push(`#EXT-X-PRELOAD-HINT:TYPE=PART\r#EXTINF:2.0,\r//${evilAuthority}/videos/leak/cr.ts,URI="seg_000.ts",X=a.ts`);
+    lines.push(
+      `#EXT-X-PRELOAD-HINT:TYPE=PART\r#EXTINF:2.0,\r//${evilAuthority}/videos/leak/cr.ts,URI="seg_000.ts",X=a.ts`,
+    );
     lines.push('#EXTINF:2.0,', 'seg_001.ts', '#EXT-X-ENDLIST', '');
     const before = received.length;
     await play('ts.m3u8', lines.join('\n'));
@@ -98,29 +110,68 @@ describe('a device link never hands its token to another host through a URL-pars
     expect(received.slice(before).filter((u) => SIGNED.test(u))).toEqual([]);
 
     // A plain playlist of the same folder still plays from the link alone, every file with the token.
-    const text = ['#EXTM3U', '#EXT-X-VERSION:7', '#EXT-X-TARGETDURATION:2', '#EXT-X-MAP:URI="init.mp4"', '#EXTINF:2.0,', 'seg_000.m4s', '#EXTINF:2.0,', `http://${gwAuthority}/videos/leak/seg_001.m4s`, '#EXT-X-ENDLIST', ''].join('\n');
+    const text = [
+      '#EXTM3U',
+      '#EXT-X-VERSION:7',
+      '#EXT-X-TARGETDURATION:2',
+      '#EXT-X-MAP:URI="init.mp4"',
+      '#EXTINF:2.0,',
+      'seg_000.m4s',
+      '#EXTINF:2.0,',
+      `http://${gwAuthority}/videos/leak/seg_001.m4s`,
+      '#EXT-X-ENDLIST',
+      '',
+    ].join('\n');
     writeFileSync(join(dir, 'leak', 'plain.m3u8'), text);
     const url = (await link()).replace('/master.m3u8?', '/plain.m3u8?');
     const body = await (await fetch(url)).text();
     const query = new URL(url).search.slice(1);
-    expect(body).toBe(text.replace('init.mp4', `init.mp4?${query}`).replace('seg_000.m4s', `seg_000.m4s?${query}`).replace('seg_001.m4s', `seg_001.m4s?${query}`));
+    expect(body).toBe(
+      text
+        .replace('init.mp4', `init.mp4?${query}`)
+        .replace('seg_000.m4s', `seg_000.m4s?${query}`)
+        .replace('seg_001.m4s', `seg_001.m4s?${query}`),
+    );
     const r = await ffmpeg(url);
     expect(r.status, r.stderr).toBe(0);
   }, 90_000);
 
   it('the device link itself: a master playlist whose variants name the other host', async () => {
-    writeFileSync(join(dir, 'leak', 'master.m3u8'), ['#EXTM3U', ...hostile('v.m3u8').flatMap((u, i) => [`#EXT-X-STREAM-INF:BANDWIDTH=${(i + 1) * 100000}`, u]), ''].join('\n'));
+    writeFileSync(
+      join(dir, 'leak', 'master.m3u8'),
+      [
+        '#EXTM3U',
+        ...hostile('v.m3u8').flatMap((u, i) => [`#EXT-X-STREAM-INF:BANDWIDTH=${(i + 1) * 100000}`, u]),
+        '',
+      ].join('\n'),
+    );
     const before = received.length;
     await ffmpeg(await link()); // the URL exactly as the device-link endpoint returned it
     expect(received.length).toBeGreaterThan(before);
     expect(received.slice(before).filter((u) => SIGNED.test(u))).toEqual([]);
   }, 90_000);
 
-  it.each([0, 1, 2, 3, 4])('EXT-X-MAP (hostile URI #%i): ffmpeg sends no signed parameter to the second server', async (i) => {
-    const text = ['#EXTM3U', '#EXT-X-VERSION:7', '#EXT-X-TARGETDURATION:2', '#EXT-X-MEDIA-SEQUENCE:0', `#EXT-X-MAP:URI="${hostile('init.mp4')[i]}"`, '#EXTINF:2.0,', 'seg_000.m4s', '#EXTINF:2.0,', 'seg_001.m4s', '#EXT-X-ENDLIST', ''].join('\n');
-    const before = received.length;
-    await play(`map${i}.m3u8`, text);
-    expect(received.length).toBeGreaterThan(before);
-    expect(received.slice(before).filter((u) => SIGNED.test(u))).toEqual([]);
-  }, 90_000);
+  it.each([0, 1, 2, 3, 4])(
+    'EXT-X-MAP (hostile URI #%i): ffmpeg sends no signed parameter to the second server',
+    async (i) => {
+      const text = [
+        '#EXTM3U',
+        '#EXT-X-VERSION:7',
+        '#EXT-X-TARGETDURATION:2',
+        '#EXT-X-MEDIA-SEQUENCE:0',
+        `#EXT-X-MAP:URI="${hostile('init.mp4')[i]}"`,
+        '#EXTINF:2.0,',
+        'seg_000.m4s',
+        '#EXTINF:2.0,',
+        'seg_001.m4s',
+        '#EXT-X-ENDLIST',
+        '',
+      ].join('\n');
+      const before = received.length;
+      await play(`map${i}.m3u8`, text);
+      expect(received.length).toBeGreaterThan(before);
+      expect(received.slice(before).filter((u) => SIGNED.test(u))).toEqual([]);
+    },
+    90_000,
+  );
 });

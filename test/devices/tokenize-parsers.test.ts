@@ -94,7 +94,10 @@ function resolve(reference: string, baseUri: string): Ref {
       } else {
         if (r.path.startsWith('/')) t.path = removeDotSegments(r.path);
         else {
-          const merged = base.authority !== undefined && base.path === '' ? `/${r.path}` : `${base.path.slice(0, base.path.lastIndexOf('/') + 1)}${r.path}`;
+          const merged =
+            base.authority !== undefined && base.path === ''
+              ? `/${r.path}`
+              : `${base.path.slice(0, base.path.lastIndexOf('/') + 1)}${r.path}`;
           t.path = removeDotSegments(merged);
         }
         if (r.query !== undefined) t.query = r.query;
@@ -124,7 +127,8 @@ function whatwgInside(uri: string, base: Base): string | null {
     return null;
   }
   const folder = new URL(base.folder);
-  if (u.origin !== folder.origin || u.username !== '' || u.password !== '' || !u.pathname.startsWith(folder.pathname)) return null;
+  if (u.origin !== folder.origin || u.username !== '' || u.password !== '' || !u.pathname.startsWith(folder.pathname))
+    return null;
   return u.pathname;
 }
 
@@ -174,7 +178,10 @@ function hlsjsAttributes(s: string): [string, string][] {
   const out: [string, string][] = [];
   for (const m of s.matchAll(/(.+?)=(".*?"|.*?)(?:,|$)/g)) {
     const value = m[2]!;
-    out.push([m[1]!.trim(), value.startsWith('"') && value.endsWith('"') && value.length > 1 ? value.slice(1, -1) : value]);
+    out.push([
+      m[1]!.trim(),
+      value.startsWith('"') && value.endsWith('"') && value.length > 1 ? value.slice(1, -1) : value,
+    ]);
   }
   return out;
 }
@@ -221,22 +228,127 @@ function assertContained(out: string, base: Base): void {
 // ---- Hostile URIs ----------------------------------------------------------------------------------------------
 
 const PREFIXES = [
-  '', '', '', 'http://127.0.0.1:18202', 'https://media.example.com', 'http://[::1]:8080', 'HTTP://127.0.0.1:18202', 'Https://media.example.com',
-  'http://127.0.0.1:18202\\@evil.test:18290', 'http://127.0.0.1:18202\t@evil.test', 'http://127.0.0.1:18202\\\t@evil.test', 'http:\\\\127.0.0.1:18202\\@evil.test',
-  'https://media.example.com\\@evil.test', 'http://[::1]:8080\\@evil.test', 'http://[::1]:8080\\@[::2]:8080', '//evil.test', '\\\\evil.test', '/\\evil.test', '\\/evil.test',
-  '/\t/evil.test', '\t//evil.test', ' //evil.test', 'http:evil.test', 'http:/evil.test', 'http://user:pw@127.0.0.1:18202', 'http://127.0.0.1:18202@evil.test',
-  'http://evil.test#@127.0.0.1:18202', 'http://evil.test?@127.0.0.1:18202', 'http://127.0.0.1:18202:80', 'http://127.0.0.1.:18202', 'http://127.1:18202',
-  'http://[::ffff:127.0.0.1]:18202', 'https://media.example.com:443', 'https://MEDIA.example.com', 'https://media.example.com.', 'javascript:', 'data:,',
-  'file:///', 'h\ttp://evil.test', 'ht\rtp://evil.test', '%2f%2fevil.test', '/%2fevil.test', '/%5cevil.test', '%5c%5cevil.test', '/videos/abc', '/media/videos/abc',
-  '/videos/abcd', '..', '.', '\u00a0', '\ufeff', 'seg.ts\r', 'a.ts\u2028', 'x\u0085',
+  '',
+  '',
+  '',
+  'http://127.0.0.1:18202',
+  'https://media.example.com',
+  'http://[::1]:8080',
+  'HTTP://127.0.0.1:18202',
+  'Https://media.example.com',
+  'http://127.0.0.1:18202\\@evil.test:18290',
+  'http://127.0.0.1:18202\t@evil.test',
+  'http://127.0.0.1:18202\\\t@evil.test',
+  'http:\\\\127.0.0.1:18202\\@evil.test',
+  'https://media.example.com\\@evil.test',
+  'http://[::1]:8080\\@evil.test',
+  'http://[::1]:8080\\@[::2]:8080',
+  '//evil.test',
+  '\\\\evil.test',
+  '/\\evil.test',
+  '\\/evil.test',
+  '/\t/evil.test',
+  '\t//evil.test',
+  ' //evil.test',
+  'http:evil.test',
+  'http:/evil.test',
+  'http://user:pw@127.0.0.1:18202',
+  'http://127.0.0.1:18202@evil.test',
+  'http://evil.test#@127.0.0.1:18202',
+  'http://evil.test?@127.0.0.1:18202',
+  'http://127.0.0.1:18202:80',
+  'http://127.0.0.1.:18202',
+  'http://127.1:18202',
+  'http://[::ffff:127.0.0.1]:18202',
+  'https://media.example.com:443',
+  'https://MEDIA.example.com',
+  'https://media.example.com.',
+  'javascript:',
+  'data:,',
+  'file:///',
+  'h\ttp://evil.test',
+  'ht\rtp://evil.test',
+  '%2f%2fevil.test',
+  '/%2fevil.test',
+  '/%5cevil.test',
+  '%5c%5cevil.test',
+  '/videos/abc',
+  '/media/videos/abc',
+  '/videos/abcd',
+  '..',
+  '.',
+  '\u00a0',
+  '\ufeff',
+  'seg.ts\r',
+  'a.ts\u2028',
+  'x\u0085',
 ];
 const PIECES = [
-  '/', '/', '//', '\\', '../', '..\\', './', '%2e%2e/', '.%2e/', '%2E./', '%2e/', '%2f', '%2F', '%5c', '%5C', '%25', '%252e', '%00', '%0a', '%20', '%40', '%3a', '%zz', '%',
-  '@', ':', '\t', '\r', '\n', '\u2028', '\u2029', '\u0085', '\v', '\0', ' ', '?', '#', ';', ',', '"', '\\"', 'URI="', 'URI=', '=', '&', 'abc/', 'videos/', 'abc', '720p/',
-  'seg.ts', 'x', 'évil', '{$v}', '[', ']', '//evil.test/', 'evil.test', '#EXT-X-MAP:URI=', '#EXTINF:2,', '#EXT-X-MEDIA:URI="',
+  '/',
+  '/',
+  '//',
+  '\\',
+  '../',
+  '..\\',
+  './',
+  '%2e%2e/',
+  '.%2e/',
+  '%2E./',
+  '%2e/',
+  '%2f',
+  '%2F',
+  '%5c',
+  '%5C',
+  '%25',
+  '%252e',
+  '%00',
+  '%0a',
+  '%20',
+  '%40',
+  '%3a',
+  '%zz',
+  '%',
+  '@',
+  ':',
+  '\t',
+  '\r',
+  '\n',
+  '\u2028',
+  '\u2029',
+  '\u0085',
+  '\v',
+  '\0',
+  ' ',
+  '?',
+  '#',
+  ';',
+  ',',
+  '"',
+  '\\"',
+  'URI="',
+  'URI=',
+  '=',
+  '&',
+  'abc/',
+  'videos/',
+  'abc',
+  '720p/',
+  'seg.ts',
+  'x',
+  'évil',
+  '{$v}',
+  '[',
+  ']',
+  '//evil.test/',
+  'evil.test',
+  '#EXT-X-MAP:URI=',
+  '#EXTINF:2,',
+  '#EXT-X-MEDIA:URI="',
 ];
 
-const uri = fc.tuple(fc.constantFrom(...PREFIXES), fc.array(fc.constantFrom(...PIECES), { maxLength: 8 })).map(([p, xs]) => p + xs.join(''));
+const uri = fc
+  .tuple(fc.constantFrom(...PREFIXES), fc.array(fc.constantFrom(...PIECES), { maxLength: 8 }))
+  .map(([p, xs]) => p + xs.join(''));
 const sep = fc.constantFrom('\r', '\u2028', '\u0085', '\0', '\v', '\f', '\u2029', '');
 
 const line = fc.oneof(
@@ -255,26 +367,43 @@ const line = fc.oneof(
   fc.tuple(uri, uri, sep).map(([a, b, s]) => `#EXT-X-RENDITION-REPORT:URI="${b}"${s}${a}`),
   fc.tuple(uri, uri, sep).map(([a, b, s]) => `${b}${s}${a}`),
   fc.tuple(uri, sep).map(([a, s]) => `#EXTINF:2,title${s}${a}`),
-  fc.constantFrom('seg.ts', '../720p/index.m3u8', '#EXT-X-MAP:URI="init.mp4"', 'http://127.0.0.1:18202/videos/abc/x.ts', '/videos/abc/x.ts', '#EXTINF:4.0,', '', '#EXT-X-ENDLIST'),
+  fc.constantFrom(
+    'seg.ts',
+    '../720p/index.m3u8',
+    '#EXT-X-MAP:URI="init.mp4"',
+    'http://127.0.0.1:18202/videos/abc/x.ts',
+    '/videos/abc/x.ts',
+    '#EXTINF:4.0,',
+    '',
+    '#EXT-X-ENDLIST',
+  ),
 );
 
 describe('tokenized playlists, read by every common parser', () => {
   it('property: every URI that gets the token resolves inside the video folder, to the same path, per WHATWG and RFC 3986, in every reading', () => {
     let tokenized = 0;
     fc.assert(
-      fc.property(fc.constantFrom(...BASES), fc.array(line, { minLength: 1, maxLength: 12 }), fc.constantFrom('\n', '\r\n'), (base, lines, eol) => {
-        const text = ['#EXTM3U', ...lines].join(eol);
-        const out = tokenizePlaylist(text, base.playlist, base.folder, TOKEN);
-        if (out.includes(MARK)) tokenized++;
-        assertContained(out, base);
-      }),
+      fc.property(
+        fc.constantFrom(...BASES),
+        fc.array(line, { minLength: 1, maxLength: 12 }),
+        fc.constantFrom('\n', '\r\n'),
+        (base, lines, eol) => {
+          const text = ['#EXTM3U', ...lines].join(eol);
+          const out = tokenizePlaylist(text, base.playlist, base.folder, TOKEN);
+          if (out.includes(MARK)) tokenized++;
+          assertContained(out, base);
+        },
+      ),
       { numRuns: 3000 },
     );
     expect(tokenized).toBeGreaterThan(100); // the property is not vacuous: many playlists got tokens
   });
 
   it('hostile or ambiguous URIs are left alone; plain ones of the video still get the token', () => {
-    const leak = { playlist: 'http://127.0.0.1:18202/videos/leak/index.m3u8', folder: 'http://127.0.0.1:18202/videos/leak/' };
+    const leak = {
+      playlist: 'http://127.0.0.1:18202/videos/leak/index.m3u8',
+      folder: 'http://127.0.0.1:18202/videos/leak/',
+    };
     for (const u of [
       'http://127.0.0.1:18202\\@other:18290/../videos/leak/b.ts',
       'http://127.0.0.1:18202\\\t@other:18290/../videos/leak/b.ts',
@@ -291,11 +420,28 @@ describe('tokenized playlists, read by every common parser', () => {
       'b.ts;x',
       'b%2fc.ts',
     ]) {
-      for (const text of [`#EXTM3U\n${u}\n`, `#EXTM3U\n#EXT-X-MAP:URI="${u}"\n`]) expect(tokenizePlaylist(text, leak.playlist, leak.folder, TOKEN)).toBe(text);
+      for (const text of [`#EXTM3U\n${u}\n`, `#EXTM3U\n#EXT-X-MAP:URI="${u}"\n`])
+        expect(tokenizePlaylist(text, leak.playlist, leak.folder, TOKEN)).toBe(text);
     }
-    expect(tokenizePlaylist('#EXT-X-PRELOAD-HINT:TYPE=PART\r#EXTINF:2,\r//other/x.ts,URI="b.ts",X=a.ts\n', leak.playlist, leak.folder, TOKEN)).not.toContain(MARK);
-    expect(tokenizePlaylist('#EXT-X-SESSION-DATA:DATA-ID="#EXT-X-MAP:URI=",URI="b.json"\n', leak.playlist, leak.folder, TOKEN)).not.toContain(MARK);
-    expect(tokenizePlaylist('#EXT-X-MAP:URI="a.mp4",URI="b.mp4"\n', leak.playlist, leak.folder, TOKEN)).not.toContain(MARK);
+    expect(
+      tokenizePlaylist(
+        '#EXT-X-PRELOAD-HINT:TYPE=PART\r#EXTINF:2,\r//other/x.ts,URI="b.ts",X=a.ts\n',
+        leak.playlist,
+        leak.folder,
+        TOKEN,
+      ),
+    ).not.toContain(MARK);
+    expect(
+      tokenizePlaylist(
+        '#EXT-X-SESSION-DATA:DATA-ID="#EXT-X-MAP:URI=",URI="b.json"\n',
+        leak.playlist,
+        leak.folder,
+        TOKEN,
+      ),
+    ).not.toContain(MARK);
+    expect(tokenizePlaylist('#EXT-X-MAP:URI="a.mp4",URI="b.mp4"\n', leak.playlist, leak.folder, TOKEN)).not.toContain(
+      MARK,
+    );
     expect(tokenizePlaylist('#EXT-X-MAP:X="a\\",URI="b.mp4"\n', leak.playlist, leak.folder, TOKEN)).not.toContain(MARK);
 
     const base = BASES[0]!;
@@ -309,13 +455,19 @@ describe('tokenized playlists, read by every common parser', () => {
       ['http://127.0.0.1:18202/videos/abc/seg.ts', `http://127.0.0.1:18202/videos/abc/seg.ts?${TOKEN}`],
     ]) {
       expect(tokenizePlaylist(`${u}\n`, base.playlist, base.folder, TOKEN)).toBe(`${expected}\n`);
-      expect(tokenizePlaylist(`#EXT-X-MAP:URI="${u}",BYTERANGE="1@0"\r\n`, base.playlist, base.folder, TOKEN)).toBe(`#EXT-X-MAP:URI="${expected}",BYTERANGE="1@0"\r\n`);
+      expect(tokenizePlaylist(`#EXT-X-MAP:URI="${u}",BYTERANGE="1@0"\r\n`, base.playlist, base.folder, TOKEN)).toBe(
+        `#EXT-X-MAP:URI="${expected}",BYTERANGE="1@0"\r\n`,
+      );
     }
-    expect(tokenizePlaylist('http://[::1]:8080/media/videos/abc/x.ts\n', BASES[2]!.playlist, BASES[2]!.folder, TOKEN)).toBe(`http://[::1]:8080/media/videos/abc/x.ts?${TOKEN}\n`);
+    expect(
+      tokenizePlaylist('http://[::1]:8080/media/videos/abc/x.ts\n', BASES[2]!.playlist, BASES[2]!.folder, TOKEN),
+    ).toBe(`http://[::1]:8080/media/videos/abc/x.ts?${TOKEN}\n`);
     expect(tokenizePlaylist('../../x.ts\n', BASES[2]!.playlist, BASES[2]!.folder, TOKEN)).toBe(`../../x.ts?${TOKEN}\n`);
     const es = '#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aud",NAME="Español",LANGUAGE="es",URI="../audio/es.m3u8"\n';
     expect(tokenizePlaylist(es, base.playlist, base.folder, TOKEN)).toBe(es.replace('es.m3u8"', `es.m3u8?${TOKEN}"`));
-    expect(tokenizePlaylist('#EXT-X-KEY:METHOD=AES-128, URI="k.key"\n', base.playlist, base.folder, TOKEN)).toBe(`#EXT-X-KEY:METHOD=AES-128, URI="k.key?${TOKEN}"\n`);
+    expect(tokenizePlaylist('#EXT-X-KEY:METHOD=AES-128, URI="k.key"\n', base.playlist, base.folder, TOKEN)).toBe(
+      `#EXT-X-KEY:METHOD=AES-128, URI="k.key?${TOKEN}"\n`,
+    );
     expect(tokenizePlaylist('seg.ts?x=1#t\n', base.playlist, base.folder, TOKEN)).toBe(`seg.ts?x=1&${TOKEN}#t\n`);
     expect(tokenizePlaylist('seg.ts \t\r\n', base.playlist, base.folder, TOKEN)).toBe(`seg.ts?${TOKEN} \t\r\n`);
   });

@@ -79,8 +79,11 @@ describe('tokenized playlists', () => {
   });
 
   it('leaves URIs written with HLS variable substitution alone (the player fills them)', () => {
-    const text = '#EXTM3U\n#EXT-X-DEFINE:QUERYPARAM="Policy"\n#EXT-X-MAP:URI="init.mp4?Policy={$Policy}"\nseg.ts?Policy={$Policy}\nplain.ts\n';
-    expect(tokenizePlaylist(text, PLAYLIST, FOLDER, TOKEN)).toBe(`#EXTM3U\n#EXT-X-DEFINE:QUERYPARAM="Policy"\n#EXT-X-MAP:URI="init.mp4?Policy={$Policy}"\nseg.ts?Policy={$Policy}\nplain.ts?${TOKEN}\n`);
+    const text =
+      '#EXTM3U\n#EXT-X-DEFINE:QUERYPARAM="Policy"\n#EXT-X-MAP:URI="init.mp4?Policy={$Policy}"\nseg.ts?Policy={$Policy}\nplain.ts\n';
+    expect(tokenizePlaylist(text, PLAYLIST, FOLDER, TOKEN)).toBe(
+      `#EXTM3U\n#EXT-X-DEFINE:QUERYPARAM="Policy"\n#EXT-X-MAP:URI="init.mp4?Policy={$Policy}"\nseg.ts?Policy={$Policy}\nplain.ts?${TOKEN}\n`,
+    );
   });
 
   it('removing the token gives back the original bytes (fixture)', () => {
@@ -92,7 +95,12 @@ describe('tokenized playlists', () => {
       fc.stringMatching(/^[a-z0-9_]{1,8}\.(ts|m4s|m3u8|key|mp4)$/),
       fc.stringMatching(/^\.\.\/[a-z0-9]{1,5}\/[a-z0-9_]{1,6}\.m3u8$/),
       fc.stringMatching(/^[a-z0-9]{1,6}\.ts\?[a-z]=[0-9]{1,3}$/),
-      fc.constantFrom('https://media.example.com/videos/abc/x.ts', 'https://cdn.other.example/x.ts', '/videos/other/x.ts', 'data:text/plain,hi'),
+      fc.constantFrom(
+        'https://media.example.com/videos/abc/x.ts',
+        'https://cdn.other.example/x.ts',
+        '/videos/other/x.ts',
+        'data:text/plain,hi',
+      ),
     );
     const line = fc.oneof(
       uri,
@@ -102,7 +110,14 @@ describe('tokenized playlists', () => {
       uri.map((u) => `#EXT-X-PART:DURATION=1,URI="${u}"`),
       uri.map((u) => `#EXT-X-PRELOAD-HINT:TYPE=PART,URI="${u}"`),
       uri.map((u) => `#EXT-X-RENDITION-REPORT:URI="${u}",LAST-MSN=3`),
-      fc.constantFrom('#EXTINF:4.0,', '#EXT-X-ENDLIST', '', '#EXT-X-BYTERANGE:100@0', '# a comment with URI="x.ts"', '#EXT-X-DATERANGE:ID="ad",CLASS="x"'),
+      fc.constantFrom(
+        '#EXTINF:4.0,',
+        '#EXT-X-ENDLIST',
+        '',
+        '#EXT-X-BYTERANGE:100@0',
+        '# a comment with URI="x.ts"',
+        '#EXT-X-DATERANGE:ID="ad",CLASS="x"',
+      ),
     );
     fc.assert(
       fc.property(fc.array(line, { maxLength: 30 }), fc.constantFrom('\n', '\r\n'), (lines, eol) => {

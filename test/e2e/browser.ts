@@ -7,21 +7,34 @@ import { join } from 'node:path';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
-export async function launchBrowser(extraArgs: string[] = [], opts: { blockAllCookies?: boolean } = {}): Promise<{ context: BrowserContext; close(): Promise<void> }> {
+export async function launchBrowser(
+  extraArgs: string[] = [],
+  opts: { blockAllCookies?: boolean } = {},
+): Promise<{ context: BrowserContext; close(): Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'hls-gate-chromium-'));
   if (opts.blockAllCookies) {
     // Chromium's own setting "Block all cookies" (content setting 2), in the profile before it starts.
     mkdirSync(join(dir, 'Default'), { recursive: true });
-    writeFileSync(join(dir, 'Default', 'Preferences'), JSON.stringify({ profile: { default_content_setting_values: { cookies: 2 }, block_third_party_cookies: true } }));
+    writeFileSync(
+      join(dir, 'Default', 'Preferences'),
+      JSON.stringify({ profile: { default_content_setting_values: { cookies: 2 }, block_third_party_cookies: true } }),
+    );
   }
   const context = await chromium.launchPersistentContext(dir, {
     executablePath: CHROMIUM,
     headless: true,
     viewport: { width: 1280, height: 800 },
     args: [
-      '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--autoplay-policy=no-user-gesture-required',
-      '--host-resolver-rules=MAP *.example.test 127.0.0.1', ...extraArgs,
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--autoplay-policy=no-user-gesture-required',
+      '--host-resolver-rules=MAP *.example.test 127.0.0.1',
+      ...extraArgs,
     ],
   });
   return {
@@ -46,7 +59,15 @@ export interface PlaybackState {
 export function playbackState(page: Page): Promise<PlaybackState> {
   return page.evaluate(() => {
     const v = document.querySelector('video')!;
-    const d = (window as unknown as { __hlsGate: { events: PlaybackState['events']; message: { title: string } | null; grant: { renewals: number } | null } }).__hlsGate;
+    const d = (
+      window as unknown as {
+        __hlsGate: {
+          events: PlaybackState['events'];
+          message: { title: string } | null;
+          grant: { renewals: number } | null;
+        };
+      }
+    ).__hlsGate;
     return {
       currentTime: v.currentTime,
       frames: v.getVideoPlaybackQuality().totalVideoFrames,
@@ -61,6 +82,9 @@ export function playbackState(page: Page): Promise<PlaybackState> {
 
 /** Waits until the video has played past `seconds` (polling; playback takes real time). */
 export async function waitForPlayback(page: Page, seconds: number, timeoutMs = 30_000): Promise<PlaybackState> {
-  await page.waitForFunction((s) => document.querySelector('video')!.currentTime > s, seconds, { timeout: timeoutMs, polling: 250 });
+  await page.waitForFunction((s) => document.querySelector('video')!.currentTime > s, seconds, {
+    timeout: timeoutMs,
+    polling: 250,
+  });
   return playbackState(page);
 }

@@ -18,7 +18,9 @@ describe('player in a configured deployment', () => {
   beforeAll(async () => {
     const hostPort = await freePort();
     hostOrigin = `http://127.0.0.1:${hostPort}`;
-    gw = await startNodeGateway(testEnv({ PORT: '0', ALLOWED_ORIGINS: hostOrigin, MEDIA_HOSTS: '127.0.0.1' }), { log: () => {} });
+    gw = await startNodeGateway(testEnv({ PORT: '0', ALLOWED_ORIGINS: hostOrigin, MEDIA_HOSTS: '127.0.0.1' }), {
+      log: () => {},
+    });
     const token = await viewerToken(['ladder']);
     // The host's page: its own markup, the player's container, its token, and the packaged script and style.
     const page = `<!doctype html><meta charset="utf-8"><title>My video site</title>
@@ -49,7 +51,7 @@ describe('player in a configured deployment', () => {
     await page.close();
   });
 
-  it('the player script embedded in a host page plays with the host\'s token', async () => {
+  it("the player script embedded in a host page plays with the host's token", async () => {
     const page = await browser.context.newPage();
     await page.goto(`${hostOrigin}/?video=ladder`);
     const state = await waitForPlayback(page, 2);

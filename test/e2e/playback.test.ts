@@ -18,7 +18,11 @@ describe('player in Chromium, single origin', () => {
     browser.context.on('requestfinished', async (req) => {
       if (!new URL(req.url()).pathname.startsWith('/videos/')) return;
       const res = await req.response();
-      mediaRequests.push({ url: req.url(), status: res?.status() ?? 0, cookie: (await req.allHeaders()).cookie?.includes('CloudFront-Signature') ?? false });
+      mediaRequests.push({
+        url: req.url(),
+        status: res?.status() ?? 0,
+        cookie: (await req.allHeaders()).cookie?.includes('CloudFront-Signature') ?? false,
+      });
     });
   });
   afterAll(async () => {
@@ -33,7 +37,10 @@ describe('player in Chromium, single origin', () => {
     expect(state.frames).toBeGreaterThan(50);
     expect(state.error).toBeNull();
     // Non-fatal buffer notices (bufferSeekOverHole at the start of TS) are normal; no fatal and no load error is allowed.
-    expect(state.events.filter((e) => e.type === 'fatal' || (e.type === 'error' && /load|Load|key/.test(e.detail ?? ''))), JSON.stringify(state.events)).toEqual([]);
+    expect(
+      state.events.filter((e) => e.type === 'fatal' || (e.type === 'error' && /load|Load|key/.test(e.detail ?? ''))),
+      JSON.stringify(state.events),
+    ).toEqual([]);
     expect(state.message).toBeNull();
     expect(mediaRequests.length).toBeGreaterThan(3);
     expect(mediaRequests.filter((r) => r.status !== 200 || !r.cookie)).toEqual([]);
@@ -73,18 +80,31 @@ describe('player in Chromium, single origin', () => {
     // The host application's token hook: this viewer may watch only the CMAF video.
     await page.addInitScript(() => {
       (window as unknown as { hlsGate: object }).hlsGate = {
-        getToken: () => fetch('/api/demo/token', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ videos: ['cmaf'] }) }).then((r) => r.json()).then((j: { token: string }) => j.token),
+        getToken: () =>
+          fetch('/api/demo/token', {
+            method: 'POST',
+            headers: { 'Content-Type': 'application/json' },
+            body: JSON.stringify({ videos: ['cmaf'] }),
+          })
+            .then((r) => r.json())
+            .then((j: { token: string }) => j.token),
       };
     });
     const before = mediaRequests.length;
     await page.goto(`${gw.url}/?video=ladder`);
-    await page.waitForFunction(() => (window as unknown as { __hlsGate: { message: unknown } }).__hlsGate.message !== null, undefined, { timeout: 10_000 });
+    await page.waitForFunction(
+      () => (window as unknown as { __hlsGate: { message: unknown } }).__hlsGate.message !== null,
+      undefined,
+      { timeout: 10_000 },
+    );
     const state = await playbackState(page);
     expect(state.message?.title).toBe('This video is not included in your access');
     expect(await page.locator('#notice').isVisible()).toBe(true);
     expect(await page.locator('#notice-title').textContent()).toBe('This video is not included in your access');
     expect(state.frames).toBe(0);
-    expect(mediaRequests.slice(before).filter((r) => r.url.includes('/videos/ladder/') && r.status === 200)).toEqual([]);
+    expect(mediaRequests.slice(before).filter((r) => r.url.includes('/videos/ladder/') && r.status === 200)).toEqual(
+      [],
+    );
     // The catalog lists only what the viewer may watch.
     expect(await page.locator('#catalog button').allTextContents()).toEqual([expect.stringContaining('CMAF')]);
     await page.close();

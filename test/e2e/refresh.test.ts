@@ -29,7 +29,9 @@ describe('player keeps playing across grant refreshes', () => {
     });
     const started = Date.now();
     await page.goto(`${gw.url}/?video=ladder`);
-    await page.waitForFunction(() => document.querySelector('video')!.currentTime > 0.5, undefined, { timeout: 15_000 });
+    await page.waitForFunction(() => document.querySelector('video')!.currentTime > 0.5, undefined, {
+      timeout: 15_000,
+    });
     // Sample once a second: the playhead must keep moving (a stall would freeze it for seconds).
     const samples: number[] = [];
     while (samples.length < 24) {
@@ -38,7 +40,8 @@ describe('player keeps playing across grant refreshes', () => {
     }
     const state = await playbackState(page);
     expect(state.currentTime).toBeGreaterThan(20);
-    for (let i = 2; i < samples.length; i++) expect(samples[i]! - samples[i - 2]!, `stalled around sample ${i}`).toBeGreaterThan(1);
+    for (let i = 2; i < samples.length; i++)
+      expect(samples[i]! - samples[i - 2]!, `stalled around sample ${i}`).toBeGreaterThan(1);
     expect(state.renewals).toBeGreaterThanOrEqual(3);
     expect(state.events.filter((e) => e.type === 'fatal')).toEqual([]);
     expect(state.message).toBeNull();

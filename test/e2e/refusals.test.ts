@@ -18,7 +18,11 @@ describe('player and refused media requests', () => {
     await gw?.close();
   });
 
-  const refuse = (reason: string) => ({ status: 403, headers: { 'Content-Type': 'text/xml', 'X-Hls-Gate-Reason': reason }, body: '<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>Access denied</Message></Error>' });
+  const refuse = (reason: string) => ({
+    status: 403,
+    headers: { 'Content-Type': 'text/xml', 'X-Hls-Gate-Reason': reason },
+    body: '<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>Access denied</Message></Error>',
+  });
 
   it('an `expired` refusal: renews the grant, retries the request once, keeps playing', async () => {
     const page = await browser.context.newPage();
@@ -52,7 +56,11 @@ describe('player and refused media requests', () => {
       await route.fulfill(refuse('bad-signature'));
     });
     await page.goto(`${gw.url}/?video=cmaf`);
-    await page.waitForFunction(() => (window as unknown as { __hlsGate: { message: unknown } }).__hlsGate.message !== null, undefined, { timeout: 20_000 });
+    await page.waitForFunction(
+      () => (window as unknown as { __hlsGate: { message: unknown } }).__hlsGate.message !== null,
+      undefined,
+      { timeout: 20_000 },
+    );
     await page.waitForTimeout(2000); // time for any retry loop to show itself
     const state = await playbackState(page);
     expect(state.message?.title).toBe('The media server refused the request');

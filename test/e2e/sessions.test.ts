@@ -14,10 +14,20 @@ describe('player with session control', () => {
   const segmentRequests: { url: string; status: number }[] = [];
 
   beforeAll(async () => {
-    gw = await startNodeGateway({ PORT: '0', DEMO: 'true', SESSION_SECRET: 'session-secret-that-is-long-enough-0123456789', ADMIN_SECRET, MAX_STREAMS_PER_VIEWER: '1' }, { log: () => {} });
+    gw = await startNodeGateway(
+      {
+        PORT: '0',
+        DEMO: 'true',
+        SESSION_SECRET: 'session-secret-that-is-long-enough-0123456789',
+        ADMIN_SECRET,
+        MAX_STREAMS_PER_VIEWER: '1',
+      },
+      { log: () => {} },
+    );
     browser = await launchBrowser();
     browser.context.on('requestfinished', async (req) => {
-      if (req.url().endsWith('.ts')) segmentRequests.push({ url: req.url(), status: (await req.response())?.status() ?? 0 });
+      if (req.url().endsWith('.ts'))
+        segmentRequests.push({ url: req.url(), status: (await req.response())?.status() ?? 0 });
     });
   });
   afterAll(async () => {
@@ -46,11 +56,17 @@ describe('player with session control', () => {
     const page = await browser.context.newPage();
     // A short buffer keeps segment requests going (the 30 s demo would otherwise be fully buffered at once).
     await page.addInitScript(() => {
-      (window as unknown as { hlsGate: unknown }).hlsGate = { hlsConfig: { maxBufferLength: 2, maxMaxBufferLength: 3 } };
+      (window as unknown as { hlsGate: unknown }).hlsGate = {
+        hlsConfig: { maxBufferLength: 2, maxMaxBufferLength: 3 },
+      };
     });
     await page.goto(`${gw.url}/?video=ladder`);
     await waitForPlayback(page, 1);
-    const revoke = await fetch(`${gw.url}/api/admin/revocations`, { method: 'POST', headers: { Authorization: `Bearer ${ADMIN_SECRET}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ sub: 'demo-viewer', ttl: 60 }) });
+    const revoke = await fetch(`${gw.url}/api/admin/revocations`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${ADMIN_SECRET}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ sub: 'demo-viewer', ttl: 60 }),
+    });
     expect(revoke.status).toBe(201);
     await page.waitForFunction(() => !document.getElementById('notice')!.hidden, undefined, { timeout: 20_000 });
     expect(await page.textContent('#notice-title')).toBe('Access was withdrawn');

@@ -29,16 +29,33 @@ describe('split deployment over HTTPS in Chromium', () => {
     app = createServer({ cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) }, (req, res) => {
       const path = new URL(req.url ?? '/', 'https://x').pathname;
       if (path === '/') {
-        res.writeHead(200, { 'Content-Type': 'text/html' }).end(html.replace('<meta name="hls-gate-api" content="">', `<meta name="hls-gate-api" content="https://media.example.test:${mediaPort}">`));
+        res
+          .writeHead(200, { 'Content-Type': 'text/html' })
+          .end(
+            html.replace(
+              '<meta name="hls-gate-api" content="">',
+              `<meta name="hls-gate-api" content="https://media.example.test:${mediaPort}">`,
+            ),
+          );
       } else if (['/app.js', '/app.css'].includes(path)) {
-        res.writeHead(200, { 'Content-Type': path.endsWith('.js') ? 'text/javascript' : 'text/css' }).end(readFileSync(join(REPO_ROOT, 'player/dist', path)));
+        res
+          .writeHead(200, { 'Content-Type': path.endsWith('.js') ? 'text/javascript' : 'text/css' })
+          .end(readFileSync(join(REPO_ROOT, 'player/dist', path)));
       } else res.writeHead(404).end();
     });
     await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
     appOrigin = `https://app.example.test:${(app.address() as AddressInfo).port}`;
     mediaOrigin = `https://media.example.test:${mediaPort}`;
     gw = await startNodeGateway(
-      { PORT: String(mediaPort), DEMO: 'true', MEDIA_BASE_URL: mediaOrigin, COOKIE_DOMAIN: 'example.test', ALLOWED_ORIGINS: appOrigin, TLS_CERT_FILE: tls.certFile, TLS_KEY_FILE: tls.keyFile },
+      {
+        PORT: String(mediaPort),
+        DEMO: 'true',
+        MEDIA_BASE_URL: mediaOrigin,
+        COOKIE_DOMAIN: 'example.test',
+        ALLOWED_ORIGINS: appOrigin,
+        TLS_CERT_FILE: tls.certFile,
+        TLS_KEY_FILE: tls.keyFile,
+      },
       { log: () => {} },
     );
     // The test CA is trusted by pinning the certificate's key, the way an enterprise would add a root.
@@ -46,7 +63,11 @@ describe('split deployment over HTTPS in Chromium', () => {
     browser.context.on('requestfinished', async (req) => {
       const u = new URL(req.url());
       if (u.host !== new URL(mediaOrigin).host || !u.pathname.startsWith('/videos/')) return;
-      mediaRequests.push({ url: req.url(), status: (await req.response())?.status() ?? 0, cookie: (await req.allHeaders()).cookie ?? '' });
+      mediaRequests.push({
+        url: req.url(),
+        status: (await req.response())?.status() ?? 0,
+        cookie: (await req.allHeaders()).cookie ?? '',
+      });
     });
   });
   afterAll(async () => {
@@ -68,7 +89,14 @@ describe('split deployment over HTTPS in Chromium', () => {
     }
     const cookies = (await browser.context.cookies()).filter((c) => c.name.startsWith('CloudFront-'));
     expect(cookies.length).toBeGreaterThanOrEqual(3);
-    for (const c of cookies) expect(c).toMatchObject({ domain: '.example.test', path: '/videos/ladder/', secure: true, httpOnly: true, sameSite: 'Lax' });
+    for (const c of cookies)
+      expect(c).toMatchObject({
+        domain: '.example.test',
+        path: '/videos/ladder/',
+        secure: true,
+        httpOnly: true,
+        sameSite: 'Lax',
+      });
     await page.close();
   });
 
@@ -79,7 +107,11 @@ describe('split deployment over HTTPS in Chromium', () => {
       // The same page, but its access call never gets through: no grant.
       await page.route('**/api/videos/*/access', (route) => route.abort());
       await page.goto(`${appOrigin}/?video=ladder`);
-      await page.waitForFunction(() => (window as unknown as { __hlsGate: { message: unknown } }).__hlsGate.message !== null, undefined, { timeout: 10_000 });
+      await page.waitForFunction(
+        () => (window as unknown as { __hlsGate: { message: unknown } }).__hlsGate.message !== null,
+        undefined,
+        { timeout: 10_000 },
+      );
       expect((await playbackState(page)).frames).toBe(0);
       const result = await page.evaluate(async (url) => {
         const res = await fetch(url, { credentials: 'include' });

@@ -16,11 +16,49 @@ export interface TestTls {
 export function makeTestTls(hosts: string[]): TestTls {
   const dir = mkdtempSync(join(tmpdir(), 'hls-gate-tls-'));
   const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-  ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=hls-gate test CA');
+  ssl(
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.pem',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=hls-gate test CA',
+  );
   ssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'site.key', '-out', 'site.csr', '-subj', `/CN=${hosts[0]}`);
-  writeFileSync(join(dir, 'ext.cnf'), `subjectAltName=${hosts.map((h) => `DNS:${h}`).join(',')}\nextendedKeyUsage=serverAuth\n`);
-  ssl('x509', '-req', '-in', 'site.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'site.pem', '-days', '2', '-extfile', 'ext.cnf');
+  writeFileSync(
+    join(dir, 'ext.cnf'),
+    `subjectAltName=${hosts.map((h) => `DNS:${h}`).join(',')}\nextendedKeyUsage=serverAuth\n`,
+  );
+  ssl(
+    'x509',
+    '-req',
+    '-in',
+    'site.csr',
+    '-CA',
+    'ca.pem',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-out',
+    'site.pem',
+    '-days',
+    '2',
+    '-extfile',
+    'ext.cnf',
+  );
   const cert = new X509Certificate(readFileSync(join(dir, 'site.pem')));
   const spki = cert.publicKey.export({ type: 'spki', format: 'der' });
-  return { dir, certFile: join(dir, 'site.pem'), keyFile: join(dir, 'site.key'), spkiHash: createHash('sha256').update(spki).digest('base64') };
+  return {
+    dir,
+    certFile: join(dir, 'site.pem'),
+    keyFile: join(dir, 'site.key'),
+    spkiHash: createHash('sha256').update(spki).digest('base64'),
+  };
 }

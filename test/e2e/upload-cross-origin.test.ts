@@ -32,7 +32,10 @@ interface Attempt {
  * its SHA-256 by WebCrypto, and the PUT to the signed URL. Every fetch is cross-origin with credentials included;
  * a fetch the browser blocks rejects with a TypeError, returned as `error`.
  */
-async function uploadFromPage(page: Page, args: { gateway: string; token: string; videoId: string; uploadUrl?: string }): Promise<Attempt> {
+async function uploadFromPage(
+  page: Page,
+  args: { gateway: string; token: string; videoId: string; uploadUrl?: string },
+): Promise<Attempt> {
   return page.evaluate(async ({ gateway, token, videoId, uploadUrl }) => {
     const out: Attempt = {};
     let stage = 'post';
@@ -51,9 +54,16 @@ async function uploadFromPage(page: Page, args: { gateway: string; token: string
       }
       stage = 'read';
       const bytes = await (await fetch('/clip.mp4')).arrayBuffer();
-      out.sha256 = [...new Uint8Array(await crypto.subtle.digest('SHA-256', bytes))].map((b) => b.toString(16).padStart(2, '0')).join('');
+      out.sha256 = [...new Uint8Array(await crypto.subtle.digest('SHA-256', bytes))]
+        .map((b) => b.toString(16).padStart(2, '0'))
+        .join('');
       stage = 'put';
-      const put = await fetch(url, { method: 'PUT', credentials: 'include', headers: { 'x-amz-content-sha256': out.sha256, 'Content-Type': 'video/mp4' }, body: bytes });
+      const put = await fetch(url, {
+        method: 'PUT',
+        credentials: 'include',
+        headers: { 'x-amz-content-sha256': out.sha256, 'Content-Type': 'video/mp4' },
+        body: bytes,
+      });
       out.put = { status: put.status, body: await put.json() };
     } catch (err) {
       out.error = { stage, name: (err as Error).name, message: (err as Error).message };
@@ -63,15 +73,26 @@ async function uploadFromPage(page: Page, args: { gateway: string; token: string
 }
 
 /** GET /api/uploads/<id> from the page (cross-origin, credentials): the status JSON, or the browser's error. */
-function statusFromPage(page: Page, gateway: string, token: string, videoId: string): Promise<{ httpStatus: number; body: { status?: string | number; code?: string } } | { error: string }> {
-  return page.evaluate(async ({ gateway, token, videoId }) => {
-    try {
-      const res = await fetch(`${gateway}/api/uploads/${videoId}`, { credentials: 'include', headers: { Authorization: `Bearer ${token}` } });
-      return { httpStatus: res.status, body: await res.json() };
-    } catch (err) {
-      return { error: String(err) };
-    }
-  }, { gateway, token, videoId });
+function statusFromPage(
+  page: Page,
+  gateway: string,
+  token: string,
+  videoId: string,
+): Promise<{ httpStatus: number; body: { status?: string | number; code?: string } } | { error: string }> {
+  return page.evaluate(
+    async ({ gateway, token, videoId }) => {
+      try {
+        const res = await fetch(`${gateway}/api/uploads/${videoId}`, {
+          credentials: 'include',
+          headers: { Authorization: `Bearer ${token}` },
+        });
+        return { httpStatus: res.status, body: await res.json() };
+      } catch (err) {
+        return { error: String(err) };
+      }
+    },
+    { gateway, token, videoId },
+  );
 }
 
 describe('uploads from a page on another origin (split deployment) in Chromium', () => {
@@ -94,14 +115,38 @@ describe('uploads from a page on another origin (split deployment) in Chromium',
     root = mkdtempSync(join(tmpdir(), 'hls-gate-e2e-xo-upload-'));
     dir = join(root, 'media');
     cpSync(join(REPO_ROOT, 'media'), dir, { recursive: true });
-    execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=duration=2:size=320x240:rate=25', '-f', 'lavfi', '-i', 'sine=duration=2', '-c:v', 'libx264', '-preset', 'ultrafast', '-c:a', 'aac', '-shortest', join(root, 'clip.mp4')]);
+    execFileSync('ffmpeg', [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc2=duration=2:size=320x240:rate=25',
+      '-f',
+      'lavfi',
+      '-i',
+      'sine=duration=2',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+      '-c:a',
+      'aac',
+      '-shortest',
+      join(root, 'clip.mp4'),
+    ]);
     video = readFileSync(join(root, 'clip.mp4'));
 
     // One HTTPS server for both page hosts (app.example.test is allowed, other.example.test is not): a blank page
     // and the mp4 it uploads, from the page's own origin.
     pages = createServer({ cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) }, (req, res) => {
       const path = new URL(req.url ?? '/', 'https://x').pathname;
-      if (path === '/') res.writeHead(200, { 'Content-Type': 'text/html' }).end('<!doctype html><title>uploader</title><p>uploader page</p>');
+      if (path === '/')
+        res
+          .writeHead(200, { 'Content-Type': 'text/html' })
+          .end('<!doctype html><title>uploader</title><p>uploader page</p>');
       else if (path === '/clip.mp4') res.writeHead(200, { 'Content-Type': 'video/mp4' }).end(video);
       else res.writeHead(404).end();
     });
@@ -114,13 +159,23 @@ describe('uploads from a page on another origin (split deployment) in Chromium',
     gateway = `https://media.example.test:${mediaPort}`;
     gw = await startNodeGateway(
       testEnv({
-        PORT: String(mediaPort), MEDIA_DIR: dir, UPLOADS: 'true', MEDIA_HOSTS: '', MEDIA_BASE_URL: gateway, ALLOWED_ORIGINS: appOrigin,
-        TLS_CERT_FILE: tls.certFile, TLS_KEY_FILE: tls.keyFile,
+        PORT: String(mediaPort),
+        MEDIA_DIR: dir,
+        UPLOADS: 'true',
+        MEDIA_HOSTS: '',
+        MEDIA_BASE_URL: gateway,
+        ALLOWED_ORIGINS: appOrigin,
+        TLS_CERT_FILE: tls.certFile,
+        TLS_KEY_FILE: tls.keyFile,
       }),
       { log: (e) => log.push(e) },
     );
     const { SignJWT } = await import('jose');
-    token = await new SignJWT({ videos: '*', upload: true }).setProtectedHeader({ alg: 'HS256' }).setSubject('editor').setExpirationTime(Math.floor(Date.now() / 1000) + 600).sign(new TextEncoder().encode(JWT_SECRET));
+    token = await new SignJWT({ videos: '*', upload: true })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('editor')
+      .setExpirationTime(Math.floor(Date.now() / 1000) + 600)
+      .sign(new TextEncoder().encode(JWT_SECRET));
     browser = await launchBrowser([`--ignore-certificate-errors-spki-list=${tls.spkiHash}`]);
   });
   afterAll(async () => {
@@ -136,20 +191,32 @@ describe('uploads from a page on another origin (split deployment) in Chromium',
     await page.goto(`${appOrigin}/`);
     const attempt = await uploadFromPage(page, { gateway, token, videoId: 'from-app' });
     expect(attempt.error).toBeUndefined();
-    expect(attempt.post).toMatchObject({ status: 201, body: { videoId: 'from-app', uploadUrl: expect.stringMatching(new RegExp(`^${gateway}/uploads/from-app/source\\?Policy=`)) } });
+    expect(attempt.post).toMatchObject({
+      status: 201,
+      body: {
+        videoId: 'from-app',
+        uploadUrl: expect.stringMatching(new RegExp(`^${gateway}/uploads/from-app/source\\?Policy=`)),
+      },
+    });
     expect(attempt.sha256).toBe(createHash('sha256').update(video).digest('hex'));
     // Readable by the page at all only because the answer carried Access-Control-Allow-Origin for it.
-    expect(attempt.put).toEqual({ status: 201, body: { videoId: 'from-app', bytes: video.length, status: 'uploaded' } });
+    expect(attempt.put).toEqual({
+      status: 201,
+      body: { videoId: 'from-app', bytes: video.length, status: 'uploaded' },
+    });
     // The browser asked first (x-amz-content-sha256 is not a CORS-safelisted header), and the gateway said yes.
     const preflight = log.find((e) => e.method === 'OPTIONS' && e.path === '/uploads/from-app/source');
     expect(preflight?.status).toBe(204);
     expect(log.find((e) => e.method === 'PUT' && e.path === '/uploads/from-app/source')?.status).toBe(201);
 
     await expect
-      .poll(async () => {
-        const s = await statusFromPage(page, gateway, token, 'from-app');
-        return 'body' in s ? s.body.status : s.error;
-      }, { timeout: 60_000, interval: 250 })
+      .poll(
+        async () => {
+          const s = await statusFromPage(page, gateway, token, 'from-app');
+          return 'body' in s ? s.body.status : s.error;
+        },
+        { timeout: 60_000, interval: 250 },
+      )
       .toBe('ready');
     await page.close();
   }, 90_000);
@@ -158,10 +225,18 @@ describe('uploads from a page on another origin (split deployment) in Chromium',
     // A signed URL the other page should not be able to use from the browser: handed out to the allowed page.
     const app = await browser.context.newPage();
     await app.goto(`${appOrigin}/`);
-    const handed = await app.evaluate(async ({ gateway, token }) => {
-      const res = await fetch(`${gateway}/api/uploads`, { method: 'POST', credentials: 'include', headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' }, body: '{"videoId":"from-other"}' });
-      return (await res.json()) as { uploadUrl: string };
-    }, { gateway, token });
+    const handed = await app.evaluate(
+      async ({ gateway, token }) => {
+        const res = await fetch(`${gateway}/api/uploads`, {
+          method: 'POST',
+          credentials: 'include',
+          headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+          body: '{"videoId":"from-other"}',
+        });
+        return (await res.json()) as { uploadUrl: string };
+      },
+      { gateway, token },
+    );
     expect(handed.uploadUrl).toMatch(/\/uploads\/from-other\/source\?Policy=/);
 
     const other = await browser.context.newPage();
@@ -182,7 +257,9 @@ describe('uploads from a page on another origin (split deployment) in Chromium',
     expect(status).toMatchObject({ httpStatus: expect.any(Number) });
     const state = 'body' in status ? status.body.status : status.error;
     expect(['uploaded', 'packaging', 'ready', 'failed']).not.toContain(state);
-    expect(stored().filter((f) => f.includes('from-other') && /(?:^|\/)(?:source|sha256|state\.json|master\.m3u8)$/.test(f))).toEqual([]);
+    expect(
+      stored().filter((f) => f.includes('from-other') && /(?:^|\/)(?:source|sha256|state\.json|master\.m3u8)$/.test(f)),
+    ).toEqual([]);
     expect(stored().filter((f) => !f.includes('from-app') && statSync(join(dir, f)).size === video.length)).toEqual([]);
     await other.close();
     await app.close();

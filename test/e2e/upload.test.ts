@@ -16,7 +16,28 @@ describe('player: upload a video (demo)', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'hls-gate-e2e-upload-'));
     cpSync(join(REPO_ROOT, 'media'), join(dir, 'media'), { recursive: true });
-    execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=duration=4:size=640x360:rate=25', '-f', 'lavfi', '-i', 'sine=duration=4', '-c:v', 'libx264', '-preset', 'ultrafast', '-c:a', 'aac', '-shortest', join(dir, 'my-holiday.mp4')]);
+    execFileSync('ffmpeg', [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc2=duration=4:size=640x360:rate=25',
+      '-f',
+      'lavfi',
+      '-i',
+      'sine=duration=4',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+      '-c:a',
+      'aac',
+      '-shortest',
+      join(dir, 'my-holiday.mp4'),
+    ]);
     gw = await startNodeGateway({ PORT: '0', DEMO: 'true', MEDIA_DIR: join(dir, 'media') }, { log: () => {} });
     browser = await launchBrowser();
   });
@@ -31,9 +52,18 @@ describe('player: upload a video (demo)', () => {
     await page.goto(`${gw.url}/`);
     await page.waitForSelector('#upload:not([hidden])', { timeout: 15_000 });
     const states: string[] = [];
-    const poll = setInterval(() => void page.textContent('#upload-state').then((t) => t && states.push(t)).catch(() => {}), 100);
+    const poll = setInterval(
+      () =>
+        void page
+          .textContent('#upload-state')
+          .then((t) => t && states.push(t))
+          .catch(() => {}),
+      100,
+    );
     await page.setInputFiles('#upload-file', join(dir, 'my-holiday.mp4'));
-    await page.waitForFunction(() => document.getElementById('upload-state')!.textContent === 'Ready.', undefined, { timeout: 60_000 });
+    await page.waitForFunction(() => document.getElementById('upload-state')!.textContent === 'Ready.', undefined, {
+      timeout: 60_000,
+    });
     clearInterval(poll);
     expect(states.some((s) => /^Uploading: |^Packaging: \d+%|^Uploaded/.test(s))).toBe(true);
     const videoId = new URL(page.url()).searchParams.get('video')!;

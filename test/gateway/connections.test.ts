@@ -16,7 +16,8 @@ const MID = 3 * 1024 * 1024;
 /** Sockets on this local port in FIN-WAIT-1 (state 04 in /proc/net/tcp). */
 function finWait1(port: number): number {
   const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
-  return ['/proc/net/tcp', '/proc/net/tcp6'].flatMap((file) => readFileSync(file, 'utf8').split('\n').slice(1))
+  return ['/proc/net/tcp', '/proc/net/tcp6']
+    .flatMap((file) => readFileSync(file, 'utf8').split('\n').slice(1))
     .map((line) => line.trim().split(/\s+/))
     .filter((f) => f.length > 3 && f[1]!.endsWith(`:${hexPort}`) && f[3] === '04').length;
 }
@@ -42,8 +43,21 @@ describe('connection deadlines on the Node server', () => {
     const fd = openSync(join(dir, 'ladder/huge.ts'), 'w');
     ftruncateSync(fd, SIZE);
     closeSync(fd);
-    gw = await startNodeGateway(testEnv({ PORT: '0', MEDIA_DIR: dir, STALL_TIMEOUT: '1', HEADERS_TIMEOUT: '1', REQUEST_TIMEOUT: '2', IDLE_TIMEOUT: '1' }), { log: () => {} });
-    const res = await fetch(`${gw.url}/api/videos/ladder/access`, { method: 'POST', headers: { Authorization: `Bearer ${await viewerToken('*')}` } });
+    gw = await startNodeGateway(
+      testEnv({
+        PORT: '0',
+        MEDIA_DIR: dir,
+        STALL_TIMEOUT: '1',
+        HEADERS_TIMEOUT: '1',
+        REQUEST_TIMEOUT: '2',
+        IDLE_TIMEOUT: '1',
+      }),
+      { log: () => {} },
+    );
+    const res = await fetch(`${gw.url}/api/videos/ladder/access`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${await viewerToken('*')}` },
+    });
     cookie = cookieHeader(cookiesFrom(res));
   });
   afterAll(async () => {
@@ -57,7 +71,9 @@ describe('connection deadlines on the Node server', () => {
     // The Host the grant was made for (its Resource names host and port): anything else is a short 403.
     s.write(`GET /videos/ladder/huge.ts HTTP/1.1\r\nHost: ${new URL(gw.url).host}\r\nCookie: ${cookie}\r\n\r\n`);
     let head = '';
-    await new Promise<void>((resolve) => s.once('data', (d: Buffer) => resolve(void (head = d.toString('latin1', 0, 12)))));
+    await new Promise<void>((resolve) =>
+      s.once('data', (d: Buffer) => resolve(void (head = d.toString('latin1', 0, 12)))),
+    );
     expect(head).toBe('HTTP/1.1 200'); // the answer is the 256 MB file, not a refusal
     s.pause(); // stop reading: the server's writes stall once the loopback buffers are full
     s.on('error', () => {}); // the RST: Linux reports it as ECONNRESET or, with data still queued, as an end
@@ -122,6 +138,8 @@ describe('connection deadlines on the Node server', () => {
     expect(connectionLimits({})).toEqual({ headers: 10, request: 30, idle: 5, stall: 30 });
     expect(() => connectionLimits({ STALL_TIMEOUT: '0' })).toThrow(/STALL_TIMEOUT must be between 1 second/);
     expect(() => connectionLimits({ HEADERS_TIMEOUT: 'soon' })).toThrow(/HEADERS_TIMEOUT="soon" is not a duration/);
-    expect(() => connectionLimits({ HEADERS_TIMEOUT: '20', REQUEST_TIMEOUT: '10' })).toThrow(/REQUEST_TIMEOUT must be at least HEADERS_TIMEOUT/);
+    expect(() => connectionLimits({ HEADERS_TIMEOUT: '20', REQUEST_TIMEOUT: '10' })).toThrow(
+      /REQUEST_TIMEOUT must be at least HEADERS_TIMEOUT/,
+    );
   });
 });

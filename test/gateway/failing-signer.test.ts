@@ -42,8 +42,14 @@ const again = await req();
 console.log(JSON.stringify({ first: first.map((r) => r.status), again: again.status, calls }));
 `;
       writeFileSync(join(dir, 'run.mts'), script);
-      const env = Object.fromEntries(Object.entries(testEnv()).filter((e): e is [string, string] => e[1] !== undefined));
-      const out = execFileSync(process.execPath, ['--import', 'tsx', join(dir, 'run.mts')], { cwd: REPO_ROOT, env: { PATH: process.env.PATH!, GW_ENV: JSON.stringify(env), TOKEN: await viewerToken('*') }, encoding: 'utf8' });
+      const env = Object.fromEntries(
+        Object.entries(testEnv()).filter((e): e is [string, string] => e[1] !== undefined),
+      );
+      const out = execFileSync(process.execPath, ['--import', 'tsx', join(dir, 'run.mts')], {
+        cwd: REPO_ROOT,
+        env: { PATH: process.env.PATH!, GW_ENV: JSON.stringify(env), TOKEN: await viewerToken('*') },
+        encoding: 'utf8',
+      });
       const result = JSON.parse(out.trim().split('\n').pop()!) as { first: number[]; again: number; calls: number };
       // Whichever grant reached the signer first waited on the failing signature (as did any that joined it); the
       // others signed afresh. Which of the three that is depends on scheduling, so the test does not name it.

@@ -43,7 +43,10 @@ describe('file buffers reused by the Node server', () => {
       writeFileSync(join(dir, 'ladder', `pool_${i}.ts`), bytes);
     });
     gw = await startNodeGateway(testEnv({ PORT: '0', MEDIA_DIR: dir }), { log: () => {} });
-    const res = await fetch(`${gw.url}/api/videos/ladder/access`, { method: 'POST', headers: { Authorization: `Bearer ${await viewerToken('*')}` } });
+    const res = await fetch(`${gw.url}/api/videos/ladder/access`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${await viewerToken('*')}` },
+    });
     cookie = cookieHeader(cookiesFrom(res));
   });
   afterAll(async () => {
@@ -55,7 +58,11 @@ describe('file buffers reused by the Node server', () => {
   function rawViewer(name: string, pauseMs: number, leaveAfter?: number): Promise<Buffer> {
     const u = new URL(gw.url);
     return new Promise((resolve, reject) => {
-      const s = connect(Number(u.port), u.hostname, () => s.write(`GET /videos/ladder/${name} HTTP/1.1\r\nHost: ${u.host}\r\nCookie: ${cookie}\r\nConnection: close\r\n\r\n`));
+      const s = connect(Number(u.port), u.hostname, () =>
+        s.write(
+          `GET /videos/ladder/${name} HTTP/1.1\r\nHost: ${u.host}\r\nCookie: ${cookie}\r\nConnection: close\r\n\r\n`,
+        ),
+      );
       const chunks: Buffer[] = [];
       let got = 0;
       s.pause();
@@ -77,7 +84,10 @@ describe('file buffers reused by the Node server', () => {
     const names = [...files.keys()];
     // Viewers that do not read for a while: the socket cannot take their whole answer, so its buffer stays in use
     // while the wave below goes through (and would overwrite it, were it returned too early).
-    const pausers = Array.from({ length: 21 }, (_, i) => names[i % names.length]!).map((name) => ({ name, body: rawViewer(name, 400) }));
+    const pausers = Array.from({ length: 21 }, (_, i) => names[i % names.length]!).map((name) => ({
+      name,
+      body: rawViewer(name, 400),
+    }));
     await new Promise((r) => setTimeout(r, 50));
     const fetches = Array.from({ length: 210 }, async (_, i) => {
       const name = names[i % names.length]!;
@@ -88,13 +98,20 @@ describe('file buffers reused by the Node server', () => {
     const leavers = Array.from({ length: 30 }, (_, i) => rawViewer(names[i % names.length]!, 0, 1000));
     const [bodies] = await Promise.all([Promise.all(fetches), Promise.all(leavers)]);
     for (const { name, body } of bodies) expect(body.equals(files.get(name)!), name).toBe(true);
-    for (const { name, body } of pausers) expect((await body).equals(files.get(name)!), `paused viewer of ${name}`).toBe(true);
+    for (const { name, body } of pausers)
+      expect((await body).equals(files.get(name)!), `paused viewer of ${name}`).toBe(true);
     // And the buffers were in fact reused: finished responses returned theirs.
     expect(pooledBuffers()).toBeGreaterThan(0);
     expect(pooledBuffers()).toBeLessThanOrEqual(32);
 
     // Once more, after reuse: a second wave must match too.
-    const again = await Promise.all(names.map(async (name) => Buffer.from(await (await fetch(`${gw.url}/videos/ladder/${name}`, { headers: { Cookie: cookie } })).arrayBuffer())));
+    const again = await Promise.all(
+      names.map(async (name) =>
+        Buffer.from(
+          await (await fetch(`${gw.url}/videos/ladder/${name}`, { headers: { Cookie: cookie } })).arrayBuffer(),
+        ),
+      ),
+    );
     again.forEach((body, i) => expect(body.equals(files.get(names[i]!)!)).toBe(true));
   });
 
@@ -113,11 +130,15 @@ describe('file buffers reused by the Node server', () => {
     await new Promise((r) => setTimeout(r, 200));
     const others = ['pool_1.ts', 'pool_3.ts', 'pool_0.ts'];
     for (let wave = 0; wave < 5; wave++) {
-      await Promise.all(Array.from({ length: 12 }, async (_, i) => {
-        const name = others[i % others.length]!;
-        const body = Buffer.from(await (await fetch(`${gw.url}/videos/ladder/${name}`, { headers: { Cookie: cookie } })).arrayBuffer());
-        expect(body.equals(files.get(name)!)).toBe(true);
-      }));
+      await Promise.all(
+        Array.from({ length: 12 }, async (_, i) => {
+          const name = others[i % others.length]!;
+          const body = Buffer.from(
+            await (await fetch(`${gw.url}/videos/ladder/${name}`, { headers: { Cookie: cookie } })).arrayBuffer(),
+          );
+          expect(body.equals(files.get(name)!)).toBe(true);
+        }),
+      );
     }
     s.resume();
     const total = files.get('pool_6.ts')!.length + files.get('pool_2.ts')!.length;
@@ -135,7 +156,9 @@ describe('file buffers reused by the Node server', () => {
   });
 
   it('a Range inside a pooled-size file is exact', async () => {
-    const res = await fetch(`${gw.url}/videos/ladder/pool_2.ts`, { headers: { Cookie: cookie, Range: 'bytes=1000-150999' } });
+    const res = await fetch(`${gw.url}/videos/ladder/pool_2.ts`, {
+      headers: { Cookie: cookie, Range: 'bytes=1000-150999' },
+    });
     expect(res.status).toBe(206);
     expect(Buffer.from(await res.arrayBuffer()).equals(files.get('pool_2.ts')!.subarray(1000, 151000))).toBe(true);
   });

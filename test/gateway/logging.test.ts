@@ -14,18 +14,38 @@ describe('request log', () => {
     const gw = await startNodeGateway(testEnv({ PORT: '0' }), { log: (e) => entries.push(e) });
     try {
       const token = await viewerToken('*');
-      const res = await fetch(`${gw.url}/api/videos/ladder/access`, { method: 'POST', headers: { Authorization: `Bearer ${token}` } });
+      const res = await fetch(`${gw.url}/api/videos/ladder/access`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${token}` },
+      });
       const cookies = cookiesFrom(res);
       await res.text();
-      const ok = await fetch(`${gw.url}/videos/ladder/master.m3u8?x=secretquery`, { headers: { Cookie: cookieHeader(cookies) } });
+      const ok = await fetch(`${gw.url}/videos/ladder/master.m3u8?x=secretquery`, {
+        headers: { Cookie: cookieHeader(cookies) },
+      });
       await ok.text();
-      const denied = await fetch(`${gw.url}/videos/ladder/master.m3u8?Signature=abc&Key-Pair-Id=K2JCJMDEHXQW5F&Expires=1`);
+      const denied = await fetch(
+        `${gw.url}/videos/ladder/master.m3u8?Signature=abc&Key-Pair-Id=K2JCJMDEHXQW5F&Expires=1`,
+      );
       await denied.text();
       expect(entries).toHaveLength(3);
-      expect(entries[1]).toMatchObject({ method: 'GET', path: '/videos/ladder/master.m3u8', status: 200, bytes: expect.any(Number), keyPairId: 'K2JCJMDEHXQW5F' });
+      expect(entries[1]).toMatchObject({
+        method: 'GET',
+        path: '/videos/ladder/master.m3u8',
+        status: 200,
+        bytes: expect.any(Number),
+        keyPairId: 'K2JCJMDEHXQW5F',
+      });
       expect(entries[2]).toMatchObject({ status: 403, reason: 'malformed-signature' });
       const text = JSON.stringify(entries);
-      for (const secret of [token, cookies['CloudFront-Policy']!, cookies['CloudFront-Signature']!, 'secretquery', 'Signature=']) expect(text).not.toContain(secret);
+      for (const secret of [
+        token,
+        cookies['CloudFront-Policy']!,
+        cookies['CloudFront-Signature']!,
+        'secretquery',
+        'Signature=',
+      ])
+        expect(text).not.toContain(secret);
     } finally {
       await gw.close();
     }
@@ -40,7 +60,10 @@ describe('request log', () => {
     const entries: LogEntry[] = [];
     const gw = await startNodeGateway(testEnv({ PORT: '0', MEDIA_DIR: dir }), { log: (e) => entries.push(e) });
     try {
-      const res = await fetch(`${gw.url}/api/videos/ladder/access`, { method: 'POST', headers: { Authorization: `Bearer ${await viewerToken('*')}` } });
+      const res = await fetch(`${gw.url}/api/videos/ladder/access`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${await viewerToken('*')}` },
+      });
       const cookie = cookieHeader(cookiesFrom(res));
       await res.text();
       const whole = await fetch(`${gw.url}/videos/ladder/master.m3u8`, { headers: { Cookie: cookie } });
@@ -66,9 +89,15 @@ describe('request log', () => {
     const gw = await startNodeGateway(testEnv({ PORT: '0', ACCESS_BIND_IP: 'true' }), { log: () => {} });
     try {
       const token = await viewerToken('*');
-      const res = await fetch(`${gw.url}/api/videos/ladder/access`, { method: 'POST', headers: { Authorization: `Bearer ${token}` } });
+      const res = await fetch(`${gw.url}/api/videos/ladder/access`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${token}` },
+      });
       const cookies = cookiesFrom(res);
-      const policy = Buffer.from(cookies['CloudFront-Policy']!.replace(/-/g, '+').replace(/_/g, '=').replace(/~/g, '/'), 'base64').toString();
+      const policy = Buffer.from(
+        cookies['CloudFront-Policy']!.replace(/-/g, '+').replace(/_/g, '=').replace(/~/g, '/'),
+        'base64',
+      ).toString();
       expect(policy).toContain('"IpAddress":{"AWS:SourceIp":"127.0.0.1/32"}');
       const seg = await fetch(`${gw.url}/videos/ladder/master.m3u8`, { headers: { Cookie: cookieHeader(cookies) } });
       expect(seg.status).toBe(200);

@@ -11,7 +11,12 @@ function tableRows(readme: string, header: string): string[][] {
   const start = readme.indexOf(header);
   expect(start, header).toBeGreaterThan(-1);
   const lines = readme.slice(start, readme.indexOf('\n\n', start)).split('\n').slice(2);
-  return lines.map((line) => line.split(/(?<!\\)\|/).slice(1, -1).map((cell) => cell.trim()));
+  return lines.map((line) =>
+    line
+      .split(/(?<!\\)\|/)
+      .slice(1, -1)
+      .map((cell) => cell.trim()),
+  );
 }
 
 describe('the README', () => {
@@ -26,7 +31,11 @@ describe('the README', () => {
         when.set(code!, text!);
       }
     }
-    expect(listed.sort()).toEqual(Object.entries(PROBLEMS).map(([code, p]) => `${p.status} ${code}`).sort());
+    expect(listed.sort()).toEqual(
+      Object.entries(PROBLEMS)
+        .map(([code, p]) => `${p.status} ${code}`)
+        .sort(),
+    );
     for (const [code, p] of Object.entries(PROBLEMS)) expect(when.get(code), code).toContain(p.when);
   });
 

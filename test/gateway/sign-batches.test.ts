@@ -10,7 +10,8 @@ import { withNodeCrypto } from '../../server/node/native-key.ts';
 import { signInBatches } from '../../server/node/sign-batches.ts';
 
 const pem = (name: string) => readFileSync(join(REPO_ROOT, `test/fixtures/keys/${name}-pkcs8.pem`), 'utf8');
-const bytes = (i: number) => new TextEncoder().encode(`{"Statement":[{"Resource":"https://media.example.com/videos/v${i}/*"}]}`);
+const bytes = (i: number) =>
+  new TextEncoder().encode(`{"Statement":[{"Resource":"https://media.example.com/videos/v${i}/*"}]}`);
 
 describe('signatures made in event-loop batches', () => {
   it('gives every caller of one turn its own signature, the same bytes as signing directly, after the turn', async () => {
@@ -18,19 +19,26 @@ describe('signatures made in event-loop batches', () => {
     let calls = 0;
     const counted: SigningKey = { ...direct, sign: (data, hash) => (calls++, direct.sign!(data, hash)) };
     const batched = signInBatches(counted);
-    const pending = Array.from({ length: 40 }, (_, i) => Promise.resolve(batched.sign!(bytes(i), i % 2 ? 'SHA256' : 'SHA1')));
+    const pending = Array.from({ length: 40 }, (_, i) =>
+      Promise.resolve(batched.sign!(bytes(i), i % 2 ? 'SHA256' : 'SHA1')),
+    );
     expect(calls).toBe(0); // nothing is signed while the turn's requests are still being read
     const signatures = await Promise.all(pending);
     expect(calls).toBe(40);
     // RSA PKCS#1 v1.5 is deterministic: each must be the direct signature of its own data and hash.
-    for (let i = 0; i < 40; i++) expect(Buffer.from(signatures[i]!).equals(Buffer.from(await direct.sign!(bytes(i), i % 2 ? 'SHA256' : 'SHA1')))).toBe(true);
+    for (let i = 0; i < 40; i++)
+      expect(
+        Buffer.from(signatures[i]!).equals(Buffer.from(await direct.sign!(bytes(i), i % 2 ? 'SHA256' : 'SHA1'))),
+      ).toBe(true);
     expect(new Set(signatures.map((s) => Buffer.from(s).toString('hex'))).size).toBe(40);
   });
 
   it('makes ECDSA signatures that verify against the public key, one per caller', async () => {
     const batched = signInBatches(withNodeCrypto(await importPrivateKey(pem('ec')), pem('ec')));
     const publicKey = createPublicKey(pem('ec'));
-    const signatures = await Promise.all(Array.from({ length: 10 }, (_, i) => Promise.resolve(batched.sign!(bytes(i), 'SHA1'))));
+    const signatures = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => Promise.resolve(batched.sign!(bytes(i), 'SHA1'))),
+    );
     signatures.forEach((s, i) => {
       expect(verify('sha1', bytes(i), { key: publicKey, dsaEncoding: 'der' }, s)).toBe(true);
       expect(verify('sha1', bytes(i + 1), { key: publicKey, dsaEncoding: 'der' }, s)).toBe(false);
@@ -47,8 +55,17 @@ describe('signatures made in event-loop batches', () => {
       },
     };
     const batched = signInBatches(failing);
-    const results = await Promise.allSettled(Array.from({ length: 6 }, (_, i) => Promise.resolve(batched.sign!(bytes(i), 'SHA1'))));
-    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+    const results = await Promise.allSettled(
+      Array.from({ length: 6 }, (_, i) => Promise.resolve(batched.sign!(bytes(i), 'SHA1'))),
+    );
+    expect(results.map((r) => r.status)).toEqual([
+      'fulfilled',
+      'fulfilled',
+      'fulfilled',
+      'rejected',
+      'fulfilled',
+      'fulfilled',
+    ]);
     // The next turn signs again: a failure leaves nothing behind.
     await expect(batched.sign!(bytes(9), 'SHA1')).resolves.toBeInstanceOf(Uint8Array);
   });

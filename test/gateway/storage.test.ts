@@ -1,7 +1,19 @@
 // Media storage never leaves its folder, and a file that changes under a request fails cleanly: tried on a copy of
 // the demo media with hostile symlinks, a FIFO, a file deleted between check and read, and one truncated mid-send.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cpSync, mkdirSync, mkdtempSync, openSync, closeSync, ftruncateSync, rmSync, symlinkSync, truncateSync, writeFileSync, unlinkSync } from 'node:fs';
+import {
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  closeSync,
+  ftruncateSync,
+  rmSync,
+  symlinkSync,
+  truncateSync,
+  writeFileSync,
+  unlinkSync,
+} from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,18 +57,22 @@ describe('media storage on disk', () => {
   beforeAll(async () => {
     dir = mediaCopy();
     gw = await startNodeGateway(testEnv({ PORT: '0', MEDIA_DIR: dir }), { log: () => {} });
-    const res = await fetch(`${gw.url}/api/videos/cmaf/access`, { method: 'POST', headers: { Authorization: `Bearer ${await viewerToken('*')}` } });
+    const res = await fetch(`${gw.url}/api/videos/cmaf/access`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${await viewerToken('*')}` },
+    });
     cookie = cookieHeader(cookiesFrom(res));
   });
   afterAll(async () => {
     await gw?.close();
     rmSync(dir, { recursive: true, force: true });
   });
-  const get = (path: string, init: RequestInit = {}) => fetch(`${gw.url}${path}`, { ...init, headers: { Cookie: cookie, ...(init.headers as Record<string, string>) } });
+  const get = (path: string, init: RequestInit = {}) =>
+    fetch(`${gw.url}${path}`, { ...init, headers: { Cookie: cookie, ...(init.headers as Record<string, string>) } });
 
   it.each([
     ['a symlinked folder into another video', '/videos/cmaf/x/key.key'],
-    ['a symlink to another video\'s key', '/videos/cmaf/aes.key'],
+    ["a symlink to another video's key", '/videos/cmaf/aes.key'],
     ['a symlink to /etc/passwd', '/videos/cmaf/passwd'],
     ['a symlink to a file outside MEDIA_DIR', '/videos/cmaf/secret.txt'],
     ['a symlink loop', '/videos/cmaf/loop'],
@@ -71,7 +87,7 @@ describe('media storage on disk', () => {
     }
   });
 
-  it('a symlink inside the video\'s own folder is followed', async () => {
+  it("a symlink inside the video's own folder is followed", async () => {
     const res = await get('/videos/cmaf/alias.m3u8');
     expect(res.status).toBe(200);
     expect(await res.text()).toContain('#EXTM3U');
@@ -79,7 +95,10 @@ describe('media storage on disk', () => {
 
   it('a video folder that is itself a symlink is not served, inside or outside MEDIA_DIR', async () => {
     for (const id of ['linked', 'outside']) {
-      const res = await fetch(`${gw.url}/api/videos/${id}/access`, { method: 'POST', headers: { Authorization: `Bearer ${await viewerToken('*')}` } });
+      const res = await fetch(`${gw.url}/api/videos/${id}/access`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${await viewerToken('*')}` },
+      });
       expect(res.status).toBe(404);
     }
   });
@@ -120,8 +139,13 @@ describe('a file deleted between the check and the read', () => {
         get: (key, range) => real.get(key, range),
       };
       const app = await buildGateway(parseConfig(testEnv({ MEDIA_DIR: dir })), storage, { log: () => {} });
-      const access = await app.request('http://localhost/api/videos/cmaf/access', { method: 'POST', headers: { Authorization: `Bearer ${await viewerToken('*')}` } });
-      const res = await app.request('http://localhost/videos/cmaf/medium.ts', { headers: { Cookie: cookieHeader(cookiesFrom(access)) } });
+      const access = await app.request('http://localhost/api/videos/cmaf/access', {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${await viewerToken('*')}` },
+      });
+      const res = await app.request('http://localhost/videos/cmaf/medium.ts', {
+        headers: { Cookie: cookieHeader(cookiesFrom(access)) },
+      });
       expect(res.status).toBe(404);
       expect(await res.json()).toMatchObject({ code: 'not-found' });
     } finally {

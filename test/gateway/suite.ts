@@ -3,15 +3,34 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { getSignedCookies } from '@aws-sdk/cloudfront-signer';
-import { buildCustomPolicy, encodeCloudFrontBase64, importPrivateKey, signCookies, signUrl } from '../../server/core/index.ts';
+import {
+  buildCustomPolicy,
+  encodeCloudFrontBase64,
+  importPrivateKey,
+  signCookies,
+  signUrl,
+} from '../../server/core/index.ts';
 import { REPO_ROOT } from '../../server/node/load-env.ts';
-import { ALLOWED_ORIGIN, cookieHeader, cookiesFrom, viewerToken, type StartTarget, type Target } from '../helpers/targets.ts';
+import {
+  ALLOWED_ORIGIN,
+  cookieHeader,
+  cookiesFrom,
+  viewerToken,
+  type StartTarget,
+  type Target,
+} from '../helpers/targets.ts';
 import { walkStream } from '../helpers/walk.ts';
 import { RSA2_KEY_PAIR_ID, fixtureKey } from '../helpers/fixtures.ts';
 
 const MEDIA = join(REPO_ROOT, 'media');
 const VIDEOS = ['ladder', 'cmaf', 'aes'];
-const TYPES: Record<string, string> = { m3u8: 'application/vnd.apple.mpegurl', ts: 'video/mp2t', m4s: 'video/iso.segment', mp4: 'video/mp4', key: 'application/octet-stream' };
+const TYPES: Record<string, string> = {
+  m3u8: 'application/vnd.apple.mpegurl',
+  ts: 'video/mp2t',
+  m4s: 'video/iso.segment',
+  mp4: 'video/mp4',
+  key: 'application/octet-stream',
+};
 const now = () => Math.floor(Date.now() / 1000);
 
 export function defineGatewaySuite(label: string, start: StartTarget): void {
@@ -19,14 +38,31 @@ export function defineGatewaySuite(label: string, start: StartTarget): void {
     let t: Target;
     let token: string;
     const access = async (videoId: string, tok = token, init: RequestInit = {}) =>
-      t.fetch(`/api/videos/${videoId}/access`, { method: 'POST', ...init, headers: { Authorization: `Bearer ${tok}`, ...(init.headers as Record<string, string>) } });
+      t.fetch(`/api/videos/${videoId}/access`, {
+        method: 'POST',
+        ...init,
+        headers: { Authorization: `Bearer ${tok}`, ...(init.headers as Record<string, string>) },
+      });
     const grantCookies = async (videoId: string) => cookieHeader(cookiesFrom(await access(videoId)));
-    const media = (path: string, cookie?: string, headers: Record<string, string> = {}) => t.fetch(path, { headers: { ...(cookie ? { Cookie: cookie } : {}), ...headers } });
-    const signAs = async (over: { resource?: string; expires?: number; notBefore?: number; ipAddress?: string; key?: string; keyPairId?: string }) => {
+    const media = (path: string, cookie?: string, headers: Record<string, string> = {}) =>
+      t.fetch(path, { headers: { ...(cookie ? { Cookie: cookie } : {}), ...headers } });
+    const signAs = async (over: {
+      resource?: string;
+      expires?: number;
+      notBefore?: number;
+      ipAddress?: string;
+      key?: string;
+      keyPairId?: string;
+    }) => {
       const key = await importPrivateKey(over.key ?? t.privateKeyPem);
       return cookieHeader({
         ...(await signCookies(
-          { resource: over.resource ?? `${t.baseUrl}/videos/ladder/*`, expires: over.expires ?? now() + 600, ...(over.notBefore ? { notBefore: over.notBefore } : {}), ...(over.ipAddress ? { ipAddress: over.ipAddress } : {}) },
+          {
+            resource: over.resource ?? `${t.baseUrl}/videos/ladder/*`,
+            expires: over.expires ?? now() + 600,
+            ...(over.notBefore ? { notBefore: over.notBefore } : {}),
+            ...(over.ipAddress ? { ipAddress: over.ipAddress } : {}),
+          },
           { keyPairId: over.keyPairId ?? t.keyPairId, privateKey: key },
         )),
       });
@@ -48,7 +84,12 @@ export function defineGatewaySuite(label: string, start: StartTarget): void {
       it('issues CloudFront cookies for the whole video tree', async () => {
         const res = await access('ladder');
         expect(res.status).toBe(200);
-        const body = (await res.json()) as { videoId: string; playlistUrl: string; expiresAt: string; refreshAt: string };
+        const body = (await res.json()) as {
+          videoId: string;
+          playlistUrl: string;
+          expiresAt: string;
+          refreshAt: string;
+        };
         expect(body.videoId).toBe('ladder');
         expect(body.playlistUrl).toBe(`${t.baseUrl}/videos/ladder/master.m3u8`);
         const expires = Date.parse(body.expiresAt) / 1000;
@@ -56,7 +97,11 @@ export function defineGatewaySuite(label: string, start: StartTarget): void {
         expect(expires % 60).toBe(0); // rounded up to the grant window
         expect(Date.parse(body.refreshAt) / 1000).toBeLessThan(expires);
         const setCookies = res.headers.getSetCookie();
-        expect(setCookies.map((c) => c.split('=')[0]).sort()).toEqual(['CloudFront-Key-Pair-Id', 'CloudFront-Policy', 'CloudFront-Signature']);
+        expect(setCookies.map((c) => c.split('=')[0]).sort()).toEqual([
+          'CloudFront-Key-Pair-Id',
+          'CloudFront-Policy',
+          'CloudFront-Signature',
+        ]);
         for (const c of setCookies) {
           expect(c).toContain('; Path=/videos/ladder/');
           expect(c).toContain('; HttpOnly');
@@ -64,7 +109,12 @@ export function defineGatewaySuite(label: string, start: StartTarget): void {
           expect(c).toMatch(/; Max-Age=(\d+)/);
           expect(c).not.toContain('Secure'); // http media base
         }
-        const policy = JSON.parse(Buffer.from(cookiesFrom(res)['CloudFront-Policy']!.replace(/-/g, '+').replace(/_/g, '=').replace(/~/g, '/'), 'base64').toString());
+        const policy = JSON.parse(
+          Buffer.from(
+            cookiesFrom(res)['CloudFront-Policy']!.replace(/-/g, '+').replace(/_/g, '=').replace(/~/g, '/'),
+            'base64',
+          ).toString(),
+        );
         expect(policy.Statement[0].Resource).toBe(`${t.baseUrl}/videos/ladder/*`);
       });
 
@@ -86,7 +136,10 @@ export function defineGatewaySuite(label: string, start: StartTarget): void {
         ['garbage', 'Bearer not.a.jwt', 401, 'token-invalid'],
         ['not a bearer', 'Basic dXNlcjpwYXNz', 401, 'token-missing'],
       ])('refuses %s with 401', async (_n, authorization, status, code) => {
-        const res = await t.fetch('/api/videos/ladder/access', { method: 'POST', headers: authorization ? { Authorization: authorization } : {} });
+        const res = await t.fetch('/api/videos/ladder/access', {
+          method: 'POST',
+          headers: authorization ? { Authorization: authorization } : {},
+        });
         expect(res.status).toBe(status);
         expect(res.headers.get('Content-Type')).toBe('application/problem+json');
         expect(await res.json()).toMatchObject({ status, code });
@@ -94,8 +147,15 @@ export function defineGatewaySuite(label: string, start: StartTarget): void {
       });
 
       it('refuses an expired token, a token signed with another secret, a token without "videos"', async () => {
-        expect(await (await access('ladder', await viewerToken('*', { expSeconds: -10 }))).json()).toMatchObject({ status: 401, code: 'token-expired' });
-        expect(await (await access('ladder', await viewerToken('*', { secret: 'another-secret-that-is-long-enough-for-hs256' }))).json()).toMatchObject({ status: 401, code: 'token-invalid' });
+        expect(await (await access('ladder', await viewerToken('*', { expSeconds: -10 }))).json()).toMatchObject({
+          status: 401,
+          code: 'token-expired',
+        });
+        expect(
+          await (
+            await access('ladder', await viewerToken('*', { secret: 'another-secret-that-is-long-enough-for-hs256' }))
+          ).json(),
+        ).toMatchObject({ status: 401, code: 'token-invalid' });
       });
 
       it('403 when not entitled, 404 for an unknown video, 400 for a malformed ID', async () => {
@@ -110,7 +170,9 @@ export function defineGatewaySuite(label: string, start: StartTarget): void {
       });
 
       it('lists the catalog the viewer may see', async () => {
-        const res = await t.fetch('/api/videos', { headers: { Authorization: `Bearer ${await viewerToken(['cmaf', 'aes'])}` } });
+        const res = await t.fetch('/api/videos', {
+          headers: { Authorization: `Bearer ${await viewerToken(['cmaf', 'aes'])}` },
+        });
         const body = (await res.json()) as { videos: { id: string; title: string; durationSeconds?: number }[] };
         expect(body.videos.map((v) => v.id)).toEqual(['cmaf', 'aes']);
         expect(body.videos[0]).toMatchObject({ title: expect.any(String), durationSeconds: 12 });
@@ -129,7 +191,10 @@ export function defineGatewaySuite(label: string, start: StartTarget): void {
           // fetch() over HTTP has decoded it already; in-process the gzip bytes arrive as sent (decoded once here:
           // anything compressed twice would fail the comparison). Workers compress at the edge themselves.
           const bytes = new Uint8Array(await res.arrayBuffer());
-          const decoded = bytes[0] === 0x1f && bytes[1] === 0x8b ? await new Response(new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'))).text() : new TextDecoder().decode(bytes);
+          const decoded =
+            bytes[0] === 0x1f && bytes[1] === 0x8b
+              ? await new Response(new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'))).text()
+              : new TextDecoder().decode(bytes);
           expect(decoded).toBe(text);
         }
         const refused = await t.fetch('/api/videos', { headers: { ...auth, 'Accept-Encoding': 'gzip;q=0' } });
@@ -153,7 +218,10 @@ export function defineGatewaySuite(label: string, start: StartTarget): void {
     describe('gated media', () => {
       it.each(VIDEOS)('serves every playlist, segment, init segment and key of %s with the grant', async (videoId) => {
         const cookie = await grantCookies(videoId);
-        const results = await walkStream((url) => t.fetch(url, { headers: { Cookie: cookie } }), `${t.baseUrl}/videos/${videoId}/master.m3u8`);
+        const results = await walkStream(
+          (url) => t.fetch(url, { headers: { Cookie: cookie } }),
+          `${t.baseUrl}/videos/${videoId}/master.m3u8`,
+        );
         expect(results.length).toBeGreaterThan(videoId === 'ladder' ? 30 : 6);
         for (const { req, res, body } of results) {
           expect(res.status, req.url).toBe(200);
@@ -173,21 +241,86 @@ export function defineGatewaySuite(label: string, start: StartTarget): void {
         expect(Number(/max-age=(\d+)/.exec(res.headers.get('Cache-Control')!)![1])).toBeLessThanOrEqual(30);
       });
 
-      const otherVideoPolicy = () => encodeCloudFrontBase64(buildCustomPolicy({ resource: `${t.baseUrl}/videos/cmaf/*`, expires: now() + 600 }));
+      const otherVideoPolicy = () =>
+        encodeCloudFrontBase64(buildCustomPolicy({ resource: `${t.baseUrl}/videos/cmaf/*`, expires: now() + 600 }));
       const denials: [string, () => Promise<{ path: string; cookie?: string }>, string, string][] = [
         ['no cookie', async () => ({ path: '/videos/ladder/master.m3u8' }), 'MissingKey', 'no-credentials'],
-        ['expired', async () => ({ path: '/videos/ladder/master.m3u8', cookie: await signAs({ expires: now() - 5 }) }), 'AccessDenied', 'expired'],
-        ['not yet valid', async () => ({ path: '/videos/ladder/master.m3u8', cookie: await signAs({ notBefore: now() + 300 }) }), 'AccessDenied', 'not-yet-valid'],
-        ['tampered policy', async () => ({ path: '/videos/cmaf/master.m3u8', cookie: (await grantCookies('ladder')).replace(/CloudFront-Policy=[^;]+/, `CloudFront-Policy=${otherVideoPolicy()}`) }), 'AccessDenied', 'bad-signature'],
-        ['tampered signature', async () => ({ path: '/videos/ladder/master.m3u8', cookie: (await grantCookies('ladder')).replace(/CloudFront-Signature=(.{20})(.)/, (_m, p: string, c: string) => `CloudFront-Signature=${p}${c === 'A' ? 'B' : 'A'}`) }), 'AccessDenied', 'bad-signature'],
-        ['unknown key', async () => ({ path: '/videos/ladder/master.m3u8', cookie: await signAs({ keyPairId: 'KUNKNOWNKEY' }) }), 'InvalidKey', 'unknown-key'],
-        ['malformed policy', async () => ({ path: '/videos/ladder/master.m3u8', cookie: (await grantCookies('ladder')).replace(/CloudFront-Policy=[^;]+/, 'CloudFront-Policy=%%%') }), 'MalformedPolicy', 'malformed-policy'],
-        ["another video's cookies", async () => ({ path: '/videos/cmaf/master.m3u8', cookie: await grantCookies('ladder') }), 'AccessDenied', 'resource-mismatch'],
-        ['wrong IP', async () => ({ path: '/videos/ladder/master.m3u8', cookie: await signAs({ ipAddress: '203.0.113.0/24' }) }), 'AccessDenied', 'ip-mismatch'],
-        ['signed URL for one file used on another', async () => {
-          const url = await signUrl(`${t.baseUrl}/videos/ladder/240p/seg_000.ts`, { expires: now() + 60 }, { keyPairId: t.keyPairId, privateKey: await importPrivateKey(t.privateKeyPem) });
-          return { path: new URL(url).pathname.replace('seg_000', 'seg_001') + new URL(url).search };
-        }, 'AccessDenied', 'bad-signature'],
+        [
+          'expired',
+          async () => ({ path: '/videos/ladder/master.m3u8', cookie: await signAs({ expires: now() - 5 }) }),
+          'AccessDenied',
+          'expired',
+        ],
+        [
+          'not yet valid',
+          async () => ({ path: '/videos/ladder/master.m3u8', cookie: await signAs({ notBefore: now() + 300 }) }),
+          'AccessDenied',
+          'not-yet-valid',
+        ],
+        [
+          'tampered policy',
+          async () => ({
+            path: '/videos/cmaf/master.m3u8',
+            cookie: (await grantCookies('ladder')).replace(
+              /CloudFront-Policy=[^;]+/,
+              `CloudFront-Policy=${otherVideoPolicy()}`,
+            ),
+          }),
+          'AccessDenied',
+          'bad-signature',
+        ],
+        [
+          'tampered signature',
+          async () => ({
+            path: '/videos/ladder/master.m3u8',
+            cookie: (await grantCookies('ladder')).replace(
+              /CloudFront-Signature=(.{20})(.)/,
+              (_m, p: string, c: string) => `CloudFront-Signature=${p}${c === 'A' ? 'B' : 'A'}`,
+            ),
+          }),
+          'AccessDenied',
+          'bad-signature',
+        ],
+        [
+          'unknown key',
+          async () => ({ path: '/videos/ladder/master.m3u8', cookie: await signAs({ keyPairId: 'KUNKNOWNKEY' }) }),
+          'InvalidKey',
+          'unknown-key',
+        ],
+        [
+          'malformed policy',
+          async () => ({
+            path: '/videos/ladder/master.m3u8',
+            cookie: (await grantCookies('ladder')).replace(/CloudFront-Policy=[^;]+/, 'CloudFront-Policy=%%%'),
+          }),
+          'MalformedPolicy',
+          'malformed-policy',
+        ],
+        [
+          "another video's cookies",
+          async () => ({ path: '/videos/cmaf/master.m3u8', cookie: await grantCookies('ladder') }),
+          'AccessDenied',
+          'resource-mismatch',
+        ],
+        [
+          'wrong IP',
+          async () => ({ path: '/videos/ladder/master.m3u8', cookie: await signAs({ ipAddress: '203.0.113.0/24' }) }),
+          'AccessDenied',
+          'ip-mismatch',
+        ],
+        [
+          'signed URL for one file used on another',
+          async () => {
+            const url = await signUrl(
+              `${t.baseUrl}/videos/ladder/240p/seg_000.ts`,
+              { expires: now() + 60 },
+              { keyPairId: t.keyPairId, privateKey: await importPrivateKey(t.privateKeyPem) },
+            );
+            return { path: new URL(url).pathname.replace('seg_000', 'seg_001') + new URL(url).search };
+          },
+          'AccessDenied',
+          'bad-signature',
+        ],
       ];
       it.each(denials)('refuses %s: 403, CloudFront XML, X-Hls-Gate-Reason', async (_n, make, code, reason) => {
         const { path, cookie } = await make();
@@ -196,23 +329,42 @@ export function defineGatewaySuite(label: string, start: StartTarget): void {
         expect(res.headers.get('Content-Type')).toBe('text/xml');
         expect(res.headers.get('X-Hls-Gate-Reason')).toBe(reason);
         const body = await res.text();
-        expect(body).toMatch(new RegExp(`^<\\?xml version="1.0" encoding="UTF-8"\\?><Error><Code>${code}</Code><Message>[^<]+</Message></Error>$`));
+        expect(body).toMatch(
+          new RegExp(
+            `^<\\?xml version="1.0" encoding="UTF-8"\\?><Error><Code>${code}</Code><Message>[^<]+</Message></Error>$`,
+          ),
+        );
       });
 
       it('accepts a signed URL, and a rotated key from CLOUDFRONT_PUBLIC_KEYS', async () => {
-        const url = await signUrl(`${t.baseUrl}/videos/ladder/240p/seg_000.ts`, { expires: now() + 60 }, { keyPairId: t.keyPairId, privateKey: await importPrivateKey(t.privateKeyPem) });
+        const url = await signUrl(
+          `${t.baseUrl}/videos/ladder/240p/seg_000.ts`,
+          { expires: now() + 60 },
+          { keyPairId: t.keyPairId, privateKey: await importPrivateKey(t.privateKeyPem) },
+        );
         expect((await t.fetch(new URL(url).pathname + new URL(url).search)).status).toBe(200);
         const rotated = await signAs({ key: fixtureKey('rsa2-pkcs8.pem'), keyPairId: RSA2_KEY_PAIR_ID });
         expect((await media('/videos/ladder/master.m3u8', rotated)).status).toBe(200);
       });
 
       it('accepts cookies minted by @aws-sdk/cloudfront-signer with the same key', async () => {
-        const policy = JSON.stringify({ Statement: [{ Resource: `${t.baseUrl}/videos/aes/*`, Condition: { DateLessThan: { 'AWS:EpochTime': now() + 300 } } }] });
+        const policy = JSON.stringify({
+          Statement: [
+            { Resource: `${t.baseUrl}/videos/aes/*`, Condition: { DateLessThan: { 'AWS:EpochTime': now() + 300 } } },
+          ],
+        });
         const cookies = getSignedCookies({ policy, keyPairId: t.keyPairId, privateKey: t.privateKeyPem });
         const cookie = cookieHeader(cookies as unknown as Record<string, string>);
         expect((await media('/videos/aes/key.key', cookie)).status).toBe(200);
-        const sha256 = getSignedCookies({ policy, keyPairId: t.keyPairId, privateKey: t.privateKeyPem, algorithm: 'SHA256' });
-        expect((await media('/videos/aes/media.m3u8', cookieHeader(sha256 as unknown as Record<string, string>))).status).toBe(200);
+        const sha256 = getSignedCookies({
+          policy,
+          keyPairId: t.keyPairId,
+          privateKey: t.privateKeyPem,
+          algorithm: 'SHA256',
+        });
+        expect(
+          (await media('/videos/aes/media.m3u8', cookieHeader(sha256 as unknown as Record<string, string>))).status,
+        ).toBe(200);
       });
 
       it('404 for a missing file behind a valid grant', async () => {
@@ -291,15 +443,31 @@ export function defineGatewaySuite(label: string, start: StartTarget): void {
         expect(res.headers.get('Access-Control-Allow-Origin')).toBe(ALLOWED_ORIGIN);
         expect(res.headers.get('Access-Control-Allow-Credentials')).toBe('true');
         expect(res.headers.get('Vary')).toContain('Origin');
-        expect(res.headers.get('Access-Control-Expose-Headers')).toMatch(/Content-Range.*Content-Length|X-Hls-Gate-Reason/);
+        expect(res.headers.get('Access-Control-Expose-Headers')).toMatch(
+          /Content-Range.*Content-Length|X-Hls-Gate-Reason/,
+        );
         const denied = await media(seg, undefined, { Origin: ALLOWED_ORIGIN });
         expect(denied.headers.get('Access-Control-Expose-Headers')).toContain('X-Hls-Gate-Reason');
         await denied.text();
-        const pre = await t.fetch(seg, { method: 'OPTIONS', headers: { Origin: ALLOWED_ORIGIN, 'Access-Control-Request-Method': 'GET', 'Access-Control-Request-Headers': 'range' } });
+        const pre = await t.fetch(seg, {
+          method: 'OPTIONS',
+          headers: {
+            Origin: ALLOWED_ORIGIN,
+            'Access-Control-Request-Method': 'GET',
+            'Access-Control-Request-Headers': 'range',
+          },
+        });
         expect(pre.status).toBe(204);
         expect(pre.headers.get('Access-Control-Allow-Headers')).toContain('Range');
         expect(pre.headers.get('Access-Control-Allow-Origin')).toBe(ALLOWED_ORIGIN);
-        const api = await t.fetch('/api/videos/ladder/access', { method: 'OPTIONS', headers: { Origin: ALLOWED_ORIGIN, 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'authorization' } });
+        const api = await t.fetch('/api/videos/ladder/access', {
+          method: 'OPTIONS',
+          headers: {
+            Origin: ALLOWED_ORIGIN,
+            'Access-Control-Request-Method': 'POST',
+            'Access-Control-Request-Headers': 'authorization',
+          },
+        });
         expect(api.headers.get('Access-Control-Allow-Headers')).toContain('Authorization');
       });
 
@@ -308,7 +476,10 @@ export function defineGatewaySuite(label: string, start: StartTarget): void {
         await res.arrayBuffer();
         expect(res.headers.get('Access-Control-Allow-Origin')).toBeNull();
         expect(res.headers.get('Access-Control-Allow-Credentials')).toBeNull();
-        const pre = await t.fetch(seg, { method: 'OPTIONS', headers: { Origin: 'https://evil.example', 'Access-Control-Request-Method': 'GET' } });
+        const pre = await t.fetch(seg, {
+          method: 'OPTIONS',
+          headers: { Origin: 'https://evil.example', 'Access-Control-Request-Method': 'GET' },
+        });
         expect(pre.headers.get('Access-Control-Allow-Origin')).toBeNull();
       });
     });

@@ -22,7 +22,16 @@ export interface RunningNginx {
  * Starts nginx (one worker) in front of the gateway at `upstream`, serving `mediaDir`. `extraHttp` is added to the
  * http block (the benchmarks add a static location); `cpu` pins it (taskset) for the benchmarks.
  */
-export async function startNginx(options: { upstream: string; mediaDir: string; verdictCache?: number; proxySecret?: string; extraServer?: string; cpu?: number; accessLog?: boolean; retries?: number }): Promise<RunningNginx> {
+export async function startNginx(options: {
+  upstream: string;
+  mediaDir: string;
+  verdictCache?: number;
+  proxySecret?: string;
+  extraServer?: string;
+  cpu?: number;
+  accessLog?: boolean;
+  retries?: number;
+}): Promise<RunningNginx> {
   const port = await freePort();
   const prefix = mkdtempSync(join(tmpdir(), 'hls-gate-nginx-'));
   for (const d of ['logs', 'tmp', 'cache']) mkdirSync(join(prefix, d));
@@ -61,9 +70,13 @@ ${withExtra}
 }
 `,
   );
-  if (process.getuid?.() === 0) writeFileSync(join(prefix, 'nginx.conf'), `user root;\n${readFileSync(join(prefix, 'nginx.conf'), 'utf8')}`);
+  if (process.getuid?.() === 0)
+    writeFileSync(join(prefix, 'nginx.conf'), `user root;\n${readFileSync(join(prefix, 'nginx.conf'), 'utf8')}`);
   const args = ['-p', prefix, '-c', join(prefix, 'nginx.conf')];
-  const child: ChildProcess = options.cpu === undefined ? spawn('nginx', args, { stdio: ['ignore', 'ignore', 'pipe'] }) : spawn('taskset', ['-c', String(options.cpu), 'nginx', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child: ChildProcess =
+    options.cpu === undefined
+      ? spawn('nginx', args, { stdio: ['ignore', 'ignore', 'pipe'] })
+      : spawn('taskset', ['-c', String(options.cpu), 'nginx', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const url = `http://127.0.0.1:${port}`;

@@ -1,7 +1,12 @@
 import type { ChildProcess } from 'node:child_process';
 
 /** Waits until a child process prints a line matching `pattern` (on stdout or stderr); rejects after `ms`. */
-export function waitForOutput(child: ChildProcess, pattern: RegExp, what: string, ms = 20_000): Promise<{ match: RegExpExecArray; output: () => string }> {
+export function waitForOutput(
+  child: ChildProcess,
+  pattern: RegExp,
+  what: string,
+  ms = 20_000,
+): Promise<{ match: RegExpExecArray; output: () => string }> {
   let out = '';
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${what} did not start: ${out}`)), ms);

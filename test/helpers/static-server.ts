@@ -19,7 +19,10 @@ export async function startStaticServer(root: string): Promise<{ url: string; cl
     const m = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? '');
     if (m) {
       const [start, end] = [Number(m[1]), Math.min(Number(m[2]), body.length - 1)];
-      res.writeHead(206, { 'Content-Range': `bytes ${start}-${end}/${body.length}`, 'Content-Length': end - start + 1 });
+      res.writeHead(206, {
+        'Content-Range': `bytes ${start}-${end}/${body.length}`,
+        'Content-Length': end - start + 1,
+      });
       return void res.end(body.subarray(start, end + 1));
     }
     res.writeHead(200, { 'Content-Length': body.length }).end(body);

@@ -62,9 +62,16 @@ export const nodeServer: StartTarget = async (extraEnv = {}) => {
   };
 };
 
-export async function viewerToken(videos: '*' | string[], opts: { secret?: string; expSeconds?: number; aud?: string; sub?: string } = {}): Promise<string> {
+export async function viewerToken(
+  videos: '*' | string[],
+  opts: { secret?: string; expSeconds?: number; aud?: string; sub?: string } = {},
+): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
-  let jwt = new SignJWT({ videos }).setProtectedHeader({ alg: 'HS256' }).setSubject(opts.sub ?? 'viewer-1').setIssuedAt(now).setExpirationTime(now + (opts.expSeconds ?? 600));
+  let jwt = new SignJWT({ videos })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(opts.sub ?? 'viewer-1')
+    .setIssuedAt(now)
+    .setExpirationTime(now + (opts.expSeconds ?? 600));
   if (opts.aud) jwt = jwt.setAudience(opts.aud);
   return jwt.sign(new TextEncoder().encode(opts.secret ?? JWT_SECRET));
 }
@@ -80,12 +87,17 @@ export function cookiesFrom(res: Response): Record<string, string> {
   return out;
 }
 
-export const cookieHeader = (c: Record<string, string | number>) => Object.entries(c).map(([k, v]) => `${k}=${v}`).join('; ');
+export const cookieHeader = (c: Record<string, string | number>) =>
+  Object.entries(c)
+    .map(([k, v]) => `${k}=${v}`)
+    .join('; ');
 
 /** nginx in front, hls-gate judging (SERVE_VIA_NGINX): the Node production layout. */
 export const behindNginx: StartTarget = async (extraEnv = {}) => {
   const port = await freePort();
-  const gw = await startNodeGateway(testEnv({ PORT: String(port), SERVE_VIA_NGINX: 'true', ...extraEnv }), { log: () => {} });
+  const gw = await startNodeGateway(testEnv({ PORT: String(port), SERVE_VIA_NGINX: 'true', ...extraEnv }), {
+    log: () => {},
+  });
   const { mediaDir } = await loadNodeEnv(testEnv(extraEnv));
   let nginx: RunningNginx;
   try {

@@ -18,7 +18,18 @@ function files(dir: string): string[] {
 
 export async function startWorkerd(bindings: Record<string, string>): Promise<Miniflare> {
   const scriptPath = await buildWorker(join(mkdtempSync(join(tmpdir(), 'hls-gate-worker-')), 'index.js'));
-  const mf = new Miniflare({ modules: true, scriptPath, modulesRoot: dirname(scriptPath), compatibilityDate: '2026-04-01', r2Buckets: ['MEDIA'], bindings, handleRuntimeStdio: (out: Readable, err: Readable) => { out.resume(); err.pipe(process.stderr); } });
+  const mf = new Miniflare({
+    modules: true,
+    scriptPath,
+    modulesRoot: dirname(scriptPath),
+    compatibilityDate: '2026-04-01',
+    r2Buckets: ['MEDIA'],
+    bindings,
+    handleRuntimeStdio: (out: Readable, err: Readable) => {
+      out.resume();
+      err.pipe(process.stderr);
+    },
+  });
   await mf.ready;
   const bucket = await mf.getR2Bucket('MEDIA');
   const media = join(REPO_ROOT, 'media');
@@ -31,12 +42,18 @@ export async function startWorkerd(bindings: Record<string, string>): Promise<Mi
 
 export const workerdTarget: StartTarget = async (extraEnv = {}) => {
   const env = testEnv(extraEnv);
-  const bindings = Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => typeof e[1] === 'string'));
+  const bindings = Object.fromEntries(
+    Object.entries(env).filter((e): e is [string, string] => typeof e[1] === 'string'),
+  );
   const mf = await startWorkerd(bindings);
   const baseUrl = 'http://localhost:8787';
   return {
     baseUrl,
-    fetch: async (path, init) => (await mf.dispatchFetch(new URL(path, baseUrl).href, init as MiniflareRequestInit | undefined)) as unknown as Response,
+    fetch: async (path, init) =>
+      (await mf.dispatchFetch(
+        new URL(path, baseUrl).href,
+        init as MiniflareRequestInit | undefined,
+      )) as unknown as Response,
     privateKeyPem: fixtureKey('rsa-pkcs8.pem'),
     keyPairId: RSA_KEY_PAIR_ID,
     close: () => mf.dispose(),

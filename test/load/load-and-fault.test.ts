@@ -27,9 +27,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Runs `task` for indices 0..n-1 with at most `width` in flight. */
 async function pool(n: number, width: number, task: (i: number) => Promise<void>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: width }, async () => {
-    while (next < n) await task(next++);
-  }));
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      while (next < n) await task(next++);
+    }),
+  );
 }
 
 describe('load and faults against the production server', () => {
@@ -48,8 +50,23 @@ describe('load and faults against the production server', () => {
     closeSync(fd);
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
-    const env = Object.fromEntries(Object.entries(testEnv({ PORT: String(port), MEDIA_DIR: dir, STALL_TIMEOUT: String(STALL_SECONDS), HEADERS_TIMEOUT: '2', REQUEST_TIMEOUT: '4', IDLE_TIMEOUT: '1' })).filter((e): e is [string, string] => e[1] !== undefined));
-    child = spawn(process.execPath, ['--import', 'tsx', 'server/node/main.ts'], { cwd: REPO_ROOT, env: { PATH: process.env.PATH!, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const env = Object.fromEntries(
+      Object.entries(
+        testEnv({
+          PORT: String(port),
+          MEDIA_DIR: dir,
+          STALL_TIMEOUT: String(STALL_SECONDS),
+          HEADERS_TIMEOUT: '2',
+          REQUEST_TIMEOUT: '4',
+          IDLE_TIMEOUT: '1',
+        }),
+      ).filter((e): e is [string, string] => e[1] !== undefined),
+    );
+    child = spawn(process.execPath, ['--import', 'tsx', 'server/node/main.ts'], {
+      cwd: REPO_ROOT,
+      env: { PATH: process.env.PATH!, ...env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     await new Promise<void>((resolve, reject) => {
       let out = '';
       const timer = setTimeout(() => reject(new Error(`the gateway did not start: ${out}`)), 20_000);
@@ -62,7 +79,10 @@ describe('load and faults against the production server', () => {
       });
     });
     child.stdout!.resume(); // the request log stays on; its lines are read and dropped
-    const res = await fetch(`${base}/api/videos/ladder/access`, { method: 'POST', headers: { Authorization: `Bearer ${await viewerToken('*')}` } });
+    const res = await fetch(`${base}/api/videos/ladder/access`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${await viewerToken('*')}` },
+    });
     cookie = cookieHeader(cookiesFrom(res));
     sampler = setInterval(() => (peakRss = Math.max(peakRss, rss(child.pid!))), 50);
   });
@@ -77,7 +97,11 @@ describe('load and faults against the production server', () => {
     const pid = child.pid!;
     // Baseline after a warm-up, so lazily created descriptors (thread pool, key material) are counted, and after
     // the idle keep-alive connections of the warm-up have been closed (IDLE_TIMEOUT=1).
-    for (let i = 0; i < 20; i++) expect((await fetch(`${base}/videos/ladder/big.ts`, { headers: { Cookie: cookie } }).then((r) => r.arrayBuffer())).byteLength).toBe(FILE);
+    for (let i = 0; i < 20; i++)
+      expect(
+        (await fetch(`${base}/videos/ladder/big.ts`, { headers: { Cookie: cookie } }).then((r) => r.arrayBuffer()))
+          .byteLength,
+      ).toBe(FILE);
     await sleep(1800);
     const baseRss = rss(pid);
     const baseFds = fds(pid);
@@ -87,7 +111,8 @@ describe('load and faults against the production server', () => {
       try {
         const res = await fetch(`${base}${path}`, { headers: { Cookie: cookie }, signal: AbortSignal.timeout(20_000) });
         const body = await res.arrayBuffer();
-        if (res.status !== 200 || (size !== undefined && body.byteLength !== size)) failures.push(`${path}: ${res.status} ${body.byteLength}`);
+        if (res.status !== 200 || (size !== undefined && body.byteLength !== size))
+          failures.push(`${path}: ${res.status} ${body.byteLength}`);
       } catch (err) {
         failures.push(`${path}: ${(err as Error).message}`);
       }
@@ -127,15 +152,23 @@ describe('load and faults against the production server', () => {
     const junk = 'A'.repeat(7000);
     let junkRefused = 0;
     const flood = pool(4000, 50, async (i) => {
-      const policy = encodeCloudFrontBase64(buildCustomPolicy({ resource: `${base}/videos/ladder/${junk.slice(0, 5600)}${i}`, expires: 4_000_000_000 }));
+      const policy = encodeCloudFrontBase64(
+        buildCustomPolicy({ resource: `${base}/videos/ladder/${junk.slice(0, 5600)}${i}`, expires: 4_000_000_000 }),
+      );
       const signature = `${String(i).padStart(8, '0')}${'B'.repeat(334)}__`; // well-formed for RSA-2048: a real verification each
-      const res = await fetch(`${base}/videos/ladder/master.m3u8`, { headers: { Cookie: `CloudFront-Policy=${policy}; CloudFront-Signature=${signature}; CloudFront-Key-Pair-Id=K2JCJMDEHXQW5F` } });
+      const res = await fetch(`${base}/videos/ladder/master.m3u8`, {
+        headers: {
+          Cookie: `CloudFront-Policy=${policy}; CloudFront-Signature=${signature}; CloudFront-Key-Pair-Id=K2JCJMDEHXQW5F`,
+        },
+      });
       await res.arrayBuffer();
       if (res.status === 403 && res.headers.get('X-Hls-Gate-Reason') === 'bad-signature') junkRefused++;
     });
 
     // Meanwhile, ordinary viewers keep watching.
-    const viewers = pool(300, 10, (i) => valid(i % 3 === 0 ? '/videos/ladder/master.m3u8' : `/videos/ladder/240p/seg_00${i % 5}.ts`));
+    const viewers = pool(300, 10, (i) =>
+      valid(i % 3 === 0 ? '/videos/ladder/master.m3u8' : `/videos/ladder/240p/seg_00${i % 5}.ts`),
+    );
 
     await Promise.all([downloads, aborts, stall, flood, viewers]);
     expect(failures).toEqual([]);
@@ -151,6 +184,8 @@ describe('load and faults against the production server', () => {
       now = fds(pid);
     }
     expect(now).toBe(baseFds);
-    console.log(`load-and-fault: RSS ${Math.round(baseRss / 1048576)} MB at baseline, peak +${Math.round((peakRss - baseRss) / 1048576)} MB (bound ${RSS_GROWTH_BOUND / 1048576} MB); descriptors ${baseFds} -> ${now}`);
+    console.log(
+      `load-and-fault: RSS ${Math.round(baseRss / 1048576)} MB at baseline, peak +${Math.round((peakRss - baseRss) / 1048576)} MB (bound ${RSS_GROWTH_BOUND / 1048576} MB); descriptors ${baseFds} -> ${now}`,
+    );
   }, 120_000);
 });

@@ -24,7 +24,16 @@ describe('nginx in front of hls-gate', () => {
   let judged: RunningGateway;
   let nginx: RunningNginx;
   const sign = async (base: string, over: { expires?: number; ipAddress?: string; video?: string } = {}) =>
-    cookieHeader({ ...(await signCookies({ resource: `${base}/videos/${over.video ?? 'ladder'}/*`, expires: over.expires ?? now() + 600, ...(over.ipAddress ? { ipAddress: over.ipAddress } : {}) }, { keyPairId: RSA_KEY_PAIR_ID, privateKey: await importPrivateKey(fixtureKey('rsa-pkcs8.pem')) })) });
+    cookieHeader({
+      ...(await signCookies(
+        {
+          resource: `${base}/videos/${over.video ?? 'ladder'}/*`,
+          expires: over.expires ?? now() + 600,
+          ...(over.ipAddress ? { ipAddress: over.ipAddress } : {}),
+        },
+        { keyPairId: RSA_KEY_PAIR_ID, privateKey: await importPrivateKey(fixtureKey('rsa-pkcs8.pem')) },
+      )),
+    });
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'hls-gate-nginx-media-'));
@@ -32,7 +41,16 @@ describe('nginx in front of hls-gate', () => {
     alone = await startNodeGateway(testEnv({ PORT: '0', MEDIA_DIR: dir }), { log: () => {} });
     const port = await freePort();
     // A long verdict cache: what bounds a reused verdict must be the grant, not this setting.
-    judged = await startNodeGateway(testEnv({ PORT: String(port), MEDIA_DIR: dir, SERVE_VIA_NGINX: 'true', NGINX_PROXY_SECRET: NGINX_TEST_SECRET, VERDICT_CACHE: '30' }), { log: () => {} });
+    judged = await startNodeGateway(
+      testEnv({
+        PORT: String(port),
+        MEDIA_DIR: dir,
+        SERVE_VIA_NGINX: 'true',
+        NGINX_PROXY_SECRET: NGINX_TEST_SECRET,
+        VERDICT_CACHE: '30',
+      }),
+      { log: () => {} },
+    );
     nginx = await startNginx({ upstream: `127.0.0.1:${port}`, mediaDir: dir, verdictCache: 30 });
   });
   afterAll(async () => {
@@ -44,12 +62,24 @@ describe('nginx in front of hls-gate', () => {
 
   it('answers a granted segment with the headers the gateway alone sends, first and from a reused verdict', async () => {
     const pick = (res: Response) => {
-      const names = ['content-type', 'content-length', 'etag', 'last-modified', 'accept-ranges', 'vary', 'access-control-allow-origin', 'access-control-allow-credentials', 'access-control-expose-headers'];
+      const names = [
+        'content-type',
+        'content-length',
+        'etag',
+        'last-modified',
+        'accept-ranges',
+        'vary',
+        'access-control-allow-origin',
+        'access-control-allow-credentials',
+        'access-control-expose-headers',
+      ];
       return Object.fromEntries(names.map((n) => [n, res.headers.get(n)]));
     };
     const maxAge = (res: Response) => Number(/max-age=(\d+)/.exec(res.headers.get('cache-control') ?? '')?.[1]);
     const expires = now() + 300;
-    const direct = await fetch(`${alone.url}${SEGMENT}`, { headers: { Cookie: await sign(alone.url, { expires }), Origin: ALLOWED_ORIGIN } });
+    const direct = await fetch(`${alone.url}${SEGMENT}`, {
+      headers: { Cookie: await sign(alone.url, { expires }), Origin: ALLOWED_ORIGIN },
+    });
     const directBytes = Buffer.from(await direct.arrayBuffer());
     const cookie = await sign(nginx.url, { expires });
     for (let i = 0; i < 2; i++) {
@@ -61,10 +91,18 @@ describe('nginx in front of hls-gate', () => {
       expect(maxAge(res)).toBeGreaterThan(maxAge(direct) - 35);
       expect(Buffer.from(await res.arrayBuffer()).equals(directBytes)).toBe(true);
     }
-    expect((await fetch(`${nginx.url}${SEGMENT}`, { headers: { Cookie: cookie, 'If-None-Match': direct.headers.get('etag')! } })).status).toBe(304);
+    expect(
+      (
+        await fetch(`${nginx.url}${SEGMENT}`, {
+          headers: { Cookie: cookie, 'If-None-Match': direct.headers.get('etag')! },
+        })
+      ).status,
+    ).toBe(304);
     // A playlist, answered whole by hls-gate and then from nginx's cache: the same headers and bytes.
     const playlist = '/videos/ladder/240p/index.m3u8';
-    const directList = await fetch(`${alone.url}${playlist}`, { headers: { Cookie: await sign(alone.url, { expires }), Origin: ALLOWED_ORIGIN } });
+    const directList = await fetch(`${alone.url}${playlist}`, {
+      headers: { Cookie: await sign(alone.url, { expires }), Origin: ALLOWED_ORIGIN },
+    });
     const listText = await directList.text();
     for (let i = 0; i < 2; i++) {
       const res = await fetch(`${nginx.url}${playlist}`, { headers: { Cookie: cookie, Origin: ALLOWED_ORIGIN } });
@@ -72,26 +110,46 @@ describe('nginx in front of hls-gate', () => {
       expect(maxAge(res)).toBeLessThanOrEqual(maxAge(directList));
       expect(await res.text()).toBe(listText);
     }
-    const ranged = await fetch(`${nginx.url}${playlist}`, { headers: { Cookie: cookie, Origin: ALLOWED_ORIGIN, Range: 'bytes=0-6' } });
+    const ranged = await fetch(`${nginx.url}${playlist}`, {
+      headers: { Cookie: cookie, Origin: ALLOWED_ORIGIN, Range: 'bytes=0-6' },
+    });
     expect(ranged.status).toBe(206);
     expect(await ranged.text()).toBe(listText.slice(0, 7));
   });
 
   it('never serves its internal locations, however they are spelled', async () => {
     const cookie = await sign(nginx.url);
-    for (const path of ['/_hls-gate/files/ladder/240p/seg_000.ts', '/_hls-gate/%66iles/ladder/240p/seg_000.ts', '/_hls-gate/verdict', '/videos/ladder/../../_hls-gate/files/ladder/master.m3u8', '/videos/ladder/%2e%2e/%2e%2e/_hls-gate/files/ladder/master.m3u8', '/videos/ladder%2F..%2F..%2F_hls-gate/files/ladder/master.m3u8']) {
+    for (const path of [
+      '/_hls-gate/files/ladder/240p/seg_000.ts',
+      '/_hls-gate/%66iles/ladder/240p/seg_000.ts',
+      '/_hls-gate/verdict',
+      '/videos/ladder/../../_hls-gate/files/ladder/master.m3u8',
+      '/videos/ladder/%2e%2e/%2e%2e/_hls-gate/files/ladder/master.m3u8',
+      '/videos/ladder%2F..%2F..%2F_hls-gate/files/ladder/master.m3u8',
+    ]) {
       const status = await rawStatus(nginx.url, path, { Cookie: cookie });
       expect([400, 403, 404], path).toContain(status);
     }
     // Other methods get the gateway's own answer, never a file: a CORS preflight, a POST (after a GET was granted).
-    expect((await fetch(`${nginx.url}${SEGMENT}`, { headers: { Cookie: cookie, Origin: ALLOWED_ORIGIN } })).status).toBe(200);
-    const preflight = await fetch(`${nginx.url}${SEGMENT}`, { method: 'OPTIONS', headers: { Cookie: cookie, Origin: ALLOWED_ORIGIN, 'Access-Control-Request-Method': 'GET' } });
-    const preflightAlone = await fetch(`${alone.url}${SEGMENT}`, { method: 'OPTIONS', headers: { Origin: ALLOWED_ORIGIN, 'Access-Control-Request-Method': 'GET' } });
+    expect(
+      (await fetch(`${nginx.url}${SEGMENT}`, { headers: { Cookie: cookie, Origin: ALLOWED_ORIGIN } })).status,
+    ).toBe(200);
+    const preflight = await fetch(`${nginx.url}${SEGMENT}`, {
+      method: 'OPTIONS',
+      headers: { Cookie: cookie, Origin: ALLOWED_ORIGIN, 'Access-Control-Request-Method': 'GET' },
+    });
+    const preflightAlone = await fetch(`${alone.url}${SEGMENT}`, {
+      method: 'OPTIONS',
+      headers: { Origin: ALLOWED_ORIGIN, 'Access-Control-Request-Method': 'GET' },
+    });
     expect(preflight.status).toBe(preflightAlone.status);
     expect(preflight.headers.get('access-control-allow-origin')).toBe(ALLOWED_ORIGIN);
     expect(await preflight.text()).toBe('');
     const post = await fetch(`${nginx.url}${SEGMENT}`, { method: 'POST', headers: { Cookie: cookie }, body: 'x' });
-    expect(post.status).toBe((await fetch(`${alone.url}${SEGMENT}`, { method: 'POST', headers: { Cookie: await sign(alone.url) }, body: 'x' })).status);
+    expect(post.status).toBe(
+      (await fetch(`${alone.url}${SEGMENT}`, { method: 'POST', headers: { Cookie: await sign(alone.url) }, body: 'x' }))
+        .status,
+    );
     expect(post.status).not.toBe(200);
     // The verdict header from a client changes nothing: it gets hls-gate's refusal.
     const res = await fetch(`${nginx.url}${SEGMENT}`, { headers: { 'X-Hls-Gate-Verdict': '1' } });
@@ -103,7 +161,8 @@ describe('nginx in front of hls-gate', () => {
     const cookie = await sign(nginx.url, { expires: now() + 2 });
     // A segment (a reused verdict) and a playlist (a reused whole answer).
     const paths = ['/videos/ladder/240p/seg_001.ts', '/videos/ladder/240p/index.m3u8'];
-    for (const path of paths) expect((await fetch(`${nginx.url}${path}`, { headers: { Cookie: cookie } })).status).toBe(200);
+    for (const path of paths)
+      expect((await fetch(`${nginx.url}${path}`, { headers: { Cookie: cookie } })).status).toBe(200);
     await new Promise((r) => setTimeout(r, 3100));
     for (const path of paths) {
       const res = await fetch(`${nginx.url}${path}`, { headers: { Cookie: cookie } });
@@ -139,14 +198,33 @@ describe('nginx in front of hls-gate', () => {
   it('under session control no verdict is reused: a revocation refuses the very next request after one poll', async () => {
     const port = await freePort();
     const admin = 'admin-secret-that-is-long-enough-0123456789ab';
-    const gw = await startNodeGateway(testEnv({ PORT: String(port), MEDIA_DIR: dir, SERVE_VIA_NGINX: 'true', NGINX_PROXY_SECRET: NGINX_TEST_SECRET, VERDICT_CACHE: '30', SESSION_SECRET: 'session-secret-that-is-long-enough-0123456789', ADMIN_SECRET: admin }), { log: () => {}, events: () => {} });
+    const gw = await startNodeGateway(
+      testEnv({
+        PORT: String(port),
+        MEDIA_DIR: dir,
+        SERVE_VIA_NGINX: 'true',
+        NGINX_PROXY_SECRET: NGINX_TEST_SECRET,
+        VERDICT_CACHE: '30',
+        SESSION_SECRET: 'session-secret-that-is-long-enough-0123456789',
+        ADMIN_SECRET: admin,
+      }),
+      { log: () => {}, events: () => {} },
+    );
     const front = await startNginx({ upstream: `127.0.0.1:${port}`, mediaDir: dir, verdictCache: 30 });
     try {
-      const granted = await fetch(`${front.url}/api/videos/ladder/access`, { method: 'POST', headers: { Authorization: `Bearer ${await viewerToken('*')}` } });
+      const granted = await fetch(`${front.url}/api/videos/ladder/access`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${await viewerToken('*')}` },
+      });
       expect(granted.status).toBe(200);
       const cookie = cookieHeader(cookiesFrom(granted));
-      for (let i = 0; i < 2; i++) expect((await fetch(`${front.url}${SEGMENT}`, { headers: { Cookie: cookie } })).status).toBe(200);
-      const revoke = await fetch(`${front.url}/api/admin/revocations`, { method: 'POST', headers: { Authorization: `Bearer ${admin}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ sub: 'viewer-1', ttl: 600 }) });
+      for (let i = 0; i < 2; i++)
+        expect((await fetch(`${front.url}${SEGMENT}`, { headers: { Cookie: cookie } })).status).toBe(200);
+      const revoke = await fetch(`${front.url}/api/admin/revocations`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${admin}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ sub: 'viewer-1', ttl: 600 }),
+      });
       expect(revoke.status).toBe(201);
       await new Promise((r) => setTimeout(r, 1100)); // one SESSION_POLL
       const refused = await fetch(`${front.url}${SEGMENT}`, { headers: { Cookie: cookie } });
@@ -168,13 +246,21 @@ describe('nginx in front of hls-gate', () => {
 });
 
 /** A request sent exactly as written (no URL normalisation), optionally from another loopback address. */
-function rawStatus(base: string, path: string, headers: Record<string, string>, localAddress?: string): Promise<number> {
+function rawStatus(
+  base: string,
+  path: string,
+  headers: Record<string, string>,
+  localAddress?: string,
+): Promise<number> {
   const { hostname, port } = new URL(base);
   return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: hostname, port, path, headers, ...(localAddress ? { localAddress } : {}) }, (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-    });
+    const req = httpRequest(
+      { host: hostname, port, path, headers, ...(localAddress ? { localAddress } : {}) },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      },
+    );
     req.on('error', reject);
     req.end();
   });

@@ -21,13 +21,25 @@ const ff = (...args: string[]) => execFileSync('ffmpeg', ['-hide_banner', '-logl
 async function run(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
-  const io: Io = { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), env: { PATH: process.env.PATH }, now: () => Date.now() };
+  const io: Io = {
+    stdout: (t) => void (stdout += t),
+    stderr: (t) => void (stderr += t),
+    env: { PATH: process.env.PATH },
+    now: () => Date.now(),
+  };
   const code = await main(argv, io);
   return { code, stdout, stderr };
 }
 
 interface Report {
-  renditions: { name: string; bandwidth: number; averageBandwidth: number; resolution?: string; codecs: string; frameRate?: number }[];
+  renditions: {
+    name: string;
+    bandwidth: number;
+    averageBandwidth: number;
+    resolution?: string;
+    codecs: string;
+    frameRate?: number;
+  }[];
   files: number;
   durationSeconds: number;
 }
@@ -48,10 +60,42 @@ describe('hls-gate package', () => {
     work = mkdtempSync(join(tmpdir(), 'hls-gate-pkg-'));
     media = join(work, 'media');
     execFileSync('mkdir', ['-p', media]);
-    ff('-f', 'lavfi', '-i', 'testsrc2=duration=3:size=1280x720:rate=30', '-f', 'lavfi', '-i', 'sine=frequency=440:duration=3:sample_rate=48000', '-c:v', 'libx264', '-preset', 'ultrafast', '-c:a', 'aac', '-shortest', join(work, 'source.mp4'));
+    ff(
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc2=duration=3:size=1280x720:rate=30',
+      '-f',
+      'lavfi',
+      '-i',
+      'sine=frequency=440:duration=3:sample_rate=48000',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+      '-c:a',
+      'aac',
+      '-shortest',
+      join(work, 'source.mp4'),
+    );
     for (const [format, encrypt] of FORMS) {
       const id = `${format}${encrypt ? '_aes' : ''}`;
-      const out = await run(['package', join(work, 'source.mp4'), '--id', id, '--title', `Source as ${id}`, '--format', format, '--segment-seconds', '1', '--media-dir', media, '--json', ...(encrypt ? ['--encrypt'] : [])]);
+      const out = await run([
+        'package',
+        join(work, 'source.mp4'),
+        '--id',
+        id,
+        '--title',
+        `Source as ${id}`,
+        '--format',
+        format,
+        '--segment-seconds',
+        '1',
+        '--media-dir',
+        media,
+        '--json',
+        ...(encrypt ? ['--encrypt'] : []),
+      ]);
       expect(out.code, out.stderr).toBe(0);
       reports[id] = JSON.parse(out.stdout) as Report;
     }
@@ -67,7 +111,9 @@ describe('hls-gate package', () => {
         expect(r.bandwidth).toBeGreaterThanOrEqual(r.averageBandwidth);
       }
       const master = readFileSync(join(media, id, 'master.m3u8'), 'utf8');
-      expect(master).toContain(`#EXT-X-STREAM-INF:BANDWIDTH=${report.renditions[0]!.bandwidth},AVERAGE-BANDWIDTH=${report.renditions[0]!.averageBandwidth},RESOLUTION=1280x720,CODECS="avc1.64001f,mp4a.40.2",FRAME-RATE=30.000`);
+      expect(master).toContain(
+        `#EXT-X-STREAM-INF:BANDWIDTH=${report.renditions[0]!.bandwidth},AVERAGE-BANDWIDTH=${report.renditions[0]!.averageBandwidth},RESOLUTION=1280x720,CODECS="avc1.64001f,mp4a.40.2",FRAME-RATE=30.000`,
+      );
     }
     // Peak bandwidth really is the largest segment's bit rate.
     const playlist = readFileSync(join(media, 'ts', '720p/index.m3u8'), 'utf8');
@@ -78,7 +124,11 @@ describe('hls-gate package', () => {
 
   it('aligns keyframes: every rendition has the same segment count and durations', () => {
     for (const id of Object.keys(reports)) {
-      const durations = ['720p', '480p', '360p'].map((r) => readFileSync(join(media, id, r, 'index.m3u8'), 'utf8').match(/#EXTINF:[\d.]+/g)!.join());
+      const durations = ['720p', '480p', '360p'].map((r) =>
+        readFileSync(join(media, id, r, 'index.m3u8'), 'utf8')
+          .match(/#EXTINF:[\d.]+/g)!
+          .join(),
+      );
       expect(new Set(durations).size).toBe(1);
       expect(durations[0]!.split(',').length).toBe(3);
     }
@@ -87,7 +137,12 @@ describe('hls-gate package', () => {
   it('writes a catalog entry with title, duration and poster, valid for the gateway; the key is never printed', () => {
     const entries = parseCatalog(readFileSync(join(media, 'catalog.json'), 'utf8'));
     expect(entries.map((e) => e.id)).toEqual(['ts', 'ts_aes', 'cmaf', 'cmaf_aes']);
-    expect(entries[1]).toMatchObject({ title: 'Source as ts_aes', durationSeconds: 3, poster: 'poster.jpg', playlist: 'master.m3u8' });
+    expect(entries[1]).toMatchObject({
+      title: 'Source as ts_aes',
+      durationSeconds: 3,
+      poster: 'poster.jpg',
+      playlist: 'master.m3u8',
+    });
     expect(readFileSync(join(media, 'ts', 'poster.jpg')).subarray(0, 2)).toEqual(Buffer.from([0xff, 0xd8]));
     const key = readFileSync(join(media, 'ts_aes', 'key.key'));
     expect(key.length).toBe(16);
@@ -103,30 +158,43 @@ describe('hls-gate package', () => {
     afterAll(() => gw?.close());
 
     it('lists each poster as a short-lived signed URL for that file alone: no grant needed, nothing else opened', async () => {
-      const res = await fetch(`${gw.url}/api/videos`, { headers: { Authorization: `Bearer ${await viewerToken('*')}` } });
+      const res = await fetch(`${gw.url}/api/videos`, {
+        headers: { Authorization: `Bearer ${await viewerToken('*')}` },
+      });
       const { videos } = (await res.json()) as { videos: { id: string; posterUrl?: string }[] };
       const poster = videos.find((v) => v.id === 'ts_aes')!.posterUrl!;
-      expect(poster).toMatch(new RegExp(`^${gw.url}/videos/ts_aes/poster\\.jpg\\?Expires=\\d+&Key-Pair-Id=K2JCJMDEHXQW5F&Signature=`));
+      expect(poster).toMatch(
+        new RegExp(`^${gw.url}/videos/ts_aes/poster\\.jpg\\?Expires=\\d+&Key-Pair-Id=K2JCJMDEHXQW5F&Signature=`),
+      );
       const img = await fetch(poster);
       expect(img.status).toBe(200);
       expect(img.headers.get('Content-Type')).toBe('image/jpeg');
       expect((await fetch(poster.replace('poster.jpg', 'key.key'))).status).toBe(403);
       expect((await fetch(poster.replace('/ts_aes/', '/ts/'))).status).toBe(403);
       // Shared within a window: a second listing hands out the same URL (one signature per poster and window).
-      const again = (await (await fetch(`${gw.url}/api/videos`, { headers: { Authorization: `Bearer ${await viewerToken(['ts_aes'])}` } })).json()) as { videos: { posterUrl?: string }[] };
+      const again = (await (
+        await fetch(`${gw.url}/api/videos`, { headers: { Authorization: `Bearer ${await viewerToken(['ts_aes'])}` } })
+      ).json()) as { videos: { posterUrl?: string }[] };
       expect(again.videos[0]!.posterUrl).toBe(poster);
     });
 
-    it.each(FORMS.map(([f, e]) => `${f}${e ? '_aes' : ''}`))('%s: every playlist, init segment, key and segment walks with a grant, and nothing without', async (id) => {
-      const res = await fetch(`${gw.url}/api/videos/${id}/access`, { method: 'POST', headers: { Authorization: `Bearer ${await viewerToken('*')}` } });
-      const { playlistUrl } = (await res.json()) as { playlistUrl: string };
-      const cookie = cookieHeader(cookiesFrom(res));
-      const walked = await walkStream((url) => fetch(url, { headers: { Cookie: cookie } }), playlistUrl);
-      expect(walked.filter((w) => w.res.status !== 200).map((w) => w.req.url)).toEqual([]);
-      expect(new Set(walked.map((w) => w.req.url)).size).toBe(reports[id]!.files - 1); // every file but the poster
-      if (id.endsWith('_aes')) expect(new Set(walked.filter((w) => w.req.kind === 'key').map((w) => w.req.url)).size).toBe(1);
-      expect((await fetch(playlistUrl)).status).toBe(403);
-    });
+    it.each(FORMS.map(([f, e]) => `${f}${e ? '_aes' : ''}`))(
+      '%s: every playlist, init segment, key and segment walks with a grant, and nothing without',
+      async (id) => {
+        const res = await fetch(`${gw.url}/api/videos/${id}/access`, {
+          method: 'POST',
+          headers: { Authorization: `Bearer ${await viewerToken('*')}` },
+        });
+        const { playlistUrl } = (await res.json()) as { playlistUrl: string };
+        const cookie = cookieHeader(cookiesFrom(res));
+        const walked = await walkStream((url) => fetch(url, { headers: { Cookie: cookie } }), playlistUrl);
+        expect(walked.filter((w) => w.res.status !== 200).map((w) => w.req.url)).toEqual([]);
+        expect(new Set(walked.map((w) => w.req.url)).size).toBe(reports[id]!.files - 1); // every file but the poster
+        if (id.endsWith('_aes'))
+          expect(new Set(walked.filter((w) => w.req.kind === 'key').map((w) => w.req.url)).size).toBe(1);
+        expect((await fetch(playlistUrl)).status).toBe(403);
+      },
+    );
   });
 
   it('plays in Chromium with every rendition in the quality menu (CMAF, AES-128)', async () => {
@@ -143,7 +211,14 @@ describe('hls-gate package', () => {
       expect(options.join(' ')).toMatch(/720/);
       expect(options.join(' ')).toMatch(/360/);
       // The catalog shows the poster (a signed URL the browser loads without any cookie).
-      await page.waitForFunction(() => [...document.querySelectorAll<HTMLImageElement>('#catalog img.poster')].every((i) => i.complete && i.naturalWidth > 0), undefined, { timeout: 10_000 });
+      await page.waitForFunction(
+        () =>
+          [...document.querySelectorAll<HTMLImageElement>('#catalog img.poster')].every(
+            (i) => i.complete && i.naturalWidth > 0,
+          ),
+        undefined,
+        { timeout: 10_000 },
+      );
       expect(await page.$$eval('#catalog img.poster', (imgs) => imgs.length)).toBeGreaterThan(0);
     } finally {
       await browser.close();
@@ -153,10 +228,22 @@ describe('hls-gate package', () => {
 
   it('audio-only sources and video without audio', async () => {
     ff('-f', 'lavfi', '-i', 'sine=frequency=300:duration=2:sample_rate=44100', '-c:a', 'aac', join(work, 'audio.m4a'));
-    ff('-f', 'lavfi', '-i', 'testsrc2=duration=2:size=640x360:rate=25', '-c:v', 'libx264', '-preset', 'ultrafast', join(work, 'silent.mp4'));
+    ff(
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc2=duration=2:size=640x360:rate=25',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+      join(work, 'silent.mp4'),
+    );
     const audio = await run(['package', join(work, 'audio.m4a'), '--id', 'audio', '--media-dir', media, '--json']);
     expect(audio.code, audio.stderr).toBe(0);
-    expect((JSON.parse(audio.stdout) as Report).renditions).toEqual([expect.objectContaining({ name: 'audio', codecs: 'mp4a.40.2' })]);
+    expect((JSON.parse(audio.stdout) as Report).renditions).toEqual([
+      expect.objectContaining({ name: 'audio', codecs: 'mp4a.40.2' }),
+    ]);
     expect(readFileSync(join(media, 'audio', 'master.m3u8'), 'utf8')).not.toContain('RESOLUTION');
     const silent = await run(['package', join(work, 'silent.mp4'), '--id', 'silent', '--media-dir', media, '--json']);
     expect(silent.code, silent.stderr).toBe(0);
@@ -167,11 +254,21 @@ describe('hls-gate package', () => {
 
   it('refuses a missing ffmpeg with an install hint, an existing ID without --replace, and a bad ladder', async () => {
     let stderr = '';
-    const io: Io = { stdout: () => {}, stderr: (t) => void (stderr += t), env: { PATH: '/nonexistent' }, now: () => Date.now() };
+    const io: Io = {
+      stdout: () => {},
+      stderr: (t) => void (stderr += t),
+      env: { PATH: '/nonexistent' },
+      now: () => Date.now(),
+    };
     expect(await main(['package', join(work, 'source.mp4'), '--id', 'nope', '--media-dir', media], io)).toBe(2);
     expect(stderr).toMatch(/ffmpeg was not found on the PATH: install it \(Debian\/Ubuntu: apt-get install ffmpeg/);
-    expect((await run(['package', join(work, 'source.mp4'), '--id', 'ts', '--media-dir', media])).stderr).toMatch(/already exists: choose another --id, or --replace it/);
-    expect((await run(['package', join(work, 'source.mp4'), '--id', 'x', '--ladder', '720,abc', '--media-dir', media])).stderr).toMatch(/--ladder takes heights/);
+    expect((await run(['package', join(work, 'source.mp4'), '--id', 'ts', '--media-dir', media])).stderr).toMatch(
+      /already exists: choose another --id, or --replace it/,
+    );
+    expect(
+      (await run(['package', join(work, 'source.mp4'), '--id', 'x', '--ladder', '720,abc', '--media-dir', media]))
+        .stderr,
+    ).toMatch(/--ladder takes heights/);
   });
 
   it('the player-style check names what is missing or malformed', async () => {
@@ -183,7 +280,11 @@ describe('hls-gate package', () => {
     unlinkSync(join(copy, '480p', 'seg_0001.m4s'));
     writeFileSync(join(copy, 'key.key'), 'short');
     writeFileSync(join(copy, '720p', 'init_0.mp4'), 'not mp4'); // ffmpeg names init segments per rendition
-    expect((await checkPackage(copy, true)).problems.sort()).toEqual(['480p/seg_0001.m4s: missing or empty', '720p/init_0.mp4: not an fMP4 init segment (no ftyp box)', 'key.key: a key must be 16 bytes']);
+    expect((await checkPackage(copy, true)).problems.sort()).toEqual([
+      '480p/seg_0001.m4s: missing or empty',
+      '720p/init_0.mp4: not an fMP4 init segment (no ftyp box)',
+      'key.key: a key must be 16 bytes',
+    ]);
   });
 
   it('an input ffmpeg cannot read fails with its reason and leaves nothing behind', async () => {
@@ -197,9 +298,40 @@ describe('hls-gate package', () => {
   });
 
   it('Ctrl-C midway leaves the media folder and catalog.json exactly as they were', async () => {
-    ff('-f', 'lavfi', '-i', 'testsrc2=duration=20:size=1280x720:rate=30', '-f', 'lavfi', '-i', 'sine=duration=20', '-c:v', 'libx264', '-preset', 'ultrafast', '-c:a', 'aac', '-shortest', join(work, 'long.mp4'));
+    ff(
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc2=duration=20:size=1280x720:rate=30',
+      '-f',
+      'lavfi',
+      '-i',
+      'sine=duration=20',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+      '-c:a',
+      'aac',
+      '-shortest',
+      join(work, 'long.mp4'),
+    );
     const before = { files: readdirSync(media).sort(), catalog: readFileSync(join(media, 'catalog.json'), 'utf8') };
-    const child = spawn(process.execPath, [join(REPO_ROOT, 'bin/hls-gate.js'), 'package', join(work, 'long.mp4'), '--id', 'interrupted', '--media-dir', media, '--preset', 'medium'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      [
+        join(REPO_ROOT, 'bin/hls-gate.js'),
+        'package',
+        join(work, 'long.mp4'),
+        '--id',
+        'interrupted',
+        '--media-dir',
+        media,
+        '--preset',
+        'medium',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let stderr = '';
     const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
     await new Promise<void>((resolve, reject) => {
@@ -207,7 +339,9 @@ describe('hls-gate package', () => {
         stderr += d.toString();
         if (/encoding: [1-9]0%/.test(stderr)) resolve();
       });
-      void exited.then((code) => reject(new Error(`packaging ended (${code}) before it could be interrupted: ${stderr}`)));
+      void exited.then((code) =>
+        reject(new Error(`packaging ended (${code}) before it could be interrupted: ${stderr}`)),
+      );
     });
     expect(readdirSync(media).some((f) => f.startsWith('.package-interrupted-'))).toBe(true); // it was mid-way
     child.kill('SIGINT');

@@ -22,22 +22,33 @@ interface PackInfo {
   files: { path: string }[];
 }
 
-const npm = (args: string[], cwd: string) => execFileSync('npm', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, npm_config_update_notifier: 'false' } });
+const npm = (args: string[], cwd: string) =>
+  execFileSync('npm', args, {
+    cwd,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, npm_config_update_notifier: 'false' },
+  });
 
 describe('the npm package', () => {
   let dir: string;
   let pack: PackInfo;
-  const node = (script: string, env: Record<string, string> = {}) => execFileSync(process.execPath, [script], { cwd: dir, encoding: 'utf8', env: { PATH: process.env.PATH!, ...env } });
+  const node = (script: string, env: Record<string, string> = {}) =>
+    execFileSync(process.execPath, [script], { cwd: dir, encoding: 'utf8', env: { PATH: process.env.PATH!, ...env } });
 
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'hls-gate-consumer-'));
     // dist/ is fresh: `npm test` builds before it runs the suites.
-    pack = (JSON.parse(npm(['pack', '--ignore-scripts', '--json', '--pack-destination', dir], REPO_ROOT)) as PackInfo[])[0]!;
+    pack = (
+      JSON.parse(npm(['pack', '--ignore-scripts', '--json', '--pack-destination', dir], REPO_ROOT)) as PackInfo[]
+    )[0]!;
     writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
     const installed = join(dir, 'node_modules/hls-gate');
     mkdirSync(installed, { recursive: true });
     execFileSync('tar', ['-xzf', join(dir, pack.filename), '-C', installed, '--strip-components=1']);
-    const manifest = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+    const manifest = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8')) as {
+      dependencies: Record<string, string>;
+    };
     for (const dep of Object.keys(manifest.dependencies)) {
       mkdirSync(dirname(join(dir, 'node_modules', dep)), { recursive: true });
       symlinkSync(join(REPO_ROOT, 'node_modules', dep), join(dir, 'node_modules', dep));
@@ -55,11 +66,15 @@ describe('the npm package', () => {
     // A ceiling against accidental bulk (a fixture, a source map): most of it is the player bundle (hls.js, ~600 KB
     // unpacked) and the README; 420 KiB leaves room for the server's own growth, not for a stray file.
     expect(pack.size).toBeLessThan(420 * 1024);
-    console.log(`npm pack: ${pack.filename} ${(pack.size / 1024).toFixed(0)} KB packed, ${(pack.unpackedSize / 1024).toFixed(0)} KB unpacked, ${paths.length} files`);
+    console.log(
+      `npm pack: ${pack.filename} ${(pack.size / 1024).toFixed(0)} KB packed, ${(pack.unpackedSize / 1024).toFixed(0)} KB unpacked, ${paths.length} files`,
+    );
   });
 
-  it('`hls-gate`: signs cookies equal to @aws-sdk/cloudfront-signer\'s and verifies them, with plain node', () => {
-    writeFileSync(join(dir, 'lib.mjs'), `
+  it("`hls-gate`: signs cookies equal to @aws-sdk/cloudfront-signer's and verifies them, with plain node", () => {
+    writeFileSync(
+      join(dir, 'lib.mjs'),
+      `
 import { buildCustomPolicy, signPolicyCookies, importPrivateKey, importPublicKey, createVerifier, DENIALS } from 'hls-gate';
 const pem = process.env.PEM;
 const policy = buildCustomPolicy({ resource: 'https://media.example.com/videos/abc/*', expires: 1900000000 });
@@ -69,9 +84,18 @@ const cookie = Object.entries(cookies).map(([k, v]) => k + '=' + v).join('; ');
 const ok = await verifier.verify({ url: 'https://media.example.com/videos/abc/seg.ts', cookie, now: 1800000000 });
 const no = await verifier.verify({ url: 'https://media.example.com/videos/xyz/seg.ts', cookie, now: 1800000000 });
 console.log(JSON.stringify({ policy, cookies, ok: ok.ok, denial: no.ok ? null : no.denial, table: DENIALS['resource-mismatch'].code }));
-`);
-    const out = JSON.parse(node('lib.mjs', { PEM: fixtureKey('rsa-pkcs8.pem'), PUB: fixtureKey('rsa-spki.pem') })) as { policy: string; cookies: Record<string, string>; ok: boolean; denial: { reason: string }; table: string };
-    expect(out.cookies).toEqual(getSignedCookies({ policy: out.policy, keyPairId: RSA_KEY_PAIR_ID, privateKey: fixtureKey('rsa-pkcs8.pem') }));
+`,
+    );
+    const out = JSON.parse(node('lib.mjs', { PEM: fixtureKey('rsa-pkcs8.pem'), PUB: fixtureKey('rsa-spki.pem') })) as {
+      policy: string;
+      cookies: Record<string, string>;
+      ok: boolean;
+      denial: { reason: string };
+      table: string;
+    };
+    expect(out.cookies).toEqual(
+      getSignedCookies({ policy: out.policy, keyPairId: RSA_KEY_PAIR_ID, privateKey: fixtureKey('rsa-pkcs8.pem') }),
+    );
     expect(out.ok).toBe(true);
     expect(out.denial.reason).toBe('resource-mismatch');
     expect(out.table).toBe('AccessDenied');
@@ -81,7 +105,9 @@ console.log(JSON.stringify({ policy, cookies, ok: ok.ok, denial: no.ok ? null : 
     let child: ChildProcess;
     let base: string;
     beforeAll(async () => {
-      writeFileSync(join(dir, 'host.mjs'), `
+      writeFileSync(
+        join(dir, 'host.mjs'),
+        `
 import { Hono } from 'hono';
 import { serve } from '@hono/node-server';
 import { createGateway } from 'hls-gate/hono';
@@ -100,8 +126,18 @@ app.route('/media', gateway);
 app.get('/about', (c) => c.text('host about'));
 app.get('/api/me', (c) => c.json({ me: 'host api' }));
 serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info) => console.log('http://127.0.0.1:' + info.port));
-`);
-      child = spawn(process.execPath, ['host.mjs'], { cwd: dir, env: { PATH: process.env.PATH!, PEM: fixtureKey('rsa-pkcs8.pem'), SECRET: JWT_SECRET, MEDIA: join(REPO_ROOT, 'media') }, stdio: ['ignore', 'pipe', 'inherit'] });
+`,
+      );
+      child = spawn(process.execPath, ['host.mjs'], {
+        cwd: dir,
+        env: {
+          PATH: process.env.PATH!,
+          PEM: fixtureKey('rsa-pkcs8.pem'),
+          SECRET: JWT_SECRET,
+          MEDIA: join(REPO_ROOT, 'media'),
+        },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
       base = await new Promise<string>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error('the host app did not start')), 20_000);
         child.stdout!.on('data', (d: Buffer) => {
@@ -114,14 +150,26 @@ serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info) => console.lo
       child?.kill();
     });
 
-    it('grants under the prefix, serves every playlist and segment there, and the host\'s routes still answer', async () => {
-      const res = await fetch(`${base}/media/api/videos/ladder/access`, { method: 'POST', headers: { Authorization: `Bearer ${await viewerToken('*')}` } });
+    it("grants under the prefix, serves every playlist and segment there, and the host's routes still answer", async () => {
+      const res = await fetch(`${base}/media/api/videos/ladder/access`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${await viewerToken('*')}` },
+      });
       expect(res.status).toBe(200);
       const body = (await res.json()) as { playlistUrl: string };
       expect(body.playlistUrl).toBe(`${base}/media/videos/ladder/master.m3u8`);
       for (const c of res.headers.getSetCookie()) expect(c).toContain('Path=/media/videos/ladder/');
       const cookie = cookieHeader(cookiesFrom(res));
-      const walked = await walkStream((url, req) => fetch(url, { headers: { Cookie: cookie, ...(req.range ? { Range: `bytes=${req.range.offset}-${req.range.offset + req.range.length - 1}` } : {}) } }), body.playlistUrl);
+      const walked = await walkStream(
+        (url, req) =>
+          fetch(url, {
+            headers: {
+              Cookie: cookie,
+              ...(req.range ? { Range: `bytes=${req.range.offset}-${req.range.offset + req.range.length - 1}` } : {}),
+            },
+          }),
+        body.playlistUrl,
+      );
       expect(walked.length).toBeGreaterThan(10);
       expect(walked.filter((r) => !r.res.ok).map((r) => `${r.res.status} ${r.req.url}`)).toEqual([]);
       expect((await fetch(`${base}/media/videos/ladder/master.m3u8`)).status).toBe(403);
@@ -133,7 +181,9 @@ serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info) => console.lo
   });
 
   it('what the gateway throws on purpose is an HlsGateError of `hls-gate`, with one ConfigError class in every entry', () => {
-    writeFileSync(join(dir, 'errors.mjs'), `
+    writeFileSync(
+      join(dir, 'errors.mjs'),
+      `
 import { HlsGateError } from 'hls-gate';
 import { createGateway, ConfigError } from 'hls-gate/hono';
 import { createFsStorage, ConfigError as NodeConfigError } from 'hls-gate/node';
@@ -143,12 +193,21 @@ try {
 } catch (err) {
   console.log(JSON.stringify({ config: err instanceof ConfigError, sameClass: ConfigError === NodeConfigError, base: err instanceof HlsGateError, name: err.name, code: err.code }));
 }
-`);
-    expect(JSON.parse(node('errors.mjs'))).toEqual({ config: true, sameClass: true, base: true, name: 'ConfigError', code: 'ERR_CONFIG' });
+`,
+    );
+    expect(JSON.parse(node('errors.mjs'))).toEqual({
+      config: true,
+      sameClass: true,
+      base: true,
+      name: 'ConfigError',
+      code: 'ERR_CONFIG',
+    });
   });
 
   it('a TypeScript consumer type-checks against the shipped declarations', () => {
-    writeFileSync(join(dir, 'consumer.ts'), `
+    writeFileSync(
+      join(dir, 'consumer.ts'),
+      `
 import { Hono } from 'hono';
 import { signCookies, createVerifier, HlsGateError, CoreError, type Verdict, type SignedCookies, type CoreErrorCode } from 'hls-gate';
 import { createGateway, cloudFrontGate, accessGrants, ConfigError, type CloudFrontGateEnv } from 'hls-gate/hono';
@@ -177,19 +236,45 @@ export function why(err: unknown): string {
   }
   return err instanceof HlsGateError ? err.name + err.code : 'a bug';
 }
-`);
-    writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions: { strict: true, module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', lib: ['ES2022', 'DOM'], types: [], skipLibCheck: false, noEmit: true }, files: ['consumer.ts'] }));
+`,
+    );
+    writeFileSync(
+      join(dir, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          strict: true,
+          module: 'NodeNext',
+          moduleResolution: 'NodeNext',
+          target: 'ES2022',
+          lib: ['ES2022', 'DOM'],
+          types: [],
+          skipLibCheck: false,
+          noEmit: true,
+        },
+        files: ['consumer.ts'],
+      }),
+    );
     const tsc = join(REPO_ROOT, 'node_modules/typescript/bin/tsc');
-    expect(() => execFileSync(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: dir, encoding: 'utf8' })).not.toThrow();
+    expect(() =>
+      execFileSync(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: dir, encoding: 'utf8' }),
+    ).not.toThrow();
     // ...and a wrong use is caught by the same declarations.
-    writeFileSync(join(dir, 'wrong.ts'), `import { cloudFrontGate } from 'hls-gate/hono';\ncloudFrontGate({ publicKeys: 'K=pem' });\n`);
-    writeFileSync(join(dir, 'tsconfig.wrong.json'), JSON.stringify({ extends: './tsconfig.json', files: ['wrong.ts'] }));
+    writeFileSync(
+      join(dir, 'wrong.ts'),
+      `import { cloudFrontGate } from 'hls-gate/hono';\ncloudFrontGate({ publicKeys: 'K=pem' });\n`,
+    );
+    writeFileSync(
+      join(dir, 'tsconfig.wrong.json'),
+      JSON.stringify({ extends: './tsconfig.json', files: ['wrong.ts'] }),
+    );
     let wrong = '';
     try {
       execFileSync(process.execPath, [tsc, '-p', 'tsconfig.wrong.json'], { cwd: dir, encoding: 'utf8' });
     } catch (err) {
       wrong = String((err as { stdout?: string }).stdout);
     }
-    expect(wrong).toMatch(/wrong\.ts\(2,\d+\): error TS2322: Type 'string' is not assignable to type 'Record<string, string>'/);
+    expect(wrong).toMatch(
+      /wrong\.ts\(2,\d+\): error TS2322: Type 'string' is not assignable to type 'Record<string, string>'/,
+    );
   }, 60_000);
 });

@@ -30,7 +30,9 @@ import { main } from '../../cli/main.ts';
 import { cookiesFrom, testEnv, viewerToken } from '../helpers/targets.ts';
 
 const SESSION_SECRET = 'session-secret-that-is-long-enough-0123456789';
-type Handler = (event: unknown) => Promise<{ statusCode?: number; headers?: Record<string, { value: string }>; uri?: string }>;
+type Handler = (
+  event: unknown,
+) => Promise<{ statusCode?: number; headers?: Record<string, { value: string }>; uri?: string }>;
 const KVS_KEY_MAX_BYTES = 512;
 const store = new Map<string, string>();
 const faults = new Map<string, Error>();
@@ -38,7 +40,8 @@ const faults = new Map<string, Error>();
 const kvs = {
   clear: () => (store.clear(), faults.clear()),
   set(key: string, value: string) {
-    if (Buffer.byteLength(key) > KVS_KEY_MAX_BYTES) throw new Error(`a KeyValueStore key is at most ${KVS_KEY_MAX_BYTES} bytes`);
+    if (Buffer.byteLength(key) > KVS_KEY_MAX_BYTES)
+      throw new Error(`a KeyValueStore key is at most ${KVS_KEY_MAX_BYTES} bytes`);
     store.set(key, value);
   },
 };
@@ -66,7 +69,11 @@ const toCf = (b64: string) => b64.replace(/\+/g, '-').replace(/=/g, '_').replace
 const fromCf = (text: string) => Buffer.from(text.replace(/-/g, '+').replace(/_/g, '=').replace(/~/g, '/'), 'base64');
 /** The gateway's session tag (server/app/session-control.ts material()), computed independently. */
 const tagOf = (sid: string, sub: string, kid: string, resource: string, expires: number) =>
-  toCf(createHmac('sha256', SESSION_SECRET).update(`hls-gate-session-v1\n${sid}\n${sub}\n${kid}\n${resource}\n${expires}`).digest('base64'));
+  toCf(
+    createHmac('sha256', SESSION_SECRET)
+      .update(`hls-gate-session-v1\n${sid}\n${sub}\n${kid}\n${resource}\n${expires}`)
+      .digest('base64'),
+  );
 /**
  * A session cookie for `subBytes` (any bytes, e.g. over the limit), with a genuine tag for the grant in `cookies` (over
  * the sub as a decoder that does not refuse malformed UTF-8 reads it): what a cookie issued before the sub rule, or
@@ -88,16 +95,32 @@ describe('the generated CloudFront Function', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'hls-gate-cff-'));
     mkdirSync(join(dir, 'node_modules/cloudfront'), { recursive: true });
-    writeFileSync(join(dir, 'node_modules/cloudfront/package.json'), JSON.stringify({ name: 'cloudfront', type: 'module', main: 'index.js' }));
+    writeFileSync(
+      join(dir, 'node_modules/cloudfront/package.json'),
+      JSON.stringify({ name: 'cloudfront', type: 'module', main: 'index.js' }),
+    );
     writeFileSync(join(dir, 'node_modules/cloudfront/index.js'), STAND_IN);
     Object.assign(globalThis, { __kvs: store, __kvsFaults: faults });
     writeFileSync(join(dir, 'function.mjs'), `${CLOUDFRONT_FUNCTION}\nexport { handler };\n`);
     ({ handler } = (await import(pathToFileURL(join(dir, 'function.mjs')).href)) as { handler: Handler });
 
-    const app = await buildGateway(parseConfig(testEnv({ SESSION_SECRET, MEDIA_BASE_URL: 'https://media.example.com', MEDIA_HOSTS: undefined })), createFsStorage(join(REPO_ROOT, 'media')), { log: () => {}, events: () => {} });
-    grant = async (videoId, sub = 'viewer-1') => cookiesFrom(await app.request(`https://media.example.com/api/videos/${videoId}/access`, { method: 'POST', headers: { Authorization: `Bearer ${await viewerToken('*', { sub })}` } }));
+    const app = await buildGateway(
+      parseConfig(testEnv({ SESSION_SECRET, MEDIA_BASE_URL: 'https://media.example.com', MEDIA_HOSTS: undefined })),
+      createFsStorage(join(REPO_ROOT, 'media')),
+      { log: () => {}, events: () => {} },
+    );
+    grant = async (videoId, sub = 'viewer-1') =>
+      cookiesFrom(
+        await app.request(`https://media.example.com/api/videos/${videoId}/access`, {
+          method: 'POST',
+          headers: { Authorization: `Bearer ${await viewerToken('*', { sub })}` },
+        }),
+      );
     deviceLink = async (videoId, sub = 'viewer-1') => {
-      const res = await app.request(`https://media.example.com/api/videos/${videoId}/device-link`, { method: 'POST', headers: { Authorization: `Bearer ${await viewerToken('*', { sub })}` } });
+      const res = await app.request(`https://media.example.com/api/videos/${videoId}/device-link`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${await viewerToken('*', { sub })}` },
+      });
       expect(res.status).toBe(200);
       return new URL(((await res.json()) as { url: string }).url);
     };
@@ -105,9 +128,15 @@ describe('the generated CloudFront Function', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   // Several values of one name: `value` holds the first, `multiValue` all of them (functions-event-structure.html).
-  const field = (v: string | string[]) => (Array.isArray(v) ? { value: v[0] ?? '', multiValue: v.map((value) => ({ value })) } : { value: v });
-  const fields = (o: Record<string, string | string[]>) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, field(v)]));
-  const event = (cookies: Record<string, string | string[]>, uri = '/videos/ladder/master.m3u8', query: Record<string, string | string[]> = {}) => ({
+  const field = (v: string | string[]) =>
+    Array.isArray(v) ? { value: v[0] ?? '', multiValue: v.map((value) => ({ value })) } : { value: v };
+  const fields = (o: Record<string, string | string[]>) =>
+    Object.fromEntries(Object.entries(o).map(([k, v]) => [k, field(v)]));
+  const event = (
+    cookies: Record<string, string | string[]>,
+    uri = '/videos/ladder/master.m3u8',
+    query: Record<string, string | string[]> = {},
+  ) => ({
     version: '1.0',
     context: { eventType: 'viewer-request' },
     viewer: { ip: '192.0.2.1' },
@@ -120,7 +149,11 @@ describe('the generated CloudFront Function', () => {
       const eq = pair.indexOf('=');
       (query[eq < 0 ? pair : pair.slice(0, eq)] ??= []).push(eq < 0 ? '' : pair.slice(eq + 1));
     }
-    return event(cookies, url.pathname, Object.fromEntries(Object.entries(query).map(([k, v]) => [k, v.length === 1 ? v[0]! : v])));
+    return event(
+      cookies,
+      url.pathname,
+      Object.fromEntries(Object.entries(query).map(([k, v]) => [k, v.length === 1 ? v[0]! : v])),
+    );
   };
   const fresh = () => {
     kvs.clear();
@@ -152,8 +185,16 @@ describe('the generated CloudFront Function', () => {
     const forged = session!.replace(/.$/, (c) => (c === 'A' ? 'B' : 'A'));
     expect(reason(await handler(event({ ...ladder, 'HlsGate-Session': forged })))).toBe('session-invalid');
     const [sid, , tag] = session!.split('.');
-    expect(reason(await handler(event({ ...ladder, 'HlsGate-Session': `${sid}.${Buffer.from('mallory').toString('base64')}.${tag}` })))).toBe('session-invalid');
-    expect(reason(await handler(event({ ...cmaf, 'HlsGate-Session': session! }, '/videos/cmaf/master.m3u8')))).toBe('session-invalid');
+    expect(
+      reason(
+        await handler(
+          event({ ...ladder, 'HlsGate-Session': `${sid}.${Buffer.from('mallory').toString('base64')}.${tag}` }),
+        ),
+      ),
+    ).toBe('session-invalid');
+    expect(reason(await handler(event({ ...cmaf, 'HlsGate-Session': session! }, '/videos/cmaf/master.m3u8')))).toBe(
+      'session-invalid',
+    );
   });
 
   it('refuses a revoked viewer or session from the KeyValueStore, until the revocation ends', async () => {
@@ -235,8 +276,19 @@ describe('the generated CloudFront Function', () => {
     fresh();
     const cookies = await grant('ladder');
     const b64 = (text: string) => toCf(Buffer.from(text).toString('base64'));
-    for (const planted of ['{"Statement":[]}', 'null', '{"Statement":[null]}', '{"Statement":"x"}', '{"Statement":[{"Resource":"x"}]}', '{"Statement":[{"Resource":7,"Condition":{"DateLessThan":{"AWS:EpochTime":1}}}]}', 'not json']) {
-      for (const order of [[b64(planted), cookies['CloudFront-Policy']!], [cookies['CloudFront-Policy']!, b64(planted)]]) {
+    for (const planted of [
+      '{"Statement":[]}',
+      'null',
+      '{"Statement":[null]}',
+      '{"Statement":"x"}',
+      '{"Statement":[{"Resource":"x"}]}',
+      '{"Statement":[{"Resource":7,"Condition":{"DateLessThan":{"AWS:EpochTime":1}}}]}',
+      'not json',
+    ]) {
+      for (const order of [
+        [b64(planted), cookies['CloudFront-Policy']!],
+        [cookies['CloudFront-Policy']!, b64(planted)],
+      ]) {
         const e = event({ ...cookies, 'CloudFront-Policy': order });
         await expect(handler(e)).resolves.toBe(e.request);
       }
@@ -251,10 +303,21 @@ describe('the generated CloudFront Function', () => {
     const cookies = await grant('ladder');
     const real = cookies['HlsGate-Session']!;
     const [sid, subB64] = real.split('.');
-    const junk = Array.from({ length: 20 }, (_, i) => [`junk${i}`, `${sid}.${subB64}`, `${sid}.${subB64}.short`, `x.y.z`, `${sid}!.${subB64}.${'A'.repeat(43)}_`][i % 5]!);
+    const junk = Array.from(
+      { length: 20 },
+      (_, i) =>
+        [`junk${i}`, `${sid}.${subB64}`, `${sid}.${subB64}.short`, `x.y.z`, `${sid}!.${subB64}.${'A'.repeat(43)}_`][
+          i % 5
+        ]!,
+    );
     let e = event({ ...cookies, 'HlsGate-Session': [...junk, real] });
     expect(await handler(e)).toBe(e.request);
-    e = event({ ...cookies, 'HlsGate-Session': [...junk, real], 'CloudFront-Policy': [...junk, cookies['CloudFront-Policy']!], 'CloudFront-Key-Pair-Id': [...junk.map((j) => `${j}!`), cookies['CloudFront-Key-Pair-Id']!] });
+    e = event({
+      ...cookies,
+      'HlsGate-Session': [...junk, real],
+      'CloudFront-Policy': [...junk, cookies['CloudFront-Policy']!],
+      'CloudFront-Key-Pair-Id': [...junk.map((j) => `${j}!`), cookies['CloudFront-Key-Pair-Id']!],
+    });
     expect(await handler(e)).toBe(e.request);
     // Well-formed values with forged tags do count (each costs an HMAC), but a few of them do not push the real one out.
     const forged = Array.from({ length: 6 }, (_, i) => `${sid}.${subB64}.${String.fromCharCode(65 + i).repeat(43)}_`);
@@ -266,16 +329,23 @@ describe('the generated CloudFront Function', () => {
     fresh();
     const cookies = await grant('ladder');
     const [sid, subB64] = cookies['HlsGate-Session']!.split('.');
-    const forged = Array.from({ length: 200 }, (_, i) => `${sid}.${subB64}.${toCf(createHmac('sha256', 'not-the-secret').update(String(i)).digest('base64'))}`);
+    const forged = Array.from(
+      { length: 200 },
+      (_, i) => `${sid}.${subB64}.${toCf(createHmac('sha256', 'not-the-secret').update(String(i)).digest('base64'))}`,
+    );
     const st = JSON.parse(fromCf(cookies['CloudFront-Policy']!).toString('utf8')).Statement[0];
-    const policies = Array.from({ length: 20 }, (_, i) => toCf(Buffer.from(JSON.stringify({ Statement: [{ ...st, Resource: `${st.Resource}${i}` }] })).toString('base64')));
+    const policies = Array.from({ length: 20 }, (_, i) =>
+      toCf(Buffer.from(JSON.stringify({ Statement: [{ ...st, Resource: `${st.Resource}${i}` }] })).toString('base64')),
+    );
     const kids = Array.from({ length: 10 }, (_, i) => `K${i}`);
     const nodeCrypto = (await import('node:crypto')).default as unknown as { createHmac: typeof createHmac };
     const original = nodeCrypto.createHmac;
     let hmacs = 0;
-    nodeCrypto.createHmac = ((...args: Parameters<typeof createHmac>) => (hmacs++, original(...args)));
+    nodeCrypto.createHmac = (...args: Parameters<typeof createHmac>) => (hmacs++, original(...args));
     try {
-      const r = await handler(event({ 'HlsGate-Session': forged, 'CloudFront-Policy': policies, 'CloudFront-Key-Pair-Id': kids }));
+      const r = await handler(
+        event({ 'HlsGate-Session': forged, 'CloudFront-Policy': policies, 'CloudFront-Key-Pair-Id': kids }),
+      );
       expect(reason(r)).toBe('session-invalid');
     } finally {
       nodeCrypto.createHmac = original;
@@ -306,11 +376,21 @@ describe('the generated CloudFront Function', () => {
     expect(await handler(e)).toBe(e.request);
 
     // Forged or moved sessions.
-    const forged = new URL(link.href.replace(`HlsGate-Session=${session}`, `HlsGate-Session=${session.replace(/.(?=_$)/, (c) => (c === 'A' ? 'B' : 'A'))}`));
+    const forged = new URL(
+      link.href.replace(
+        `HlsGate-Session=${session}`,
+        `HlsGate-Session=${session.replace(/.(?=_$)/, (c) => (c === 'A' ? 'B' : 'A'))}`,
+      ),
+    );
     expect(reason(await handler(urlEvent(forged)))).toBe('session-invalid');
     const other = await deviceLink('ladder', 'ivan'); // another device (same grant window: the same policy)
     const elsewhere = await deviceLink('cmaf', 'ivan');
-    const moved = new URL(link.href.replace(`HlsGate-Session=${session}`, `HlsGate-Session=${elsewhere.searchParams.get('HlsGate-Session')!}`));
+    const moved = new URL(
+      link.href.replace(
+        `HlsGate-Session=${session}`,
+        `HlsGate-Session=${elsewhere.searchParams.get('HlsGate-Session')!}`,
+      ),
+    );
     expect(reason(await handler(urlEvent(moved)))).toBe('session-invalid');
     const noSession = new URL(link);
     noSession.searchParams.delete('HlsGate-Session');
@@ -336,7 +416,14 @@ describe('the generated CloudFront Function', () => {
 
   it('`hls-gate cloudfront function` prints exactly this source', async () => {
     let out = '';
-    expect(await main(['cloudfront', 'function'], { stdout: (t) => void (out += t), stderr: () => {}, env: {}, now: () => Date.now() })).toBe(0);
+    expect(
+      await main(['cloudfront', 'function'], {
+        stdout: (t) => void (out += t),
+        stderr: () => {},
+        env: {},
+        now: () => Date.now(),
+      }),
+    ).toBe(0);
     expect(out).toBe(CLOUDFRONT_FUNCTION);
   });
 });
@@ -346,17 +433,56 @@ describe('hls-gate cloudfront kvs-sync', () => {
     const { startNodeGateway } = await import('../../server/node/start.ts');
     const { readFileSync, statSync } = await import('node:fs');
     const ADMIN_SECRET = 'admin-secret-that-is-long-enough-0123456789ab';
-    const gw = await startNodeGateway(testEnv({ PORT: '0', SESSION_SECRET, ADMIN_SECRET }), { log: () => {}, events: () => {} });
+    const gw = await startNodeGateway(testEnv({ PORT: '0', SESSION_SECRET, ADMIN_SECRET }), {
+      log: () => {},
+      events: () => {},
+    });
     const dir = mkdtempSync(join(tmpdir(), 'hls-gate-kvs-'));
     try {
-      await fetch(`${gw.url}/api/admin/revocations`, { method: 'POST', headers: { Authorization: `Bearer ${ADMIN_SECRET}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ sub: 'frank', ttl: 600 }) });
-      writeFileSync(join(dir, 'keys.json'), JSON.stringify({ Items: [{ Key: 'sub:lifted-user', Value: '1' }, { Key: 'hls-gate:session-secret', Value: 'x' }] }));
+      await fetch(`${gw.url}/api/admin/revocations`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${ADMIN_SECRET}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ sub: 'frank', ttl: 600 }),
+      });
+      writeFileSync(
+        join(dir, 'keys.json'),
+        JSON.stringify({
+          Items: [
+            { Key: 'sub:lifted-user', Value: '1' },
+            { Key: 'hls-gate:session-secret', Value: 'x' },
+          ],
+        }),
+      );
       let out = '';
-      const code = await main(['cloudfront', 'kvs-sync', '--kvs-arn', 'arn:aws:cloudfront::123456789012:key-value-store/abc', '--current', join(dir, 'keys.json'), '--out', join(dir, 'update.json'), '--url', gw.url], { stdout: (t) => void (out += t), stderr: () => {}, env: { ADMIN_SECRET, SESSION_SECRET }, now: () => Date.now() });
+      const code = await main(
+        [
+          'cloudfront',
+          'kvs-sync',
+          '--kvs-arn',
+          'arn:aws:cloudfront::123456789012:key-value-store/abc',
+          '--current',
+          join(dir, 'keys.json'),
+          '--out',
+          join(dir, 'update.json'),
+          '--url',
+          gw.url,
+        ],
+        {
+          stdout: (t) => void (out += t),
+          stderr: () => {},
+          env: { ADMIN_SECRET, SESSION_SECRET },
+          now: () => Date.now(),
+        },
+      );
       expect(code).toBe(0);
-      expect(out).toContain('aws cloudfront-keyvaluestore update-keys --kvs-arn arn:aws:cloudfront::123456789012:key-value-store/abc --if-match "$ETAG"');
+      expect(out).toContain(
+        'aws cloudfront-keyvaluestore update-keys --kvs-arn arn:aws:cloudfront::123456789012:key-value-store/abc --if-match "$ETAG"',
+      );
       expect(out).not.toContain(SESSION_SECRET);
-      const update = JSON.parse(readFileSync(join(dir, 'update.json'), 'utf8')) as { Puts: { Key: string; Value: string }[]; Deletes: { Key: string }[] };
+      const update = JSON.parse(readFileSync(join(dir, 'update.json'), 'utf8')) as {
+        Puts: { Key: string; Value: string }[];
+        Deletes: { Key: string }[];
+      };
       expect(update.Puts.map((p) => p.Key).sort()).toEqual(['hls-gate:session-secret', 'sub:frank']);
       expect(update.Deletes).toEqual([{ Key: 'sub:lifted-user' }]);
       expect(statSync(join(dir, 'update.json')).mode & 0o777).toBe(0o600);

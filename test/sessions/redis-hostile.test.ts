@@ -24,38 +24,71 @@ afterAll(() => {
 });
 
 async function startRedis(port: number): Promise<ChildProcess> {
-  const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const redis = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   children.push(redis);
   await waitForOutput(redis, /Ready to accept connections/, 'redis-server');
   return redis;
 }
 
 async function startGateway(redisUrl: string, extra: Record<string, string> = {}): Promise<string> {
-  const env = Object.fromEntries(Object.entries(testEnv({ PORT: '0', SESSION_SECRET, ADMIN_SECRET, SESSION_STORE: redisUrl, ...extra })).filter((e): e is [string, string] => e[1] !== undefined));
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/node/main.ts'], { cwd: REPO_ROOT, env: { PATH: process.env.PATH!, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const env = Object.fromEntries(
+    Object.entries(testEnv({ PORT: '0', SESSION_SECRET, ADMIN_SECRET, SESSION_STORE: redisUrl, ...extra })).filter(
+      (e): e is [string, string] => e[1] !== undefined,
+    ),
+  );
+  const child = spawn(process.execPath, ['--import', 'tsx', 'server/node/main.ts'], {
+    cwd: REPO_ROOT,
+    env: { PATH: process.env.PATH!, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   children.push(child);
   const m = (await waitForOutput(child, /"msg":"listening","url":"([^"]+)"/, 'the gateway')).match;
   return m[1]!.replace('127.0.0.1', 'localhost');
 }
 
 const access = async (base: string, sub: string, session?: string) =>
-  fetch(`${base}/api/videos/ladder/access`, { method: 'POST', headers: { Authorization: `Bearer ${await viewerToken('*', { sub })}`, ...(session ? { 'X-Hls-Gate-Session': session } : {}) } });
+  fetch(`${base}/api/videos/ladder/access`, {
+    method: 'POST',
+    headers: {
+      Authorization: `Bearer ${await viewerToken('*', { sub })}`,
+      ...(session ? { 'X-Hls-Gate-Session': session } : {}),
+    },
+  });
 const revoke = (base: string, sub: string) =>
-  fetch(`${base}/api/admin/revocations`, { method: 'POST', headers: { Authorization: `Bearer ${ADMIN_SECRET}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ sub, ttl: 600 }) });
+  fetch(`${base}/api/admin/revocations`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${ADMIN_SECRET}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ sub, ttl: 600 }),
+  });
 
 describe('Redis session control under attack', () => {
-  it.each([1, 2])('MAX_STREAMS_PER_VIEWER=%i across two instances: reused session ids and tokens do not add devices', async (limit) => {
-    const port = await freePort();
-    await startRedis(port);
-    const url = `redis://127.0.0.1:${port}`;
-    const [a, b] = [await startGateway(url, { MAX_STREAMS_PER_VIEWER: String(limit) }), await startGateway(url, { MAX_STREAMS_PER_VIEWER: String(limit) })];
-    const first = (await (await access(a, 'sharer')).json()) as { sessionId: string; sessionToken: string };
-    const byId = await Promise.all(Array.from({ length: 5 }, (_, i) => access(i % 2 ? a : b, 'sharer', first.sessionId)));
-    expect(byId.filter((r) => r.status === 200)).toHaveLength(limit - 1);
-    const byToken = await Promise.all(Array.from({ length: 5 }, (_, i) => access(i % 2 ? a : b, 'sharer', first.sessionToken)));
-    expect(byToken.filter((r) => r.status === 200)).toHaveLength(1);
-    expect((await access(b, 'sharer', first.sessionToken)).status).toBe(429);
-  }, 60_000);
+  it.each([1, 2])(
+    'MAX_STREAMS_PER_VIEWER=%i across two instances: reused session ids and tokens do not add devices',
+    async (limit) => {
+      const port = await freePort();
+      await startRedis(port);
+      const url = `redis://127.0.0.1:${port}`;
+      const [a, b] = [
+        await startGateway(url, { MAX_STREAMS_PER_VIEWER: String(limit) }),
+        await startGateway(url, { MAX_STREAMS_PER_VIEWER: String(limit) }),
+      ];
+      const first = (await (await access(a, 'sharer')).json()) as { sessionId: string; sessionToken: string };
+      const byId = await Promise.all(
+        Array.from({ length: 5 }, (_, i) => access(i % 2 ? a : b, 'sharer', first.sessionId)),
+      );
+      expect(byId.filter((r) => r.status === 200)).toHaveLength(limit - 1);
+      const byToken = await Promise.all(
+        Array.from({ length: 5 }, (_, i) => access(i % 2 ? a : b, 'sharer', first.sessionToken)),
+      );
+      expect(byToken.filter((r) => r.status === 200)).toHaveLength(1);
+      expect((await access(b, 'sharer', first.sessionToken)).status).toBe(429);
+    },
+    60_000,
+  );
 
   it('a revocation after Redis lost its state is applied within SESSION_POLL + 1 s, with no traffic in between', async () => {
     const port = await freePort();
@@ -67,7 +100,9 @@ describe('Redis session control under attack', () => {
     const cookies = new Map<string, string>();
     for (const base of [a, b]) {
       cookies.set(base, cookieHeader(cookiesFrom(await access(base, 'viewer-b'))));
-      expect((await fetch(`${base}/videos/ladder/master.m3u8`, { headers: { Cookie: cookies.get(base)! } })).status).toBe(200);
+      expect(
+        (await fetch(`${base}/videos/ladder/master.m3u8`, { headers: { Cookie: cookies.get(base)! } })).status,
+      ).toBe(200);
     }
     expect((await revoke(a, 'viewer-a')).status).toBe(201); // version 1
     await new Promise((r) => setTimeout(r, 1500)); // both instances have read version 1

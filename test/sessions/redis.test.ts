@@ -15,9 +15,20 @@ import { waitForOutput } from '../helpers/process.ts';
 const SESSION_SECRET = 'session-secret-that-is-long-enough-0123456789';
 const ADMIN_SECRET = 'admin-secret-that-is-long-enough-0123456789ab';
 
-async function startGateway(redisUrl: string, extra: Record<string, string> = {}): Promise<{ url: string; child: ChildProcess }> {
-  const env = Object.fromEntries(Object.entries(testEnv({ PORT: '0', SESSION_SECRET, ADMIN_SECRET, SESSION_STORE: redisUrl, ...extra })).filter((e): e is [string, string] => e[1] !== undefined));
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/node/main.ts'], { cwd: REPO_ROOT, env: { PATH: process.env.PATH!, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+async function startGateway(
+  redisUrl: string,
+  extra: Record<string, string> = {},
+): Promise<{ url: string; child: ChildProcess }> {
+  const env = Object.fromEntries(
+    Object.entries(testEnv({ PORT: '0', SESSION_SECRET, ADMIN_SECRET, SESSION_STORE: redisUrl, ...extra })).filter(
+      (e): e is [string, string] => e[1] !== undefined,
+    ),
+  );
+  const child = spawn(process.execPath, ['--import', 'tsx', 'server/node/main.ts'], {
+    cwd: REPO_ROOT,
+    env: { PATH: process.env.PATH!, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const m = (await waitForOutput(child, /"msg":"listening","url":"([^"]+)"/, 'the gateway')).match;
   return { url: m[1]!.replace('127.0.0.1', 'localhost'), child };
 }
@@ -33,7 +44,11 @@ describe('session control with Redis, two gateway processes', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'hls-gate-redis-'));
     const port = await freePort();
-    redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    redis = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     await waitForOutput(redis, /Ready to accept connections/, 'redis-server');
     redisUrl = `redis://127.0.0.1:${port}`;
     for (const extra of [{ MAX_STREAMS_PER_VIEWER: '2' }, { MAX_STREAMS_PER_VIEWER: '2' }]) {
@@ -50,14 +65,24 @@ describe('session control with Redis, two gateway processes', () => {
   });
 
   const access = async (base: string, sub: string, videoId = 'ladder', sid?: string) =>
-    fetch(`${base}/api/videos/${videoId}/access`, { method: 'POST', headers: { Authorization: `Bearer ${await viewerToken('*', { sub })}`, ...(sid ? { 'X-Hls-Gate-Session': sid } : {}) } });
+    fetch(`${base}/api/videos/${videoId}/access`, {
+      method: 'POST',
+      headers: {
+        Authorization: `Bearer ${await viewerToken('*', { sub })}`,
+        ...(sid ? { 'X-Hls-Gate-Session': sid } : {}),
+      },
+    });
 
   it('a revocation made through one instance is enforced by the other within the stated delay', async () => {
     const grant = await access(b, 'alice');
     expect(grant.status).toBe(200);
     const cookie = cookieHeader(cookiesFrom(grant));
     expect((await fetch(`${b}/videos/ladder/master.m3u8`, { headers: { Cookie: cookie } })).status).toBe(200);
-    const revoked = await fetch(`${a}/api/admin/revocations`, { method: 'POST', headers: { Authorization: `Bearer ${ADMIN_SECRET}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ sub: 'alice', ttl: 600 }) });
+    const revoked = await fetch(`${a}/api/admin/revocations`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${ADMIN_SECRET}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ sub: 'alice', ttl: 600 }),
+    });
     expect(revoked.status).toBe(201);
     const started = Date.now();
     let status = 200;
@@ -76,7 +101,13 @@ describe('session control with Redis, two gateway processes', () => {
     expect((await access(b, 'bob', 'cmaf')).status).toBe(200);
     expect((await access(a, 'bob', 'aes')).status).toBe(429);
     expect((await access(b, 'bob', 'aes')).status).toBe(429);
-    const stop = await fetch(`${b}/api/videos/ladder/access`, { method: 'DELETE', headers: { Authorization: `Bearer ${await viewerToken('*', { sub: 'bob' })}`, 'X-Hls-Gate-Session': first.sessionToken } });
+    const stop = await fetch(`${b}/api/videos/ladder/access`, {
+      method: 'DELETE',
+      headers: {
+        Authorization: `Bearer ${await viewerToken('*', { sub: 'bob' })}`,
+        'X-Hls-Gate-Session': first.sessionToken,
+      },
+    });
     expect(stop.status).toBe(204);
     expect((await access(a, 'bob', 'aes')).status).toBe(200);
   });

@@ -16,21 +16,44 @@ const ADMIN_SECRET = 'admin-secret-that-is-long-enough-0123456789ab';
 async function gateway(extra: Record<string, string> = {}) {
   let now = Date.now();
   const log: LogEntry[] = [];
-  const app = await buildGateway(parseConfig(testEnv({ SESSION_SECRET, ADMIN_SECRET, ...extra })), createFsStorage(join(REPO_ROOT, 'media')), { log: (e) => log.push(e), events: () => {}, now: () => now });
+  const app = await buildGateway(
+    parseConfig(testEnv({ SESSION_SECRET, ADMIN_SECRET, ...extra })),
+    createFsStorage(join(REPO_ROOT, 'media')),
+    { log: (e) => log.push(e), events: () => {}, now: () => now },
+  );
   const base = 'http://localhost';
   const access = async (videoId: string, opts: { sub?: string; sid?: string } = {}) =>
-    app.request(`${base}/api/videos/${videoId}/access`, { method: 'POST', headers: { Authorization: `Bearer ${await viewerToken('*', { sub: opts.sub ?? 'viewer-1' })}`, ...(opts.sid ? { 'X-Hls-Gate-Session': opts.sid } : {}) } });
+    app.request(`${base}/api/videos/${videoId}/access`, {
+      method: 'POST',
+      headers: {
+        Authorization: `Bearer ${await viewerToken('*', { sub: opts.sub ?? 'viewer-1' })}`,
+        ...(opts.sid ? { 'X-Hls-Gate-Session': opts.sid } : {}),
+      },
+    });
   const media = (path: string, cookie: string) => app.request(`${base}${path}`, { headers: { Cookie: cookie } });
   const admin = (method: string, path: string, body?: unknown, secret = ADMIN_SECRET) =>
-    app.request(`${base}/api/admin/revocations${path}`, { method, headers: { Authorization: `Bearer ${secret}`, 'Content-Type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}) });
+    app.request(`${base}/api/admin/revocations${path}`, {
+      method,
+      headers: { Authorization: `Bearer ${secret}`, 'Content-Type': 'application/json' },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
   return { app, access, media, admin, log, tick: (ms: number) => (now += ms) };
 }
 
 describe('session control off', () => {
   it('adds no cookie, no session id and no store', async () => {
-    const app = await buildGateway(parseConfig(testEnv()), createFsStorage(join(REPO_ROOT, 'media')), { log: () => {} });
-    const res = await app.request('http://localhost/api/videos/ladder/access', { method: 'POST', headers: { Authorization: `Bearer ${await viewerToken('*')}` } });
-    expect(Object.keys(cookiesFrom(res)).sort()).toEqual(['CloudFront-Key-Pair-Id', 'CloudFront-Policy', 'CloudFront-Signature']);
+    const app = await buildGateway(parseConfig(testEnv()), createFsStorage(join(REPO_ROOT, 'media')), {
+      log: () => {},
+    });
+    const res = await app.request('http://localhost/api/videos/ladder/access', {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${await viewerToken('*')}` },
+    });
+    expect(Object.keys(cookiesFrom(res)).sort()).toEqual([
+      'CloudFront-Key-Pair-Id',
+      'CloudFront-Policy',
+      'CloudFront-Signature',
+    ]);
     expect(await res.json()).not.toHaveProperty('sessionId');
     expect((await app.request('http://localhost/api/admin/revocations')).status).toBe(404);
   });
@@ -44,7 +67,9 @@ describe('session control on', () => {
     expect(body.sessionId).toMatch(/^[A-Za-z0-9~_-]{22}$/);
     const cookies = cookiesFrom(res);
     expect(cookies['HlsGate-Session']).toMatch(new RegExp(`^${body.sessionId}\\.`));
-    expect(res.headers.getSetCookie().find((c) => c.startsWith('HlsGate-Session='))).toMatch(/Path=\/videos\/ladder\/;.*HttpOnly/);
+    expect(res.headers.getSetCookie().find((c) => c.startsWith('HlsGate-Session='))).toMatch(
+      /Path=\/videos\/ladder\/;.*HttpOnly/,
+    );
     const ok = await g.media('/videos/ladder/master.m3u8', cookieHeader(cookies));
     expect(ok.status).toBe(200);
     expect(ok.headers.get('Cache-Control')).toBe('private, no-cache'); // replays are revalidated, so revocation reaches them
@@ -57,18 +82,29 @@ describe('session control on', () => {
     expect(missing.status).toBe(403);
     expect(missing.headers.get('X-Hls-Gate-Reason')).toBe('session-invalid');
     const forged = cookies['HlsGate-Session']!.replace(/.$/, (ch) => (ch === 'A' ? 'B' : 'A'));
-    expect((await g.media('/videos/ladder/master.m3u8', cookieHeader({ ...cookies, 'HlsGate-Session': forged }))).headers.get('X-Hls-Gate-Reason')).toBe('session-invalid');
+    expect(
+      (
+        await g.media('/videos/ladder/master.m3u8', cookieHeader({ ...cookies, 'HlsGate-Session': forged }))
+      ).headers.get('X-Hls-Gate-Reason'),
+    ).toBe('session-invalid');
     // Another viewer's name in a session cookie: the HMAC no longer matches.
     const [sid, , tag] = cookies['HlsGate-Session']!.split('.');
     const renamed = `${sid}.${Buffer.from('someone-else').toString('base64').replace(/\+/g, '-').replace(/=/g, '_').replace(/\//g, '~')}.${tag}`;
-    expect((await g.media('/videos/ladder/master.m3u8', cookieHeader({ ...cookies, 'HlsGate-Session': renamed }))).headers.get('X-Hls-Gate-Reason')).toBe('session-invalid');
+    expect(
+      (
+        await g.media('/videos/ladder/master.m3u8', cookieHeader({ ...cookies, 'HlsGate-Session': renamed }))
+      ).headers.get('X-Hls-Gate-Reason'),
+    ).toBe('session-invalid');
   });
 
-  it('a session cookie moved onto other credentials (another video\'s grant) is refused', async () => {
+  it("a session cookie moved onto other credentials (another video's grant) is refused", async () => {
     const g = await gateway();
     const ladder = cookiesFrom(await g.access('ladder'));
     const cmaf = cookiesFrom(await g.access('cmaf'));
-    const moved = await g.media('/videos/cmaf/master.m3u8', cookieHeader({ ...cmaf, 'HlsGate-Session': ladder['HlsGate-Session']! }));
+    const moved = await g.media(
+      '/videos/cmaf/master.m3u8',
+      cookieHeader({ ...cmaf, 'HlsGate-Session': ladder['HlsGate-Session']! }),
+    );
     expect(moved.status).toBe(403);
     expect(moved.headers.get('X-Hls-Gate-Reason')).toBe('session-invalid');
   });
@@ -76,8 +112,14 @@ describe('session control on', () => {
   it('the session control needs a "sub" in the viewer token', async () => {
     const g = await gateway();
     const { SignJWT } = await import('jose');
-    const noSub = await new SignJWT({ videos: '*' }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime(Math.floor(Date.now() / 1000) + 60).sign(new TextEncoder().encode('test-secret-that-is-long-enough-for-hs256!'));
-    const res = await g.app.request('http://localhost/api/videos/ladder/access', { method: 'POST', headers: { Authorization: `Bearer ${noSub}` } });
+    const noSub = await new SignJWT({ videos: '*' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setExpirationTime(Math.floor(Date.now() / 1000) + 60)
+      .sign(new TextEncoder().encode('test-secret-that-is-long-enough-for-hs256!'));
+    const res = await g.app.request('http://localhost/api/videos/ladder/access', {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${noSub}` },
+    });
     expect(await res.json()).toMatchObject({ status: 403, code: 'no-subject' });
   });
 });
@@ -101,7 +143,9 @@ describe('revocation through the admin API', () => {
     expect(refused.headers.get('X-Hls-Gate-Reason')).toBe('revoked');
     expect(await (await g.access('cmaf')).json()).toMatchObject({ status: 403, code: 'revoked' });
     expect((await g.access('cmaf', { sub: 'viewer-2' })).status).toBe(200); // others are unaffected
-    expect(((await (await g.admin('GET', '')).json()) as { revocations: unknown[] }).revocations).toEqual([expect.objectContaining({ kind: 'sub', id: 'viewer-1' })]);
+    expect(((await (await g.admin('GET', '')).json()) as { revocations: unknown[] }).revocations).toEqual([
+      expect.objectContaining({ kind: 'sub', id: 'viewer-1' }),
+    ]);
     expect((await g.admin('DELETE', '?sub=viewer-1')).status).toBe(204);
     expect((await g.admin('DELETE', '?sub=viewer-1')).status).toBe(404);
     g.tick(1001);
@@ -115,7 +159,9 @@ describe('revocation through the admin API', () => {
     const b = cookieHeader(cookiesFrom(await g.access('ladder')));
     expect((await g.admin('POST', '', { session: aSid, ttl: 5 })).status).toBe(201);
     g.tick(1001);
-    expect((await g.media('/videos/ladder/master.m3u8', cookieHeader(cookiesFrom(a)))).headers.get('X-Hls-Gate-Reason')).toBe('revoked');
+    expect(
+      (await g.media('/videos/ladder/master.m3u8', cookieHeader(cookiesFrom(a)))).headers.get('X-Hls-Gate-Reason'),
+    ).toBe('revoked');
     expect((await g.media('/videos/ladder/master.m3u8', b)).status).toBe(200);
     g.tick(6000);
     expect((await g.media('/videos/ladder/master.m3u8', cookieHeader(cookiesFrom(a)))).status).toBe(200);
@@ -135,13 +181,16 @@ describe('concurrent-stream limits', () => {
     const refreshed = await g.access('ladder', { sid: one }); // refresh of a live session, with its token
     expect(refreshed.status).toBe(200);
     one = await tokenOf(refreshed);
-    const stop = await g.app.request('http://localhost/api/videos/ladder/access', { method: 'DELETE', headers: { Authorization: `Bearer ${await viewerToken('*')}`, 'X-Hls-Gate-Session': one } });
+    const stop = await g.app.request('http://localhost/api/videos/ladder/access', {
+      method: 'DELETE',
+      headers: { Authorization: `Bearer ${await viewerToken('*')}`, 'X-Hls-Gate-Session': one },
+    });
     expect(stop.status).toBe(204);
     expect(stop.headers.getSetCookie().some((c) => c.startsWith('HlsGate-Session=;'))).toBe(true);
     expect((await g.access('aes')).status).toBe(200);
   });
 
-  it('a vanished device\'s lease ends with its grant', async () => {
+  it("a vanished device's lease ends with its grant", async () => {
     const g = await gateway({ MAX_STREAMS_PER_VIEWER: '1', ACCESS_TTL: '60', GRANT_WINDOW: '0' });
     expect((await g.access('ladder')).status).toBe(200);
     expect((await g.access('ladder')).status).toBe(429);
@@ -161,22 +210,44 @@ describe('hls-gate revoke', () => {
   it('revokes, lists and lifts through the admin API of a running gateway', async () => {
     const { startNodeGateway } = await import('../../server/node/start.ts');
     const { main } = await import('../../cli/main.ts');
-    const gw = await startNodeGateway(testEnv({ PORT: '0', SESSION_SECRET, ADMIN_SECRET }), { log: () => {}, events: () => {} });
+    const gw = await startNodeGateway(testEnv({ PORT: '0', SESSION_SECRET, ADMIN_SECRET }), {
+      log: () => {},
+      events: () => {},
+    });
     try {
       const run = async (argv: string[], env: Record<string, string> = { ADMIN_SECRET, HLS_GATE_URL: gw.url }) => {
         let stdout = '';
         let stderr = '';
-        const code = await main(argv, { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), env, now: () => Date.now() });
+        const code = await main(argv, {
+          stdout: (t) => void (stdout += t),
+          stderr: (t) => void (stderr += t),
+          env,
+          now: () => Date.now(),
+        });
         return { code, stdout, stderr };
       };
-      expect((await run(['revoke', '--sub', 'mallory', '--for', '2h'])).stdout).toMatch(/^revoked: viewer mallory until /);
-      expect(JSON.parse((await run(['revoke', 'list', '--json'])).stdout)).toEqual([expect.objectContaining({ kind: 'sub', id: 'mallory' })]);
-      const grant = await fetch(`${gw.url}/api/videos/ladder/access`, { method: 'POST', headers: { Authorization: `Bearer ${await viewerToken('*', { sub: 'mallory' })}` } });
+      expect((await run(['revoke', '--sub', 'mallory', '--for', '2h'])).stdout).toMatch(
+        /^revoked: viewer mallory until /,
+      );
+      expect(JSON.parse((await run(['revoke', 'list', '--json'])).stdout)).toEqual([
+        expect.objectContaining({ kind: 'sub', id: 'mallory' }),
+      ]);
+      const grant = await fetch(`${gw.url}/api/videos/ladder/access`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${await viewerToken('*', { sub: 'mallory' })}` },
+      });
       expect(await grant.json()).toMatchObject({ code: 'revoked' });
       expect((await run(['revoke', 'lift', '--sub', 'mallory'])).code).toBe(0);
       expect((await run(['revoke', 'lift', '--sub', 'mallory'])).stderr).toMatch(/404 There was no such revocation/);
       expect((await run(['revoke', '--sub', 'x'], { HLS_GATE_URL: gw.url })).stderr).toMatch(/set ADMIN_SECRET/);
-      expect((await run(['revoke', '--sub', 'x'], { ADMIN_SECRET: 'wrong-wrong-wrong-wrong-wrong-wrong-wrong', HLS_GATE_URL: gw.url })).stderr).toMatch(/401/);
+      expect(
+        (
+          await run(['revoke', '--sub', 'x'], {
+            ADMIN_SECRET: 'wrong-wrong-wrong-wrong-wrong-wrong-wrong',
+            HLS_GATE_URL: gw.url,
+          })
+        ).stderr,
+      ).toMatch(/401/);
     } finally {
       await gw.close();
     }

@@ -15,7 +15,11 @@ import { ALLOWED_ORIGIN, testEnv } from '../helpers/targets.ts';
 const OTHER_ORIGIN = 'http://evil.example.test';
 const preflight = (origin: string) => ({
   method: 'OPTIONS',
-  headers: { Origin: origin, 'Access-Control-Request-Method': 'PUT', 'Access-Control-Request-Headers': 'x-amz-content-sha256' },
+  headers: {
+    Origin: origin,
+    'Access-Control-Request-Method': 'PUT',
+    'Access-Control-Request-Headers': 'x-amz-content-sha256',
+  },
 });
 
 function expectGranted(res: Response, origin: string): void {
@@ -59,17 +63,29 @@ describe('CORS on PUT /uploads/<id>/source (Node gateway, UPLOADS=true)', () => 
   });
 
   it('the PUT answer itself carries CORS for an allowed origin (a refusal is readable by the page), none for another', async () => {
-    const refused = await fetch(`${gw.url}/uploads/x/source`, { method: 'PUT', body: 'x', headers: { Origin: ALLOWED_ORIGIN, 'x-amz-content-sha256': '0'.repeat(64) } });
+    const refused = await fetch(`${gw.url}/uploads/x/source`, {
+      method: 'PUT',
+      body: 'x',
+      headers: { Origin: ALLOWED_ORIGIN, 'x-amz-content-sha256': '0'.repeat(64) },
+    });
     expect(refused.status).toBe(403); // no signature: refused as CloudFront would
     await refused.arrayBuffer();
     expect(refused.headers.get('Access-Control-Allow-Origin')).toBe(ALLOWED_ORIGIN);
     expect(refused.headers.get('Access-Control-Allow-Credentials')).toBe('true');
     expect(refused.headers.get('Access-Control-Expose-Headers')).toContain('X-Hls-Gate-Reason');
-    const other = await fetch(`${gw.url}/uploads/x/source`, { method: 'PUT', body: 'x', headers: { Origin: OTHER_ORIGIN, 'x-amz-content-sha256': '0'.repeat(64) } });
+    const other = await fetch(`${gw.url}/uploads/x/source`, {
+      method: 'PUT',
+      body: 'x',
+      headers: { Origin: OTHER_ORIGIN, 'x-amz-content-sha256': '0'.repeat(64) },
+    });
     await other.arrayBuffer();
     expectNotGranted(other);
     expect(other.headers.get('Access-Control-Expose-Headers')).toBeNull();
-    expect(readdirSync(dir, { recursive: true }).map(String).filter((f) => f.startsWith('x/') || f.includes('.uploads/x'))).toEqual([]);
+    expect(
+      readdirSync(dir, { recursive: true })
+        .map(String)
+        .filter((f) => f.startsWith('x/') || f.includes('.uploads/x')),
+    ).toEqual([]);
   });
 });
 
@@ -77,8 +93,18 @@ describe('CORS on the upload PUT when the gateway is mounted at a prefix', () =>
   it('answers the preflight at /media/uploads/<id>/source, for allowed origins only', async () => {
     const app = new Hono();
     app.get('/', (c) => c.text('home'));
-    app.route('/media', await createGateway({ settings: testEnv({ UPLOADS: 'true' }), storage: createFsStorage(join(REPO_ROOT, 'media')), log: () => {} }));
-    expectGranted(await app.request('http://localhost/media/uploads/x/source', preflight(ALLOWED_ORIGIN)), ALLOWED_ORIGIN);
+    app.route(
+      '/media',
+      await createGateway({
+        settings: testEnv({ UPLOADS: 'true' }),
+        storage: createFsStorage(join(REPO_ROOT, 'media')),
+        log: () => {},
+      }),
+    );
+    expectGranted(
+      await app.request('http://localhost/media/uploads/x/source', preflight(ALLOWED_ORIGIN)),
+      ALLOWED_ORIGIN,
+    );
     expectNotGranted(await app.request('http://localhost/media/uploads/x/source', preflight(OTHER_ORIGIN)));
     // Only the gateway's own paths: the host's routes get no CORS from it.
     const home = await app.request('http://localhost/uploads/x/source', preflight(ALLOWED_ORIGIN));

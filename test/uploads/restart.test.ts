@@ -14,8 +14,16 @@ const children: ChildProcess[] = [];
 afterAll(() => children.forEach((c) => c.kill('SIGKILL')));
 
 async function start(dir: string): Promise<{ url: string; child: ChildProcess }> {
-  const env = Object.fromEntries(Object.entries(testEnv({ PORT: '0', MEDIA_DIR: dir, UPLOADS: 'true' })).filter((e): e is [string, string] => e[1] !== undefined));
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/node/main.ts'], { cwd: REPO_ROOT, env: { PATH: process.env.PATH!, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const env = Object.fromEntries(
+    Object.entries(testEnv({ PORT: '0', MEDIA_DIR: dir, UPLOADS: 'true' })).filter(
+      (e): e is [string, string] => e[1] !== undefined,
+    ),
+  );
+  const child = spawn(process.execPath, ['--import', 'tsx', 'server/node/main.ts'], {
+    cwd: REPO_ROOT,
+    env: { PATH: process.env.PATH!, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   children.push(child);
   const { match } = await waitForOutput(child, /"msg":"listening","url":"([^"]+)"/, 'the gateway');
   return { url: match[1]!, child };
@@ -27,17 +35,60 @@ describe('upload packaging across a restart', () => {
     try {
       cpSync(join(REPO_ROOT, 'media'), dir, { recursive: true });
       const src = join(tmpdir(), `hls-gate-restart-${process.pid}.mp4`);
-      execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=duration=20:size=1280x720:rate=30', '-f', 'lavfi', '-i', 'sine=duration=20', '-c:v', 'libx264', '-preset', 'ultrafast', '-c:a', 'aac', '-shortest', src]);
+      execFileSync('ffmpeg', [
+        '-hide_banner',
+        '-loglevel',
+        'error',
+        '-y',
+        '-f',
+        'lavfi',
+        '-i',
+        'testsrc2=duration=20:size=1280x720:rate=30',
+        '-f',
+        'lavfi',
+        '-i',
+        'sine=duration=20',
+        '-c:v',
+        'libx264',
+        '-preset',
+        'ultrafast',
+        '-c:a',
+        'aac',
+        '-shortest',
+        src,
+      ]);
       const body = readFileSync(src);
       rmSync(src);
       const { SignJWT } = await import('jose');
-      const token = await new SignJWT({ videos: '*', upload: true }).setProtectedHeader({ alg: 'HS256' }).setSubject('editor').setExpirationTime(Math.floor(Date.now() / 1000) + 600).sign(new TextEncoder().encode(JWT_SECRET));
+      const token = await new SignJWT({ videos: '*', upload: true })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject('editor')
+        .setExpirationTime(Math.floor(Date.now() / 1000) + 600)
+        .sign(new TextEncoder().encode(JWT_SECRET));
       const first = await start(dir);
-      const { uploadUrl } = (await (await fetch(`${first.url}/api/uploads`, { method: 'POST', headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' }, body: '{"videoId":"survivor"}' })).json()) as { uploadUrl: string };
-      expect((await fetch(uploadUrl, { method: 'PUT', body: new Uint8Array(body), headers: { 'x-amz-content-sha256': createHash('sha256').update(body).digest('hex') } })).status).toBe(201);
-      const status = async (base: string) => ((await (await fetch(`${base}/api/uploads/survivor`, { headers: { Authorization: `Bearer ${token}` } })).json()) as { status: string; percent?: number });
+      const { uploadUrl } = (await (
+        await fetch(`${first.url}/api/uploads`, {
+          method: 'POST',
+          headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+          body: '{"videoId":"survivor"}',
+        })
+      ).json()) as { uploadUrl: string };
+      expect(
+        (
+          await fetch(uploadUrl, {
+            method: 'PUT',
+            body: new Uint8Array(body),
+            headers: { 'x-amz-content-sha256': createHash('sha256').update(body).digest('hex') },
+          })
+        ).status,
+      ).toBe(201);
+      const status = async (base: string) =>
+        (await (
+          await fetch(`${base}/api/uploads/survivor`, { headers: { Authorization: `Bearer ${token}` } })
+        ).json()) as { status: string; percent?: number };
       // Killed once ffmpeg is under way (its hidden build folder exists).
-      for (let i = 0; i < 200 && !readdirSync(dir).some((f) => f.startsWith('.package-survivor-')); i++) await new Promise((r) => setTimeout(r, 50));
+      for (let i = 0; i < 200 && !readdirSync(dir).some((f) => f.startsWith('.package-survivor-')); i++)
+        await new Promise((r) => setTimeout(r, 50));
       expect((await status(first.url)).status).toBe('packaging');
       first.child.kill('SIGKILL');
       await new Promise((r) => first.child.once('exit', r));

@@ -14,12 +14,18 @@ describe('npm run dev:worker', () => {
   beforeAll(async () => {
     const port = await freePort();
     url = `http://127.0.0.1:${port}`;
-    child = spawn('npm', ['run', '-s', 'dev:worker'], { cwd: REPO_ROOT, env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', CI: 'true' }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    child = spawn('npm', ['run', '-s', 'dev:worker'], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', CI: 'true' },
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
     const deadline = Date.now() + 90_000;
     while (!/Ready on/.test(output)) {
-      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`dev:worker did not start:\n${output.slice(-2000)}`);
+      if (Date.now() > deadline || child.exitCode !== null)
+        throw new Error(`dev:worker did not start:\n${output.slice(-2000)}`);
       await new Promise((r) => setTimeout(r, 250));
     }
   }, 120_000);
@@ -29,7 +35,10 @@ describe('npm run dev:worker', () => {
 
   it('serves the zero-config demo from workerd and R2: the player plays', async () => {
     const token = (await (await fetch(`${url}/api/demo/token`, { method: 'POST' })).json()) as { token: string };
-    const access = await fetch(`${url}/api/videos/aes/access`, { method: 'POST', headers: { Authorization: `Bearer ${token.token}` } });
+    const access = await fetch(`${url}/api/videos/aes/access`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${token.token}` },
+    });
     expect(access.status).toBe(200);
     const browser = await launchBrowser();
     try {
