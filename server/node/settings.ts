@@ -138,7 +138,7 @@ export function uploadJobConfig(env: Env, uploads: boolean): UploadJobConfig | u
 export interface ListenSettings {
   port: number;
   hostname: string;
-  tls?: { key: Buffer; cert: Buffer };
+  tls?: { key: string; cert: string };
 }
 
 /** PORT (default 8787; 0 picks a free one), HOST (default 127.0.0.1), and HTTPS with TLS_CERT_FILE and TLS_KEY_FILE. */
@@ -150,7 +150,11 @@ export function listenSettings(env: Env): ListenSettings {
   if (!env.TLS_CERT_FILE && !env.TLS_KEY_FILE) return { port, hostname };
   if (!env.TLS_CERT_FILE || !env.TLS_KEY_FILE) return refuseConfig('HTTPS needs both TLS_CERT_FILE and TLS_KEY_FILE');
   try {
-    return { port, hostname, tls: { cert: readFileSync(env.TLS_CERT_FILE), key: readFileSync(env.TLS_KEY_FILE) } };
+    return {
+      port,
+      hostname,
+      tls: { cert: readFileSync(env.TLS_CERT_FILE, 'utf8'), key: readFileSync(env.TLS_KEY_FILE, 'utf8') },
+    };
   } catch {
     return refuseConfig('cannot read TLS_CERT_FILE or TLS_KEY_FILE');
   }
