@@ -2,12 +2,13 @@
 // is a FileSpan exactly when the storage's threshold says so, and the viewer's max-age rides along as a number (what
 // nginx's verdict cache is kept for). A span the server failed to recognise would still be served, only slowly, so
 // the carrying itself is checked here.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { cpSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../../server/node/load-env.ts';
 import { NGINX_HAND_OFF, NODE_HAND_OFF, createFsStorage } from '../../server/node/fs-storage.ts';
+import { startNodeGateway } from '../../server/node/start.ts';
 import { FileSpan } from '../../server/node/file-spans.ts';
 import { buildGateway } from '../../server/app/build.ts';
 import { parseConfig } from '../../server/app/config.ts';
@@ -67,5 +68,21 @@ describe('the hand-off carried on the answer', () => {
     expect(stored?.body).toBeInstanceOf(FileSpan);
     expect(stored!.keepFor).toBe(0);
     await stored!.body.cancel();
+  });
+
+  it('reaches the Node server intact: a span leaves by the fast route, never read as a web stream', async () => {
+    // Watched, not replaced: a span the server did not recognise is read through getReader as before.
+    const read = vi.spyOn(FileSpan.prototype, 'getReader');
+    const gw = await startNodeGateway(testEnv({ PORT: '0', MEDIA_DIR: dir }), { log: () => {} });
+    try {
+      const access = await fetch(`${gw.url}/api/videos/cmaf/access`, { method: 'POST', headers: { Authorization: `Bearer ${await viewerToken('*')}` } });
+      const res = await fetch(`${gw.url}/videos/cmaf/large.m4s`, { headers: { Cookie: cookieHeader(cookiesFrom(access)) } });
+      expect(res.status).toBe(200);
+      expect((await res.arrayBuffer()).byteLength).toBe(LARGE + 1);
+      expect(read).not.toHaveBeenCalled();
+    } finally {
+      read.mockRestore();
+      await gw.close();
+    }
   });
 });
