@@ -1,4 +1,4 @@
-import type { ByteRange, MediaStorage, ObjectMeta } from './storage.ts';
+import type { ByteRange, MediaStorage, ObjectMeta, StoredObject } from './storage.ts';
 import { contentTypeFor } from './mime.ts';
 
 // Serves one stored object with HTTP semantics done once for every storage adapter: a single Range
@@ -6,6 +6,39 @@ import { contentTypeFor } from './mime.ts';
 // the RFC allows), ETag + If-None-Match (304), If-Range, Last-Modified, HEAD. Bodies are streamed.
 
 type RangeResult = ByteRange | 'unsatisfiable' | null;
+
+/**
+ * What a runtime's own server may need of a stored object's answer, kept on the Response under a symbol (set here
+ * only, read with storedFileOf). Not a header: nothing to strip again, nothing a client or an upstream could send.
+ * Not read from `body`: that would turn @hono/node-server's lightweight Response into a full one on every answer.
+ * The Node server finds a span of an open file in `body` and sends it itself, or hands it to nginx, which keeps its
+ * verdict for `keepFor` (node/file-responses.ts); other runtimes ignore it.
+ */
+const STORED_FILE = Symbol('hls-gate stored file');
+
+export interface StoredFile {
+  /** The storage's body, as it gave it (only streams are recorded: bytes are already as cheap as it gets). */
+  body: ReadableStream<Uint8Array>;
+  /** Seconds a copy of this answer may be reused unchecked: the max-age the viewer got; 0 when every request is judged. */
+  keepFor: number;
+}
+
+type StoredFileResponse = Response & { [STORED_FILE]?: StoredFile };
+
+export function storedFileOf(res: Response): StoredFile | undefined {
+  return (res as StoredFileResponse)[STORED_FILE];
+}
+
+/** The Cache-Control of an answer a viewer may keep for `seconds` (its own browser only). */
+export function keepPrivately(seconds: number): string {
+  return `private, max-age=${seconds}`;
+}
+
+function bodyResponse(body: StoredObject['body'], status: number, headers: Headers, keepFor: number): Response {
+  const res: StoredFileResponse = new Response(body as BodyInit, { status, headers });
+  if (!(body instanceof Uint8Array)) res[STORED_FILE] = { body, keepFor };
+  return res;
+}
 
 export function parseRange(header: string | null, size: number): RangeResult {
   if (!header) return null;
@@ -39,11 +72,13 @@ function baseHeaders(key: string, meta: ObjectMeta, cacheControl: string): Heade
   });
 }
 
+/** `keepFor`: see StoredFile (the route's cache policy, as a number: `cacheControl` is what the viewer is told). */
 export async function serveObject(
   storage: MediaStorage,
   key: string,
   request: Request,
   cacheControl: string,
+  keepFor: number,
 ): Promise<Response | null> {
   if (storage.open) {
     // One open: headers and bytes come from the same file, so they always agree.
@@ -54,12 +89,12 @@ export async function serveObject(
       await opened.close();
       return plan;
     }
-    return new Response((await opened.read(plan.range)) as BodyInit, { status: plan.status, headers: plan.headers });
+    return bodyResponse(await opened.read(plan.range), plan.status, plan.headers, keepFor);
   }
   // head() then get(): if the object is replaced in between, the headers would describe the wrong bytes: start
   // again once from the new version.
   for (let attempt = 0; attempt < 2; attempt++) {
-    const res = await serveOnce(storage, key, request, cacheControl);
+    const res = await serveOnce(storage, key, request, cacheControl, keepFor);
     if (res !== 'changed') return res;
   }
   return new Response(null, { status: 503, headers: { 'Retry-After': '1', 'Cache-Control': 'no-store' } }); // still being rewritten
@@ -97,6 +132,7 @@ async function serveOnce(
   key: string,
   request: Request,
   cacheControl: string,
+  keepFor: number,
 ): Promise<Response | null | 'changed'> {
   const meta = await storage.head(key);
   if (!meta) return null;
@@ -109,5 +145,5 @@ async function serveOnce(
     if (!(object.body instanceof Uint8Array)) await object.body.cancel();
     return 'changed';
   }
-  return new Response(object.body as BodyInit, { status, headers });
+  return bodyResponse(object.body, status, headers, keepFor);
 }

@@ -2,7 +2,7 @@ import type { Hono } from 'hono';
 import type { AppContext, GatewayEnv } from './context.ts';
 import { ROUTES, mediaKey, mountPrefix, videoFolder } from './layout.ts';
 import { badHost, cloudFrontDenial, problem } from './responses.ts';
-import { serveObject } from './http-file.ts';
+import { keepPrivately, serveObject } from './http-file.ts';
 import { SESSION_COOKIE, SESSION_PARAM, SIGNED_URL_PARAMS, cookieValues } from '../core/cookies.ts';
 import { MAX_SESSION_VALUES, isSessionValue } from './session-control.ts';
 import { tokenizedPlaylist } from './tokenize.ts';
@@ -69,9 +69,8 @@ export function mediaRoutes(app: Hono<GatewayEnv>, ctx: AppContext): void {
     // unchecked at all (a revoked device would replay its cache): `no-cache` makes the browser revalidate every
     // time, so each replay is judged again (a 304 when allowed).
     const secondsLeft = Math.max(0, Math.floor(verdict.grant.expiresAt - ctx.now() / 1000));
-    const cacheControl = ctx.deps.sessions
-      ? 'private, no-cache'
-      : `private, max-age=${Math.min(secondsLeft, MAX_CACHE_SECONDS)}`;
+    const keepFor = ctx.deps.sessions ? 0 : Math.min(secondsLeft, MAX_CACHE_SECONDS);
+    const cacheControl = ctx.deps.sessions ? 'private, no-cache' : keepPrivately(keepFor);
     // A playlist fetched with a signed-URL query (a device link) hands the same query on to every file of this
     // video it names, so a cookie-less device carries the grant down the whole tree (app/tokenize.ts).
     const token =
@@ -89,7 +88,7 @@ export function mediaRoutes(app: Hono<GatewayEnv>, ctx: AppContext): void {
         contentType: contentTypeFor(key),
       });
     }
-    const res = await serveObject(ctx.deps.storage, key, c.req.raw, cacheControl);
+    const res = await serveObject(ctx.deps.storage, key, c.req.raw, cacheControl, keepFor);
     return res ?? problem('not-found', 'No such file in this video.');
   });
 }

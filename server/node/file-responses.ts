@@ -5,14 +5,16 @@ import type { HttpBindings, Http2Bindings } from '@hono/node-server';
 // Tells @hono/node-server the response has been written already.
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { BUFFER_BYTES, leaseBuffer, shortenLease } from './file-buffers.ts';
-import { fileSpanOf, type FileSpan } from './file-spans.ts';
+import { FileSpan } from './file-spans.ts';
 import { NGINX_FILES_LOCATION, type NginxHandOff } from './nginx-config.ts';
 import { FILE_HEADER, METHOD_HEADER, PROXY_HEADER, VERDICT_HEADER, WHOLE_HEADER } from '../core/headers.ts';
 import { problem } from '../app/responses.ts';
+import { keepPrivately, storedFileOf, type StoredFile } from '../app/http-file.ts';
 import { ROUTES } from '../app/layout.ts';
 
-// How granted file bytes leave the Node server. The app answers with a lazy stream over a checked file
-// (file-spans.ts); here, after every middleware has had its say on status and headers, the server either
+// How granted file bytes leave the Node server. The app answers with a lazy stream over a checked file (a FileSpan,
+// file-spans.ts, carried on the Response with its cache lifetime as typed values: app/http-file.ts, StoredFile);
+// here, after every middleware has had its say on status and headers, the server either
 // - writes the bytes itself, straight from the descriptor to the socket (no web-stream chunks), or
 // - with nginx in front (SERVE_VIA_NGINX, nginx-config.ts), sends no bytes at all: to nginx's auth_request it
 //   answers a verdict (200 naming the checked file, or 403 "ask me"), and to a plain request for a granted file an
@@ -25,25 +27,27 @@ type Fetch = (request: Request, env: HttpBindings | Http2Bindings) => Response |
 /** Bytes per read and write, and the one buffer a response holds: 200 stalled viewers hold at most 50 MB. */
 const CHUNK = BUFFER_BYTES;
 
-/**
- * Wraps the app's fetch for @hono/node-server: file bodies leave by the fast route. `handOff` is what the disk storage
- * was created with (fs-storage.ts): only bodies that large can be file spans.
- */
-export function withFileResponses(fetch: Fetch, handOff: { minBytes: number }, nginx?: NginxHandOff): Fetch {
-  const spanOf = (res: Response): FileSpan | undefined => {
-    // Only possible spans are looked into: reading `body` turns @hono/node-server's lightweight Response into a full
-    // one, which every other answer is spared.
-    if (res.status !== 200 && res.status !== 206) return undefined;
-    if (!res.headers.has('accept-ranges') || Number(res.headers.get('content-length')) < handOff.minBytes)
-      return undefined;
-    return fileSpanOf(res.body);
-  };
-  if (nginx) return viaNginx(fetch, spanOf, nginx);
+/** A stored file whose body the disk storage made a span of the open file (it alone decides which: fs-storage.ts). */
+type HandedOff = StoredFile & { body: FileSpan };
+
+/** The answer's file span, if it has one and nothing has read it yet; `res.body` is never touched (see StoredFile). */
+function handedOff(res: Response): HandedOff | undefined {
+  const stored = storedFileOf(res);
+  return stored && isSpan(stored) ? stored : undefined;
+}
+
+function isSpan(stored: StoredFile): stored is HandedOff {
+  return stored.body instanceof FileSpan && !stored.body.locked;
+}
+
+/** Wraps the app's fetch for @hono/node-server: file bodies leave by the fast route. */
+export function withFileResponses(fetch: Fetch, nginx?: NginxHandOff): Fetch {
+  if (nginx) return viaNginx(fetch, nginx);
   return async (request, env) => {
     const res = await fetch(request, env);
-    const span = spanOf(res);
-    if (!span || !(env.outgoing instanceof ServerResponse)) return res;
-    void sendSpan(res, span, env.outgoing);
+    const file = handedOff(res);
+    if (!file || !(env.outgoing instanceof ServerResponse)) return res;
+    void sendSpan(res.status, res.headers, file.body, env.outgoing);
     return RESPONSE_ALREADY_SENT;
   };
 }
@@ -63,10 +67,9 @@ function outgoingHeaders(headers: Headers): OutgoingHttpHeaders {
  * CHUNK is one read and one write; a longer one reuses one buffer, each read waiting until the socket has taken the
  * previous chunk (no new 256 KB allocation per chunk for the garbage collector to chase).
  */
-async function sendSpan(res: Response, span: FileSpan, out: ServerResponse): Promise<void> {
-  const body = res.body!;
+async function sendSpan(status: number, headers: Headers, span: FileSpan, out: ServerResponse): Promise<void> {
   try {
-    out.writeHead(res.status, outgoingHeaders(res.headers));
+    out.writeHead(status, outgoingHeaders(headers));
     if (span.length === 0) {
       out.end();
       return;
@@ -102,7 +105,7 @@ async function sendSpan(res: Response, span: FileSpan, out: ServerResponse): Pro
   } catch {
     out.destroy();
   } finally {
-    await body.cancel().catch(() => {}); // closes the descriptor
+    await span.cancel().catch(() => {}); // closes the descriptor
   }
 }
 
@@ -143,7 +146,7 @@ function pathOf(url: string): string | undefined {
   }
 }
 
-function viaNginx(fetch: Fetch, spanOf: (res: Response) => FileSpan | undefined, options: NginxHandOff): Fetch {
+function viaNginx(fetch: Fetch, options: NginxHandOff): Fetch {
   const fromNginx = proxyProof(options.proxySecret);
   return async (request, env) => {
     if (!fromNginx(request)) {
@@ -164,42 +167,41 @@ function viaNginx(fetch: Fetch, spanOf: (res: Response) => FileSpan | undefined,
       request.method === 'HEAD' || (request.method === 'GET' && FILE_CONDITIONS.some((h) => request.headers.has(h)));
     const plain = strip ? stripConditions(request) : request;
     const res = await fetch(plain, env);
-    const span = spanOf(res);
+    const file = handedOff(res);
+    const span = file?.body;
     const relative = span && span.path.startsWith(`${span.root}/`) ? span.path.slice(span.root.length + 1) : undefined;
     const plainName =
       relative !== undefined && PLAIN_PATH.test(relative) && !relative.split('/').some((s) => s.startsWith('.'));
     if (verdict) {
       // nginx's auth_request: 200 "serve this file" (cacheable for X-Accel-Expires), or 403 "ask for the full
       // answer", which nginx then does (a refusal, a 404, a tokenized playlist: hls-gate's own response).
-      await res.body?.cancel();
-      if (!span || !plainName) return new Response(null, { status: 403, headers: { 'Cache-Control': 'no-store' } });
-      const headers = keptFor(handOffHeaders(res.headers), options.verdictCache);
+      await (span ?? res.body)?.cancel();
+      if (!file || !plainName) return new Response(null, { status: 403, headers: { 'Cache-Control': 'no-store' } });
+      const headers = keptFor(handOffHeaders(res.headers), file.keepFor, options.verdictCache);
       headers.set(FILE_HEADER, relative);
       return new Response(null, { status: 200, headers });
     }
-    if (!span) return res;
+    if (!file) return res;
     if (whole && env.outgoing instanceof ServerResponse) {
       // nginx keeps this answer like a verdict (same key, same lifetime) and serves Range, HEAD and 304 from it.
       // Without a Date: nginx sends its own (an upstream's is hidden), and every stored header is parsed again on
       // every cache hit.
       env.outgoing.sendDate = false;
       void sendSpan(
-        new Response(res.body, {
-          status: res.status,
-          headers: keptFor(new Headers(res.headers), options.verdictCache),
-        }),
-        span,
+        res.status,
+        keptFor(new Headers(res.headers), file.keepFor, options.verdictCache),
+        file.body,
         env.outgoing,
       );
       return RESPONSE_ALREADY_SENT;
     }
-    await res.body!.cancel();
+    await file.body.cancel();
     if (!plainName) {
       // An unusual file name: Node serves it, judging the original request (its Range, HEAD, conditions).
       const original = await fetch(request, env);
-      const again = spanOf(original);
+      const again = handedOff(original);
       if (!again || !(env.outgoing instanceof ServerResponse)) return original;
-      void sendSpan(original, again, env.outgoing);
+      void sendSpan(original.status, original.headers, again.body, env.outgoing);
       return RESPONSE_ALREADY_SENT;
     }
     const headers = handOffHeaders(res.headers);
@@ -210,18 +212,17 @@ function viaNginx(fetch: Fetch, spanOf: (res: Response) => FileSpan | undefined,
 }
 
 /**
- * Marks an answer nginx may keep (X-Accel-Expires, verdictLifetime below). A kept answer is up to that many seconds
- * old when nginx hands it out, so its max-age is shortened by as much: the viewer's copy still ends by the grant's
- * expiry.
+ * Marks an answer nginx may keep (X-Accel-Expires) for `lifetime` seconds: at most the max-age the viewer's own cache
+ * got (`keepFor`, already capped at the grant's expiry; a number from the app, app/http-file.ts: nothing is parsed
+ * back out of Cache-Control), at most `cap` seconds (VERDICT_CACHE); 0 (never) when the answer must be revalidated
+ * (under session control the app gives keepFor 0: every request is checked). The answer is `private` to the viewer,
+ * and nginx's cache key holds everything the verdict read (URL, host, cookies, origin, client address: see
+ * nginx-config.ts), so it is reused only for the same viewer. A kept answer is up to `lifetime` seconds old when nginx
+ * hands it out, so its max-age is shortened by as much: the viewer's copy still ends by the grant's expiry.
  */
-function keptFor(headers: Headers, cap: number): Headers {
-  const cacheControl = headers.get('Cache-Control');
-  const lifetime = verdictLifetime(cacheControl, cap);
-  if (cacheControl)
-    headers.set(
-      'Cache-Control',
-      cacheControl.replace(/max-age=(\d+)/i, (_, n: string) => `max-age=${Math.max(0, Number(n) - lifetime)}`),
-    );
+function keptFor(headers: Headers, keepFor: number, cap: number): Headers {
+  const lifetime = Math.min(keepFor, cap);
+  if (lifetime > 0) headers.set('Cache-Control', keepPrivately(keepFor - lifetime));
   headers.set('X-Accel-Expires', String(lifetime));
   return headers;
 }
@@ -239,16 +240,4 @@ function stripConditions(request: Request): Request {
   const headers = new Headers(request.headers);
   for (const name of FILE_CONDITIONS) headers.delete(name);
   return new Request(request.url, { method: request.method === 'HEAD' ? 'GET' : request.method, headers });
-}
-
-/**
- * How long nginx may reuse this "granted" answer: at most the max-age the viewer's own cache got (already capped at
- * the grant's expiry), at most `cap` seconds; 0 (never) when the answer must be revalidated (session control checks
- * every request). The answer is `private` to the viewer, and nginx's cache key holds everything the verdict read
- * (URL, host, cookies, origin, client address: see nginx-config.ts), so it is reused only for the same viewer.
- */
-export function verdictLifetime(cacheControl: string | null, cap: number): number {
-  if (!cacheControl || /(?:^|,)\s*(?:no-cache|no-store)\b/i.test(cacheControl)) return 0;
-  const maxAge = /(?:^|,)\s*max-age=(\d+)/i.exec(cacheControl);
-  return maxAge ? Math.min(Number(maxAge[1]), cap) : 0;
 }

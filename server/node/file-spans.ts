@@ -1,26 +1,32 @@
 // A response body that is a byte span of a file the disk storage opened and checked. The app only sees a lazy web
-// stream (it stays runtime-agnostic); the Node server looks the stream up here and moves the bytes itself
-// (file-responses.ts). The stream still owns the descriptor: cancelling it closes the file.
+// stream (it stays runtime-agnostic); the Node server recognises the class and moves the bytes itself
+// (file-responses.ts). The stream is the span (no side table, no second object): the disk storage alone decides
+// which bodies are spans (fs-storage.ts, `handOff`), and the stream still owns the descriptor: cancelling it closes
+// the file.
 
-export interface FileSpan {
+export class FileSpan extends ReadableStream<Uint8Array> {
   /** The open, checked descriptor. */
-  fd: number;
-  offset: number;
-  length: number;
+  readonly fd: number;
+  readonly offset: number;
+  readonly length: number;
   /** The file's real path, as the containment check saw it, and the real MEDIA_DIR it lies in. */
-  path: string;
-  root: string;
-}
+  readonly path: string;
+  readonly root: string;
 
-const spans = new WeakMap<ReadableStream<Uint8Array>, FileSpan>();
-
-export function markFileSpan(body: ReadableStream<Uint8Array>, span: FileSpan): ReadableStream<Uint8Array> {
-  spans.set(body, span);
-  return body;
-}
-
-/** The span behind a response body, if the body is one (and is still unread). */
-export function fileSpanOf(body: ReadableStream<Uint8Array> | null): FileSpan | undefined {
-  if (!body || body.locked) return undefined;
-  return spans.get(body);
+  constructor(
+    source: UnderlyingDefaultSource<Uint8Array>,
+    fd: number,
+    offset: number,
+    length: number,
+    path: string,
+    root: string,
+  ) {
+    // highWaterMark 0: nothing is read before the consumer asks (a handed-off span is never read as a stream).
+    super(source, { highWaterMark: 0 });
+    this.fd = fd;
+    this.offset = offset;
+    this.length = length;
+    this.path = path;
+    this.root = root;
+  }
 }

@@ -2,7 +2,7 @@ import { closeSync, constants, fstatSync, openSync, readSync, readlinkSync, real
 import { join, resolve, sep } from 'node:path';
 import type { ByteRange, MediaStorage, ObjectMeta, OpenedObject, StoredObject } from '../app/storage.ts';
 import { leaseBuffer } from './file-buffers.ts';
-import { markFileSpan } from './file-spans.ts';
+import { FileSpan } from './file-spans.ts';
 
 // Local-disk storage: MEDIA_DIR/<videoId>/<path>. Keys arrive validated (see app/layout.ts), but the text of a
 // path proves nothing on disk: a symlink can point anywhere. So containment is checked on the file actually
@@ -41,9 +41,11 @@ interface Opened {
 
 export interface FsStorageOptions {
   /**
-   * Bodies of files of at least `minBytes` are lazy streams marked as spans of the open file, never read ahead: the
-   * Node server (node/file-responses.ts) then moves the bytes itself (minBytes above one read: smaller files are
-   * quicker as bytes), or hands every file to nginx (minBytes 0). Unset for embedders whose server reads the stream.
+   * Bodies of files of at least `minBytes` are lazy streams that are spans of the open file (FileSpan, file-spans.ts),
+   * never read ahead: the Node server (node/file-responses.ts) then moves the bytes itself (minBytes above one read:
+   * smaller files are quicker as bytes), or hands every file to nginx (minBytes 0). This is the one place that
+   * decides: the server takes every FileSpan it is given and never compares sizes. Unset for embedders whose server
+   * reads the stream.
    */
   handOff?: { minBytes: number };
 }
@@ -121,7 +123,7 @@ export function createFsStorage(root: string, options: FsStorageOptions = {}): M
     if (options.handOff && (range ? range.length : meta.size) >= options.handOff.minBytes) {
       const offset = range ? range.offset : 0;
       const length = range ? range.length : meta.size;
-      return markFileSpan(fileStream(fd, offset, length), { fd, offset, length, path: real, root: base });
+      return fileStream(fd, offset, length, real, base);
     }
     const bytesUpTo = options.handOff ? options.handOff.minBytes - 1 : SMALL;
     if (!range && meta.size <= bytesUpTo) {
@@ -168,8 +170,9 @@ function shortened(): ReadableStream<Uint8Array> {
  * slow viewer holds one chunk, never the file. (stream.Readable.toWeb would buffer ahead without bound here.)
  * If the file ends early (truncated while being sent) the stream errors, and the HTTP layer aborts the connection:
  * the client sees a failed download at once instead of waiting for bytes that will never come.
+ * With the file's real path (and the real MEDIA_DIR), the stream is a FileSpan the Node server sends itself.
  */
-function fileStream(fd: number, offset: number, length: number): ReadableStream<Uint8Array> {
+function fileStream(fd: number, offset: number, length: number, path?: string, root = ''): ReadableStream<Uint8Array> {
   let position = offset;
   const end = offset + length;
   let closed = false;
@@ -181,34 +184,35 @@ function fileStream(fd: number, offset: number, length: number): ReadableStream<
     }
   };
   const token = {};
-  const stream = new ReadableStream<Uint8Array>(
-    {
-      pull(controller) {
-        try {
-          const size = Math.min(CHUNK, end - position);
-          if (size <= 0) {
-            close();
-            controller.close();
-            return;
-          }
-          const chunk = new Uint8Array(size);
-          const bytesRead = readSync(fd, chunk, 0, size, position);
-          if (bytesRead === 0) throw new Error('the file became shorter while it was being sent');
-          position += bytesRead;
-          controller.enqueue(bytesRead === size ? chunk : chunk.subarray(0, bytesRead));
-          if (position >= end) {
-            close();
-            controller.close();
-          }
-        } catch (err) {
+  const source: UnderlyingDefaultSource<Uint8Array> = {
+    pull(controller) {
+      try {
+        const size = Math.min(CHUNK, end - position);
+        if (size <= 0) {
           close();
-          controller.error(err);
+          controller.close();
+          return;
         }
-      },
-      cancel: close,
+        const chunk = new Uint8Array(size);
+        const bytesRead = readSync(fd, chunk, 0, size, position);
+        if (bytesRead === 0) throw new Error('the file became shorter while it was being sent');
+        position += bytesRead;
+        controller.enqueue(bytesRead === size ? chunk : chunk.subarray(0, bytesRead));
+        if (position >= end) {
+          close();
+          controller.close();
+        }
+      } catch (err) {
+        close();
+        controller.error(err);
+      }
     },
-    { highWaterMark: 0 },
-  );
+    cancel: close,
+  };
+  const stream =
+    path === undefined
+      ? new ReadableStream(source, { highWaterMark: 0 })
+      : new FileSpan(source, fd, offset, length, path, root);
   orphans.register(stream, fd, token);
   return stream;
 }

@@ -106,7 +106,7 @@ export async function startNodeGateway(input: Env, options: StartOptions = {}): 
     ...(options.events ? { events: options.events } : {}),
     ...(options.now ? { now: options.now } : {}),
   });
-  const server = await listen(withFileResponses(app.fetch, handOff, nginx), settings);
+  const server = await listen(withFileResponses(app.fetch, nginx), settings);
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return {

@@ -9,7 +9,6 @@ import { join } from 'node:path';
 import { importPrivateKey, signCookies } from '../../server/core/index.ts';
 import { REPO_ROOT } from '../../server/node/load-env.ts';
 import { startNodeGateway, type RunningGateway } from '../../server/node/start.ts';
-import { verdictLifetime } from '../../server/node/file-responses.ts';
 import { ALLOWED_ORIGIN, cookieHeader, cookiesFrom, testEnv, viewerToken } from '../helpers/targets.ts';
 import { fixtureKey, RSA_KEY_PAIR_ID } from '../helpers/fixtures.ts';
 import { freePort } from '../helpers/ports.ts';
@@ -234,14 +233,6 @@ describe('nginx in front of hls-gate', () => {
       await front.stop();
       await gw.close();
     }
-  });
-
-  it('reuses a verdict only when the answer may be cached, for at most VERDICT_CACHE and the grant', () => {
-    expect(verdictLifetime('private, max-age=300', 1)).toBe(1);
-    expect(verdictLifetime('private, max-age=0', 1)).toBe(0);
-    expect(verdictLifetime('private, no-cache', 30)).toBe(0); // session control judges every request
-    expect(verdictLifetime('no-store', 30)).toBe(0);
-    expect(verdictLifetime(null, 30)).toBe(0);
   });
 });
 
