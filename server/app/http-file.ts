@@ -1,5 +1,7 @@
 import type { ByteRange, MediaStorage, ObjectMeta, StoredObject } from './storage.ts';
+import type { Freshness } from './freshness.ts';
 import { contentTypeFor } from './mime.ts';
+import { readPlaylist } from './tokenize.ts';
 
 // Serves one stored object with HTTP semantics done once for every storage adapter: a single Range
 // (RFC 9110 section 14: 206, or 416 when unsatisfiable; several ranges are answered with the whole body, which
@@ -17,8 +19,8 @@ type RangeResult = ByteRange | 'unsatisfiable' | null;
 const STORED_FILE = Symbol('hls-gate stored file');
 
 export interface StoredFile {
-  /** The storage's body, as it gave it (only streams are recorded: bytes are already as cheap as it gets). */
-  body: ReadableStream<Uint8Array>;
+  /** The storage's body, as it gave it: a stream, or the bytes of a small file or a playlist. */
+  body: ReadableStream<Uint8Array> | Uint8Array;
   /** Seconds a copy of this answer may be reused unchecked: the max-age the viewer got; 0 when every request is judged. */
   keepFor: number;
 }
@@ -29,14 +31,9 @@ export function storedFileOf(res: Response): StoredFile | undefined {
   return (res as StoredFileResponse)[STORED_FILE];
 }
 
-/** The Cache-Control of an answer a viewer may keep for `seconds` (its own browser only). */
-export function keepPrivately(seconds: number): string {
-  return `private, max-age=${seconds}`;
-}
-
 function bodyResponse(body: StoredObject['body'], status: number, headers: Headers, keepFor: number): Response {
   const res: StoredFileResponse = new Response(body as BodyInit, { status, headers });
-  if (!(body instanceof Uint8Array)) res[STORED_FILE] = { body, keepFor };
+  res[STORED_FILE] = { body, keepFor };
   return res;
 }
 
@@ -72,13 +69,12 @@ function baseHeaders(key: string, meta: ObjectMeta, cacheControl: string): Heade
   });
 }
 
-/** `keepFor`: see StoredFile (the route's cache policy, as a number: `cacheControl` is what the viewer is told). */
+/** Serves a file whose freshness does not depend on its content (segments, keys): see app/freshness.ts. */
 export async function serveObject(
   storage: MediaStorage,
   key: string,
   request: Request,
-  cacheControl: string,
-  keepFor: number,
+  { cacheControl, keepFor }: Freshness,
 ): Promise<Response | null> {
   if (storage.open) {
     // One open: headers and bytes come from the same file, so they always agree.
@@ -97,7 +93,40 @@ export async function serveObject(
     const res = await serveOnce(storage, key, request, cacheControl, keepFor);
     if (res !== 'changed') return res;
   }
-  return new Response(null, { status: 503, headers: { 'Retry-After': '1', 'Cache-Control': 'no-store' } }); // still being rewritten
+  return stillChanging();
+}
+
+/** A file that changed under every attempt to read one version of it: ask again in a second. */
+function stillChanging(): Response {
+  return new Response(null, { status: 503, headers: { 'Retry-After': '1', 'Cache-Control': 'no-store' } });
+}
+
+/**
+ * Serves a playlist, read whole (playlists are small; at most MAX_PLAYLIST_BYTES, else 'too-large') so that its
+ * freshness follows what this very version of it says (a live playlist is kept briefly, a finished one long), and
+ * its headers, validators and bytes all describe that one version.
+ */
+export async function servePlaylist(
+  storage: MediaStorage,
+  key: string,
+  request: Request,
+  freshnessFor: (text: string) => Freshness,
+): Promise<Response | null | 'too-large'> {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const object = await storage.get(key);
+    if (!object) return null;
+    const bytes = await readPlaylist(object);
+    if (!bytes) return 'too-large';
+    // A file rewritten in place while it was read (a writer that does not rename): its size and ETag describe
+    // another version, so read it again.
+    if (bytes.byteLength !== object.meta.size) continue;
+    const { cacheControl, keepFor } = freshnessFor(new TextDecoder().decode(bytes));
+    const plan = respond(key, object.meta, request, cacheControl);
+    if (plan instanceof Response) return plan;
+    const body = plan.range ? bytes.subarray(plan.range.offset, plan.range.offset + plan.range.length) : bytes;
+    return bodyResponse(body, plan.status, plan.headers, keepFor);
+  }
+  return stillChanging();
 }
 
 /** The response for `meta` when no body is needed (304, 416, HEAD), or the status, headers and range of the body. */

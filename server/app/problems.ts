@@ -115,7 +115,10 @@ export const PROBLEMS = {
     when: 'behind nginx (`SERVE_VIA_NGINX`): the request did not come through nginx (no valid `X-Hls-Gate-Proxy`)',
     detail: 'This gateway answers through its nginx only (SERVE_VIA_NGINX): use the nginx address.',
   },
-  'playlist-too-large': { status: 500, when: "a device link's playlist over 4 MiB or 100,000 lines (not tokenized)" },
+  'playlist-too-large': {
+    status: 500,
+    when: 'a playlist over 4 MiB or 100,000 lines (playlists are read whole, to tokenize them and to tell live from finished)',
+  },
   // Session control (app/session-control.ts).
   revoked: {
     status: 403,

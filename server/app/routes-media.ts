@@ -2,10 +2,11 @@ import type { Hono } from 'hono';
 import type { AppContext, GatewayEnv } from './context.ts';
 import { ROUTES, mediaKey, mountPrefix, videoFolder } from './layout.ts';
 import { badHost, cloudFrontDenial, problem } from './responses.ts';
-import { keepPrivately, serveObject } from './http-file.ts';
+import { serveObject, servePlaylist } from './http-file.ts';
+import { freshnessOf, playlistKind } from './freshness.ts';
 import { SESSION_COOKIE, SESSION_PARAM, SIGNED_URL_PARAMS, cookieValues } from '../core/cookies.ts';
 import { MAX_SESSION_VALUES, isSessionValue } from './session-control.ts';
-import { tokenizedPlaylist } from './tokenize.ts';
+import { MAX_PLAYLIST_BYTES, MAX_PLAYLIST_LINES, tokenizedPlaylist } from './tokenize.ts';
 import { contentTypeFor } from './mime.ts';
 import { DENIALS } from '../core/denials.ts';
 
@@ -13,7 +14,6 @@ import { DENIALS } from '../core/denials.ts';
 // served from storage. The URL judged is the PUBLIC one (MEDIA_BASE_URL + path + query), not the internal
 // request URL, which differs behind TLS termination or a proxy.
 
-const MAX_CACHE_SECONDS = 86400;
 /** The query parameters of a grant carried in a URL, handed on to the files a tokenized playlist names. */
 const GRANT_PARAMS = new Set<string>([...SIGNED_URL_PARAMS, SESSION_PARAM]);
 
@@ -65,12 +65,9 @@ export function mediaRoutes(app: Hono<GatewayEnv>, ctx: AppContext): void {
         return problem('store-unavailable', undefined, { 'Retry-After': '1' });
       if (session.reason) return cloudFrontDenial({ code: DENIALS[session.reason].code, reason: session.reason });
     }
-    // A cached copy must never outlive the grant that allowed it. Under session control it must not be reused
-    // unchecked at all (a revoked device would replay its cache): `no-cache` makes the browser revalidate every
-    // time, so each replay is judged again (a 304 when allowed).
+    // How long a copy may be reused follows what the file is and the grant (app/freshness.ts).
     const secondsLeft = Math.max(0, Math.floor(verdict.grant.expiresAt - ctx.now() / 1000));
-    const keepFor = ctx.deps.sessions ? 0 : Math.min(secondsLeft, MAX_CACHE_SECONDS);
-    const cacheControl = ctx.deps.sessions ? 'private, no-cache' : keepPrivately(keepFor);
+    const sessionControl = ctx.deps.sessions !== undefined;
     // A playlist fetched with a signed-URL query (a device link) hands the same query on to every file of this
     // video it names, so a cookie-less device carries the grant down the whole tree (app/tokenize.ts).
     const token =
@@ -88,7 +85,24 @@ export function mediaRoutes(app: Hono<GatewayEnv>, ctx: AppContext): void {
         contentType: contentTypeFor(key),
       });
     }
-    const res = await serveObject(ctx.deps.storage, key, c.req.raw, cacheControl, keepFor);
+    if (key.endsWith('.m3u8')) {
+      const res = await servePlaylist(ctx.deps.storage, key, c.req.raw, (text) => {
+        const { kind, targetDuration } = playlistKind(text);
+        return freshnessOf(kind, secondsLeft, { sessionControl, targetDuration });
+      });
+      if (res === 'too-large')
+        return problem(
+          'playlist-too-large',
+          `The playlist is over ${MAX_PLAYLIST_BYTES} bytes or ${MAX_PLAYLIST_LINES} lines: too large to serve.`,
+        );
+      return res ?? problem('not-found', 'No such file in this video.');
+    }
+    const res = await serveObject(
+      ctx.deps.storage,
+      key,
+      c.req.raw,
+      freshnessOf('file', secondsLeft, { sessionControl }),
+    );
     return res ?? problem('not-found', 'No such file in this video.');
   });
 }

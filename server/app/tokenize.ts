@@ -206,7 +206,7 @@ function countNewlines(bytes: Uint8Array, max: number): number {
  * read) or MAX_PLAYLIST_LINES; reading stops there, and the rest is never read. A stream is read into one buffer of
  * its stored size, lines counted as it comes, a task at a time every READ_YIELD_BYTES.
  */
-async function readPlaylist(object: StoredObject): Promise<Uint8Array | null> {
+export async function readPlaylist(object: StoredObject): Promise<Uint8Array | null> {
   const body = object.body;
   const linesOf = (bytes: Uint8Array, newlines: number) =>
     newlines + (bytes.length > 0 && bytes[bytes.length - 1] !== 0x0a ? 1 : 0);

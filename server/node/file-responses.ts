@@ -9,7 +9,8 @@ import { FileSpan } from './file-spans.ts';
 import { NGINX_FILES_LOCATION, type NginxHandOff } from './nginx-config.ts';
 import { FILE_HEADER, METHOD_HEADER, PROXY_HEADER, VERDICT_HEADER, WHOLE_HEADER } from '../core/headers.ts';
 import { problem } from '../app/responses.ts';
-import { keepPrivately, storedFileOf, type StoredFile } from '../app/http-file.ts';
+import { storedFileOf, type StoredFile } from '../app/http-file.ts';
+import { keepPrivately } from '../app/freshness.ts';
 import { ROUTES } from '../app/layout.ts';
 
 // How granted file bytes leave the Node server. The app answers with a lazy stream over a checked file (a FileSpan,
@@ -181,7 +182,15 @@ function viaNginx(fetch: Fetch, options: NginxHandOff): Fetch {
       headers.set(FILE_HEADER, relative);
       return new Response(null, { status: 200, headers });
     }
-    if (!file) return res;
+    if (!file) {
+      // A playlist read whole (app/http-file.ts servePlaylist): nginx keeps it like a verdict, as long as its own
+      // freshness allows (a live playlist briefly), and serves Range, HEAD and 304 from its copy.
+      const stored = storedFileOf(res);
+      if (!whole || !(stored?.body instanceof Uint8Array)) return res;
+      if (env.outgoing instanceof ServerResponse) env.outgoing.sendDate = false;
+      const headers = keptFor(new Headers(res.headers), stored.keepFor, options.verdictCache);
+      return new Response(stored.body as Uint8Array<ArrayBuffer>, { status: res.status, headers });
+    }
     if (whole && env.outgoing instanceof ServerResponse) {
       // nginx keeps this answer like a verdict (same key, same lifetime) and serves Range, HEAD and 304 from it.
       // Without a Date: nginx sends its own (an upstream's is hidden), and every stored header is parsed again on

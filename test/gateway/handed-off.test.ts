@@ -12,7 +12,8 @@ import { startNodeGateway } from '../../server/node/start.ts';
 import { FileSpan } from '../../server/node/file-spans.ts';
 import { buildGateway } from '../../server/app/build.ts';
 import { parseConfig } from '../../server/app/config.ts';
-import { keepPrivately, storedFileOf } from '../../server/app/http-file.ts';
+import { storedFileOf } from '../../server/app/http-file.ts';
+import { keepPrivately } from '../../server/app/freshness.ts';
 import { cookieHeader, cookiesFrom, testEnv, viewerToken } from '../helpers/targets.ts';
 
 const LARGE = NODE_HAND_OFF.minBytes; // the smallest file the Node server sends itself
@@ -74,12 +75,16 @@ describe('the hand-off carried on the answer', () => {
 
   it('hands every file off for nginx, kept for nothing under session control', async () => {
     const get = await gateway(NGINX_HAND_OFF, { SESSION_SECRET: 'session-secret-that-is-long-enough-0123456789' });
-    const res = await get('media.m3u8');
+    const res = await get('seg_000.m4s');
     expect(res.headers.get('cache-control')).toBe('private, no-cache');
     const stored = storedFileOf(res);
     expect(stored?.body).toBeInstanceOf(FileSpan);
     expect(stored!.keepFor).toBe(0);
-    await stored!.body.cancel();
+    await (stored!.body as FileSpan).cancel();
+    // A playlist is read whole (its freshness follows its text): its bytes are carried for nginx's copy.
+    const playlist = storedFileOf(await get('media.m3u8'));
+    expect(playlist?.body).toBeInstanceOf(Uint8Array);
+    expect(playlist!.keepFor).toBe(0);
   });
 
   it('reaches the Node server intact: a span leaves by the fast route, never read as a web stream', async () => {

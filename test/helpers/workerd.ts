@@ -16,7 +16,11 @@ function files(dir: string): string[] {
   return readdirSync(dir).flatMap((f) => (statSync(join(dir, f)).isDirectory() ? files(join(dir, f)) : [join(dir, f)]));
 }
 
-export async function startWorkerd(bindings: Record<string, string>): Promise<Miniflare> {
+/** The Worker in workerd with its R2 bucket seeded from `mediaDir` (the demo media by default). */
+export async function startWorkerd(
+  bindings: Record<string, string>,
+  mediaDir = join(REPO_ROOT, 'media'),
+): Promise<Miniflare> {
   const scriptPath = await buildWorker(join(mkdtempSync(join(tmpdir(), 'hls-gate-worker-')), 'index.js'));
   const mf = new Miniflare({
     modules: true,
@@ -32,10 +36,9 @@ export async function startWorkerd(bindings: Record<string, string>): Promise<Mi
   });
   await mf.ready;
   const bucket = await mf.getR2Bucket('MEDIA');
-  const media = join(REPO_ROOT, 'media');
-  for (const file of files(media)) {
+  for (const file of files(mediaDir)) {
     const b = readFileSync(file);
-    await bucket.put(relative(media, file), b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+    await bucket.put(relative(mediaDir, file), b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
   }
   return mf;
 }
