@@ -46,6 +46,27 @@ T is epoch seconds, ISO 8601, or relative: +30m, +2h, +1d.
   --json                       a machine-readable report on stdout
   ffmpeg and ffprobe come from FFMPEG_PATH (FFPROBE_PATH) or the PATH.
 `,
+  live: `hls-gate live <videoId> --input <source> [options]
+  A live ABR ladder written into the media folder as it streams, served through the gate like any video; the catalog
+  marks it live while it runs. When the source ends (or on Ctrl-C) the playlists get EXT-X-ENDLIST and the video
+  stays as a recording. Sources:
+    rtmp://HOST[:PORT]/APP  an encoder's push (OBS: Server rtmp://HOST:1935/APP); the Stream Key is LIVE_STREAM_KEY
+    srt://HOST:PORT         an SRT caller, encrypted with LIVE_SRT_PASSPHRASE
+    anything else           what ffmpeg reads: a file (played in real time), a URL, a device
+  --input-format F             ffmpeg's input format, for a device or a generated source (v4l2, lavfi, ...)
+  --title T                    the catalog entry's title (defaults to the ID)
+  --ladder 720,360             rendition heights (the default), never above the source
+  --segment-seconds N          segment length (default 2)
+  --window N                   segments in the live playlist (default 6; older ones are deleted)
+  --dvr                        keep every segment: viewers can seek back, the recording is the whole event
+  --grace S                    how long a dropped encoder may take to come back (default 30): same stream, a
+                               discontinuity, no viewer interrupted
+  --remove-at-end              remove the video when the stream ends instead of keeping the recording
+  --replace                    replace a (not live) video of that ID
+  --preset P                   x264 preset (default veryfast; ultrafast to medium)
+  --media-dir DIR              where videos live (default $MEDIA_DIR or ./media)
+  --json                       the final report as JSON on stdout
+`,
   catalog: `hls-gate catalog list [--json] | add <videoId> [--title T] [--description D] [--duration S] | remove <videoId>
   Edits catalog.json in the media folder (--media-dir or $MEDIA_DIR, default ./media): validated, written atomically.
 `,
@@ -83,6 +104,7 @@ export const HELP = `hls-gate: CloudFront-compatible signed cookies and URLs for
 Usage:
   hls-gate serve                          run the gateway (configuration from the environment)
   hls-gate package <input> --id ID [...]  an mp4 into a gated HLS ladder in the media folder, catalog included
+  hls-gate live ID --input SOURCE [...]   a live stream (RTMP, SRT, a file, a URL) into the media folder
   hls-gate catalog list|add|remove        edit catalog.json safely
   hls-gate revoke --sub ID | list | lift   take a grant back (session control)
   hls-gate cloudfront function | kvs-sync  session control at the edge, with CloudFront in front

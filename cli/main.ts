@@ -33,6 +33,8 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
         return await new Promise<number>(() => {}); // runs until a signal stops it
       case 'package':
         return await (await import('./package.ts')).packageCommand(argv.slice(1), io);
+      case 'live':
+        return await (await import('./live.ts')).liveCommand(argv.slice(1), io);
       case 'catalog':
         return await (await import('./catalog.ts')).catalogCommand(argv.slice(1), io);
       case 'cloudfront':

@@ -51,6 +51,55 @@ export function parseLadder(text: string): number[] {
   return heights.map(Number);
 }
 
+/** Encoder settings shared by on-demand packaging and live ingest. */
+export interface EncodeOptions {
+  segmentSeconds: number;
+  preset: string;
+  /** The source's size is not known in advance (a live push): each rendition is capped at the source's height. */
+  capAtSource?: boolean;
+  /** x264 tuning (live ingest: `zerolatency`, no frame look-ahead). */
+  tune?: string;
+}
+
+/**
+ * The decode, scale and encode part of an ffmpeg command for `renditions` (audio from the first audio stream when
+ * `audio`), and the `-var_stream_map` entries naming each rendition's streams: one decode, a scaler and an x264
+ * encoder per rendition, key frames forced at every segment boundary in every rendition.
+ */
+export function encodeArgs(
+  renditions: Rendition[],
+  audio: boolean,
+  opts: EncodeOptions,
+): { args: string[]; streams: string[] } {
+  const args: string[] = [];
+  const streams: string[] = [];
+  if (renditions.length === 0) {
+    args.push('-map', '0:a:0', '-vn');
+    streams.push('a:0,name:audio');
+  } else {
+    const labels = renditions.map((_, i) => `[s${i}]`).join('');
+    // min(h, ih), rounded to even: never above a source whose size is only known once it arrives.
+    const height = (h: number) => (opts.capAtSource ? `'trunc(min(${h}\\,ih)/2)*2'` : String(h));
+    const scales = renditions.map((r, i) => `[s${i}]scale=-2:${height(r.height)}[v${i}]`).join(';');
+    args.push('-filter_complex', `[0:v:0]split=${renditions.length}${labels};${scales}`);
+    renditions.forEach((_r, i) => {
+      args.push('-map', `[v${i}]`);
+      if (audio) args.push('-map', '0:a:0');
+    });
+    args.push('-c:v', 'libx264', '-preset', opts.preset, ...(opts.tune ? ['-tune', opts.tune] : []));
+    args.push('-pix_fmt', 'yuv420p', '-sc_threshold', '0');
+    args.push('-force_key_frames', `expr:gte(t,n_forced*${opts.segmentSeconds})`);
+    renditions.forEach((r, i) => {
+      const kbps = r.videoKbps;
+      args.push(`-b:v:${i}`, `${kbps}k`, `-maxrate:v:${i}`, `${Math.round(kbps * 1.1)}k`, `-bufsize:v:${i}`);
+      args.push(`${kbps * 2}k`, `-profile:v:${i}`, r.height >= 720 ? 'high' : 'main');
+      streams.push(audio ? `v:${i},a:${i},name:${r.name}` : `v:${i},name:${r.name}`);
+    });
+  }
+  if (audio) args.push('-c:a', 'aac', '-b:a', `${AUDIO_KBPS}k`, '-ac', '2', '-ar', '48000');
+  return { args, streams };
+}
+
 /** The ffmpeg arguments that write every rendition into `outDir/<name>/`; `input` is `ffmpegInput(...)`. */
 export function ffmpegArgs(
   input: string[],
@@ -60,49 +109,11 @@ export function ffmpegArgs(
   opts: PackageFormat,
 ): string[] {
   const ext = opts.format === 'cmaf' ? 'm4s' : 'ts';
-  const args = ['-y', ...input];
-  const audio = Boolean(source.audio);
-  const streams: string[] = [];
-  if (renditions.length > 0) {
-    const n = renditions.length;
-    const labels = renditions.map((_, i) => `[s${i}]`).join('');
-    const scales = renditions.map((r, i) => `[s${i}]scale=-2:${r.height}[v${i}]`).join(';');
-    args.push('-filter_complex', `[0:v:0]split=${n}${labels};${scales}`);
-    renditions.forEach((_r, i) => {
-      args.push('-map', `[v${i}]`);
-      if (audio) args.push('-map', '0:a:0');
-    });
-    args.push(
-      '-c:v',
-      'libx264',
-      '-preset',
-      opts.preset,
-      '-pix_fmt',
-      'yuv420p',
-      '-sc_threshold',
-      '0',
-      '-force_key_frames',
-      `expr:gte(t,n_forced*${opts.segmentSeconds})`,
-    );
-    renditions.forEach((r, i) => {
-      args.push(
-        `-b:v:${i}`,
-        `${r.videoKbps}k`,
-        `-maxrate:v:${i}`,
-        `${Math.round(r.videoKbps * 1.1)}k`,
-        `-bufsize:v:${i}`,
-        `${r.videoKbps * 2}k`,
-        `-profile:v:${i}`,
-        r.height >= 720 ? 'high' : 'main',
-      );
-      streams.push(audio ? `v:${i},a:${i},name:${r.name}` : `v:${i},name:${r.name}`);
-    });
-  } else {
-    args.push('-map', '0:a:0', '-vn');
-    streams.push('a:0,name:audio');
-  }
-  if (audio) args.push('-c:a', 'aac', '-b:a', `${AUDIO_KBPS}k`, '-ac', '2', '-ar', '48000');
-  args.push(
+  const { args: encode, streams } = encodeArgs(renditions, Boolean(source.audio), opts);
+  return [
+    '-y',
+    ...input,
+    ...encode,
     '-f',
     'hls',
     '-hls_time',
@@ -119,6 +130,5 @@ export function ffmpegArgs(
     '-var_stream_map',
     streams.join(' '),
     `${outDir}/%v/index.m3u8`,
-  );
-  return args;
+  ];
 }

@@ -25,6 +25,7 @@ declare module 'm3u8-parser' {
     segments?: ManifestSegment[];
     endList?: boolean;
     targetDuration?: number;
+    mediaSequence?: number;
   }
   export class Parser {
     manifest: Manifest;

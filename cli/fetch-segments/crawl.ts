@@ -33,7 +33,10 @@ export function redact(url: string): string {
   return url.replace(/([?&](?:Signature|Policy)=)[^&]*/g, '$1…');
 }
 
-async function fetchOne(req: HlsRequest, opts: CrawlOptions): Promise<{ result: FetchResult; text?: string }> {
+export async function fetchOne(
+  req: HlsRequest,
+  opts: Pick<CrawlOptions, 'timeoutMs' | 'headersFor'>,
+): Promise<{ result: FetchResult; text?: string }> {
   const started = performance.now();
   const headers: Record<string, string> = { ...opts.headersFor(req.url) };
   if (req.range) headers.Range = `bytes=${req.range.offset}-${req.range.offset + req.range.length - 1}`;

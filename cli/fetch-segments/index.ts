@@ -2,7 +2,8 @@ import { parseArgs } from 'node:util';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { UsageError, type Io } from '../io.ts';
 import { CookieJar } from './cookie-jar.ts';
-import { crawl, type FetchResult } from './crawl.ts';
+import { crawl, redact, type FetchResult } from './crawl.ts';
+import { walkLive } from './live.ts';
 import type { HlsRequest } from './discover.ts';
 import { jsonReport, phaseOk, renderPhase, type Expectation, type Phase } from './report.ts';
 import { progressBar } from './progress.ts';
@@ -28,6 +29,9 @@ Options:
   --max-segments N        segments per playlist (default: all)
   --concurrency N         parallel requests (default 4)
   --timeout SECONDS       per request (default 15); no retries
+  --live SECONDS          follow a live stream for this long, reloading playlists as a player does, each new
+                          segment fetched once; reports segments that are gone (404) and playlists that stop
+                          advancing for more than 1.5 target durations (stalled)
   --json FILE|-           write a machine-readable report
 Exit: 0 the expectation held, 1 it did not, 2 bad usage.
 `;
@@ -58,6 +62,7 @@ export async function runFetchSegments(argv: string[], io: Io): Promise<number> 
       'check-denials': { type: 'boolean', default: false },
       'private-key': { type: 'string' },
       'key-pair-id': { type: 'string' },
+      live: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -73,6 +78,9 @@ export async function runFetchSegments(argv: string[], io: Io): Promise<number> 
     throw new UsageError('--token needs --access-url (the hls-gate access endpoint)');
   if (values['check-denials'] && expect === 'denied')
     throw new UsageError('--check-denials needs a valid grant and --expect ok');
+  const liveSeconds = values.live === undefined ? undefined : positiveInt(values.live, '--live', 1);
+  if (liveSeconds !== undefined && (values['check-denials'] || expect === 'denied'))
+    throw new UsageError('--live follows a granted stream: not with --check-denials or --expect denied');
   const concurrency = positiveInt(values.concurrency, '--concurrency', 4);
   const timeoutMs = positiveInt(values.timeout, '--timeout', 15) * 1000;
   const maxSegments =
@@ -151,6 +159,16 @@ export async function runFetchSegments(argv: string[], io: Io): Promise<number> 
   };
   const headers = (cookie: string | undefined): Record<string, string> => (cookie ? { Cookie: cookie } : {});
 
+  if (liveSeconds !== undefined)
+    return await followLive(playlistUrl, liveSeconds, {
+      human,
+      json: values.json,
+      io,
+      timeoutMs,
+      headersFor: (u) => headers(cookieFor(u)),
+      ...(propagate ? { propagateQuery: propagate } : {}),
+    });
+
   const main = await run(
     `walk ${playlistUrl.replace(/([?&](?:Signature|Policy)=)[^&]*/g, '$1…')}`,
     [{ url: playlistUrl, kind: 'playlist' }],
@@ -198,5 +216,50 @@ export async function runFetchSegments(argv: string[], io: Io): Promise<number> 
     else writeFileSync(values.json, report);
   }
   human(ok ? 'RESULT: PASS\n' : 'RESULT: FAIL\n');
+  return ok ? 0 : 1;
+}
+
+/** `--live`: the walk, its phase table, the stalls, and the report. */
+async function followLive(
+  playlistUrl: string,
+  seconds: number,
+  o: {
+    human: (text: string) => void;
+    json: string | undefined;
+    io: Io;
+    timeoutMs: number;
+    headersFor: (url: string) => Record<string, string>;
+    propagateQuery?: URLSearchParams;
+  },
+): Promise<number> {
+  const t0 = performance.now();
+  const walk = await walkLive(playlistUrl, {
+    seconds,
+    timeoutMs: o.timeoutMs,
+    headersFor: o.headersFor,
+    ...(o.propagateQuery ? { propagateQuery: o.propagateQuery } : {}),
+  });
+  const phase: Phase = {
+    name: `follow live ${redact(playlistUrl)} for ${seconds} s`,
+    expect: 'ok',
+    results: walk.results,
+    seconds: (performance.now() - t0) / 1000,
+  };
+  o.human(`${renderPhase(phase)}\n`);
+  for (const s of walk.stalls)
+    o.human(
+      `STALLED: ${redact(s.playlist)} did not advance for ${s.seconds} s (target duration ${s.targetDuration} s), at ${s.at} s\n`,
+    );
+  for (const url of walk.ended) o.human(`ended: ${redact(url)} (EXT-X-ENDLIST)\n`);
+  const ok = phaseOk(phase) && walk.stalls.length === 0;
+  if (o.json) {
+    const report = jsonReport([phase], {
+      stalls: walk.stalls.map((s) => ({ ...s, playlist: redact(s.playlist) })),
+      ended: walk.ended.map(redact),
+    });
+    if (o.json === '-') o.io.stdout(`${report}\n`);
+    else writeFileSync(o.json, report);
+  }
+  o.human(ok ? 'RESULT: PASS\n' : 'RESULT: FAIL\n');
   return ok ? 0 : 1;
 }

@@ -79,10 +79,12 @@ export function renderPhase(p: Phase): string {
   return lines.join('\n');
 }
 
-export function jsonReport(phases: Phase[]): string {
+/** `live`: what following a live stream found besides its requests (fetch-segments --live). */
+export function jsonReport(phases: Phase[], live?: { stalls: object[]; ended: string[] }): string {
   return JSON.stringify(
     {
-      ok: phases.every(phaseOk),
+      ok: phases.every(phaseOk) && (live?.stalls.length ?? 0) === 0,
+      ...(live ? { live } : {}),
       phases: phases.map((p) => ({
         name: p.name,
         expect: p.expect,

@@ -48,6 +48,8 @@ export interface CatalogVideo {
   playlist: string;
   /** A short-lived signed URL for the poster alone (no grant needed). */
   posterUrl?: string;
+  /** Streaming live now. */
+  live?: boolean;
 }
 
 /** The answer of `POST /api/videos/<id>/access` (JSON): not the `AccessGrant` of hls-gate/hono, which a host app issues itself. */

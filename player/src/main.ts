@@ -15,6 +15,7 @@ import { REASON_HEADER } from '../../server/core/headers.ts';
 import { MASTER_PLAYLIST } from '../../server/app/layout.ts';
 import { GrantKeeper, type GrantState } from './grants.ts';
 import { accessMessage, mediaMessage, type Message } from './messages.ts';
+import { followLive, type LiveState } from './live.ts';
 
 // The player page: catalog, hls.js with credentials on every request, a grant kept fresh while playing, and
 // refusals explained. See player/README.md for embedding it in a host application.
@@ -30,9 +31,17 @@ interface Diagnostics {
   events: { t: number; type: string; detail?: string }[];
   refusals: { url: string; status: number; reason: string | null }[];
   message: Message | null;
+  live: LiveState;
 }
 // For diagnostics and the end-to-end tests: read-only state of the page.
-const diag: Diagnostics = { hls: null, grant: null, events: [], refusals: [], message: null };
+const diag: Diagnostics = {
+  hls: null,
+  grant: null,
+  events: [],
+  refusals: [],
+  message: null,
+  live: { live: false, latency: null, targetDuration: null },
+};
 (window as unknown as { __hlsGate: Diagnostics }).__hlsGate = diag;
 const log = (type: string, detail?: string) => diag.events.push({ t: Date.now(), type, ...(detail ? { detail } : {}) });
 
@@ -75,7 +84,11 @@ function renderGrant(): void {
 }
 setInterval(renderGrant, 1000);
 
+let stopLive: (() => void) | null = null;
+
 function teardown(): void {
+  stopLive?.();
+  stopLive = null;
   hls?.destroy();
   hls = null;
   diag.hls = null;
@@ -191,6 +204,12 @@ async function play(entry: CatalogVideo): Promise<void> {
   const h = new Hls(config);
   hls = h;
   diag.hls = h;
+  stopLive = followLive(
+    h,
+    video,
+    { badge: $('live-badge'), latency: $('live-latency'), goLive: $<HTMLButtonElement>('go-live') },
+    diag.live,
+  );
   h.on(Hls.Events.MANIFEST_PARSED, (_e, data) => {
     log('manifest', `${data.levels.length} levels`);
     quality.replaceChildren(
@@ -362,9 +381,13 @@ async function start(): Promise<void> {
       b.dataset.id = v.id;
       b.innerHTML = '<span class="name"></span><span class="meta"></span>';
       (b.firstChild as HTMLElement).textContent = v.title;
-      (b.lastChild as HTMLElement).textContent = [v.durationSeconds ? fmt(v.durationSeconds) : '', v.description ?? '']
+      (b.lastChild as HTMLElement).textContent = [
+        v.live ? 'LIVE' : v.durationSeconds ? fmt(v.durationSeconds) : '',
+        v.description ?? '',
+      ]
         .filter(Boolean)
         .join(' · ');
+      if (v.live) b.classList.add('live');
       if (v.posterUrl) {
         const img = document.createElement('img');
         img.className = 'poster';

@@ -20,6 +20,9 @@ export const PLAYER_MARKUP = `
       <div class="bar">
         <div class="title">
           <h1 id="title">Loading…</h1>
+          <p class="live-state"><span class="live-badge" id="live-badge" hidden>LIVE</span>
+            <span id="live-latency" hidden></span>
+            <button type="button" id="go-live" hidden>Go to live</button></p>
           <p id="description"></p>
         </div>
         <label class="quality">Quality

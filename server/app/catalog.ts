@@ -16,6 +16,8 @@ export interface CatalogEntry {
   durationSeconds?: number;
   playlist: string;
   poster?: string;
+  /** Being streamed live now (`hls-gate live` sets it while it runs): listed first, played from the live edge. */
+  live?: boolean;
 }
 
 /** catalog.json is not a valid catalog: the message names the line and what is wrong, never the file's text. */
@@ -26,7 +28,7 @@ export class CatalogError extends HlsGateError<'ERR_CATALOG'> {
   }
 }
 
-const KNOWN = ['id', 'title', 'description', 'durationSeconds', 'playlist', 'poster'];
+const KNOWN = ['id', 'title', 'description', 'durationSeconds', 'playlist', 'poster', 'live'];
 /** A path inside the video's folder: plain segments, no `..`, no leading `/`, no backslash or `%`. */
 const RELATIVE_PATH = /^(?!.*(?:^|\/)\.{1,2}(?:\/|$))[A-Za-z0-9._-]+(?:\/[A-Za-z0-9._-]+)*$/;
 
@@ -60,6 +62,7 @@ export function parseCatalog(text: string): CatalogEntry[] {
     if (v.description !== undefined && typeof v.description !== 'string') fail('"description" must be a string');
     if (v.durationSeconds !== undefined && !(typeof v.durationSeconds === 'number' && v.durationSeconds >= 0))
       fail('"durationSeconds" must be a number of seconds');
+    if (v.live !== undefined && typeof v.live !== 'boolean') fail('"live" must be true or false');
     for (const field of ['playlist', 'poster'] as const) {
       const p = v[field];
       if (p !== undefined && !(typeof p === 'string' && RELATIVE_PATH.test(p)))
@@ -73,6 +76,7 @@ export function parseCatalog(text: string): CatalogEntry[] {
     if (v.description !== undefined) entry.description = v.description as string;
     if (v.durationSeconds !== undefined) entry.durationSeconds = v.durationSeconds as number;
     if (v.poster !== undefined) entry.poster = v.poster as string;
+    if (v.live === true) entry.live = true;
     return entry;
   });
 }

@@ -69,8 +69,10 @@ export function catalogRoutes(app: Hono<GatewayEnv>, ctx: AppContext): void {
 
   /** The listing's body for this viewer, with the poster links signed for `mediaBase` under `prefix`. */
   async function listing(entries: CatalogEntry[], mediaBase: string, prefix: string, nowMs: number): Promise<string> {
+    // Live videos first (a viewer opening the list during an event wants the event), the rest in catalog order.
+    const ordered = [...entries.filter((v) => v.live), ...entries.filter((v) => !v.live)];
     const videos = await Promise.all(
-      entries.map(async (v) =>
+      ordered.map(async (v) =>
         v.poster
           ? { ...v, posterUrl: await posters.url(`${mediaBase}${videoFolder(prefix, v.id)}${v.poster}`, nowMs) }
           : v,

@@ -16,10 +16,14 @@ function files(dir: string): string[] {
   return readdirSync(dir).flatMap((f) => (statSync(join(dir, f)).isDirectory() ? files(join(dir, f)) : [join(dir, f)]));
 }
 
-/** The Worker in workerd with its R2 bucket seeded from `mediaDir` (the demo media by default). */
+/**
+ * The Worker in workerd with its R2 bucket seeded from `mediaDir` (the demo media by default); `assets`: the player
+ * page as Workers static assets, as wrangler.toml binds it (player/dist, built by `npm run build`).
+ */
 export async function startWorkerd(
   bindings: Record<string, string>,
   mediaDir = join(REPO_ROOT, 'media'),
+  options: { assets?: boolean } = {},
 ): Promise<Miniflare> {
   const scriptPath = await buildWorker(join(mkdtempSync(join(tmpdir(), 'hls-gate-worker-')), 'index.js'));
   const mf = new Miniflare({
@@ -29,6 +33,15 @@ export async function startWorkerd(
     compatibilityDate: '2026-04-01',
     r2Buckets: ['MEDIA'],
     bindings,
+    ...(options.assets
+      ? {
+          assets: {
+            directory: join(REPO_ROOT, 'player/dist'),
+            binding: 'ASSETS',
+            routerConfig: { has_user_worker: true },
+          },
+        }
+      : {}),
     handleRuntimeStdio: (out: Readable, err: Readable) => {
       out.resume();
       err.pipe(process.stderr);
