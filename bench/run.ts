@@ -30,6 +30,7 @@ const suites: [string, () => Promise<Record<string, Ratio>>][] = [
   ['memory', async () => (await import('./memory.ts')).memory(quick)],
   ['workerd', async () => (await import('./workerd.ts')).workerdCpu(quick)],
   ['playback', async () => (await import('./playback.ts')).playback(quick ? 3 : 7)],
+  ['live', async () => (await import('./live.ts')).live(quick)],
   ['sessions', async () => (await import('./sessions.ts')).sessions(quick)],
   ['uploads', async () => (await import('./uploads.ts')).uploads(quick)],
   ['packaging', async () => (await import('./packaging.ts')).packaging(quick)],

@@ -64,8 +64,9 @@ describe('the npm package', () => {
     expect(paths).toContain('player/dist/app.js');
     expect(paths.filter((p) => /^(test|bench|media|scripts)\/|\.pem$|\.dev-keys|(?<!\.d)\.ts$/.test(p))).toEqual([]);
     // A ceiling against accidental bulk (a fixture, a source map): most of it is the player bundle (hls.js, ~600 KB
-    // unpacked) and the README; 420 KiB leaves room for the server's own growth, not for a stray file.
-    expect(pack.size).toBeLessThan(420 * 1024);
+    // unpacked) and the README; 480 KiB leaves room for the server's own growth (live ingest added ~18 KiB), not for a
+    // stray file.
+    expect(pack.size).toBeLessThan(480 * 1024);
     console.log(
       `npm pack: ${pack.filename} ${(pack.size / 1024).toFixed(0)} KB packed, ${(pack.unpackedSize / 1024).toFixed(0)} KB unpacked, ${paths.length} files`,
     );
