@@ -64,7 +64,11 @@ T is epoch seconds, ISO 8601, or relative: +30m, +2h, +1d.
   --remove-at-end              remove the video when the stream ends instead of keeping the recording
   --replace                    replace a (not live) video of that ID
   --preset P                   x264 preset (default veryfast; ultrafast to medium)
-  --media-dir DIR              where videos live (default $MEDIA_DIR or ./media)
+  --media-dir DIR              where videos live (default $MEDIA_DIR or ./media): the working copy
+  --s3 s3://bucket[/prefix]    also publish it there as it is written (videos/<id>/..., for CloudFront in front;
+  --s3-endpoint URL              AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION from the environment)
+  --r2 BUCKET                  or to R2 for the Worker (<id>/... and the bucket's catalog.json): local
+  --r2-remote, --r2-persist D    (.wrangler/state) or --r2-remote through wrangler
   --json                       the final report as JSON on stdout
 `,
   catalog: `hls-gate catalog list [--json] | add <videoId> [--title T] [--description D] [--duration S] | remove <videoId>

@@ -5,6 +5,7 @@ import { UsageError, type Io } from './io.ts';
 import { VIDEO_ID } from '../server/app/layout.ts';
 import { PackageError, parseLadder } from '../packager/index.ts';
 import { DEFAULT_LIVE_LADDER, runLive, type LiveInput, type LiveStatus } from '../packager/live.ts';
+import { r2LiveSink, s3LiveSink, type LiveSink } from '../packager/live-publish.ts';
 
 // `hls-gate live <id> --input <source>`: live ingest (packager/live.ts) from argv. This file reads options and the
 // secrets (from the environment, never from argv: a command line is visible to every user of the machine), shows
@@ -41,6 +42,36 @@ export function parseLiveInput(text: string, env: Record<string, string | undefi
   return { kind: 'other', input: text };
 }
 
+/** `--s3` or `--r2`: where the stream is published besides the media folder, as `hls-gate package` publishes. */
+async function publishTarget(
+  id: string,
+  values: { s3?: string; 's3-endpoint'?: string; r2?: string; 'r2-remote': boolean; 'r2-persist': string },
+  io: Io,
+): Promise<LiveSink | undefined> {
+  if (values.s3 && values.r2) throw new UsageError('publish to one place: --s3 or --r2 (or neither)');
+  try {
+    if (values.s3)
+      return s3LiveSink(id, {
+        url: values.s3,
+        env: io.env,
+        ...(values['s3-endpoint'] ? { endpoint: values['s3-endpoint'] } : {}),
+      });
+    if (values.r2) {
+      if (!/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/.test(values.r2))
+        throw new UsageError('--r2 takes a bucket name, like hls-gate-media');
+      return await r2LiveSink(
+        id,
+        { bucket: values.r2, remote: values['r2-remote'], persistTo: values['r2-persist'] },
+        io.env,
+      );
+    }
+  } catch (err) {
+    if (err instanceof PackageError) throw new UsageError(err.detail ?? err.message);
+    throw err;
+  }
+  return undefined;
+}
+
 function integer(value: string, name: string, min: number, max: number): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`${name} must be ${min} to ${max}`);
@@ -71,6 +102,11 @@ export async function liveCommand(argv: string[], io: Io): Promise<number> {
       preset: { type: 'string', default: 'veryfast' },
       'media-dir': { type: 'string' },
       json: { type: 'boolean', default: false },
+      s3: { type: 'string' },
+      's3-endpoint': { type: 'string' },
+      r2: { type: 'string' },
+      'r2-remote': { type: 'boolean', default: false },
+      'r2-persist': { type: 'string', default: '.wrangler/state' },
     },
     allowPositionals: true,
     strict: true,
@@ -101,7 +137,9 @@ export async function liveCommand(argv: string[], io: Io): Promise<number> {
       );
     input = { ...input, format };
   }
+  const publish = await publishTarget(id, values, io);
   const options = {
+    ...(publish ? { publish } : {}),
     id,
     ...(values.title ? { title: values.title } : {}),
     input,

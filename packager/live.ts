@@ -1,13 +1,15 @@
 import { existsSync, statSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MASTER_PLAYLIST, VIDEO_ID } from '../server/app/layout.ts';
+import type { CatalogEntry } from '../server/app/catalog.ts';
 import { PackageError } from './errors.ts';
 import { findTools, probe, runTool, type Tools } from './ffmpeg.ts';
 import { chooseLadder, encodeArgs, type Rendition } from './ladder.ts';
 import { masterPlaylist, measureRendition } from './master.ts';
 import { readCatalogFile, updateCatalog, upsertEntry } from './catalog-file.ts';
 import { startRtmpGate } from './rtmp-gate.ts';
+import { startMirror, type LiveSink, type Mirror } from './live-publish.ts';
 import { createServer } from 'node:net';
 
 // Live ingest: one ffmpeg run (or several, when an encoder reconnects) writes a live ABR ladder straight into the
@@ -53,6 +55,8 @@ export interface LiveOptions {
   removeAtEnd?: boolean;
   /** Replace a video with this ID that is not live. */
   replace?: boolean;
+  /** Also publish it, as it is written, to S3 or R2 (live-publish.ts); the media folder is the working copy. */
+  publish?: LiveSink;
   preset?: string;
   env?: Record<string, string | undefined>;
 }
@@ -231,6 +235,11 @@ async function finish(folder: string, renditions: Rendition[]): Promise<number> 
     const text = await readFile(path, 'utf8').catch(() => null);
     if (text === null) continue;
     segments = Math.max(segments, await segmentsWritten(folder, r.name));
+    // ffmpeg deletes a segment only a little after it leaves the window (hls_delete_threshold): the recording keeps
+    // exactly what its playlist names.
+    const named = new Set(text.split('\n').filter((l) => l && !l.startsWith('#')));
+    for (const file of await readdir(join(folder, r.name)).catch(() => [] as string[]))
+      if (/^seg_\d+\.ts$/.test(file) && !named.has(file)) await rm(join(folder, r.name, file), { force: true });
     if (!/^#EXT-X-ENDLIST\s*$/m.test(text))
       await writeAtomically(path, `${text.replace(/\n?$/, '\n')}#EXT-X-ENDLIST\n`);
   }
@@ -254,12 +263,9 @@ export async function runLive(options: LiveOptions, hooks: LiveHooks = {}): Prom
   const folder = join(options.mediaDir, options.id);
   const plan = await planLadder(tools, options.input, options.ladder ?? DEFAULT_LIVE_LADDER);
   await claimFolder(options, folder);
-  await upsertEntry(options.mediaDir, {
-    id: options.id,
-    title: options.title ?? options.id,
-    playlist: MASTER_PLAYLIST,
-    live: true,
-  });
+  const entry = { id: options.id, title: options.title ?? options.id, playlist: MASTER_PLAYLIST, live: true };
+  await upsertEntry(options.mediaDir, entry);
+  const mirror = options.publish ? await startPublishing(options, options.publish, entry, hooks) : undefined;
   const status: LiveStatus = { state: 'waiting', kbps: 0, frames: 0, segments: 0 };
   let ended: LiveReport['ended'];
   const upstreamPort = options.input.kind === 'rtmp' ? await freeLoopbackPort() : 0;
@@ -269,7 +275,40 @@ export async function runLive(options: LiveOptions, hooks: LiveHooks = {}): Prom
   } finally {
     await gate?.close();
   }
-  return await wrapUp(options, hooks, { folder, plan, status, ended });
+  return await wrapUp(options, hooks, { folder, plan, status, ended, mirror });
+}
+
+/** The stream's place in S3 or R2: refused when a video of that ID is there (unless replacing), marked live in R2. */
+async function startPublishing(
+  options: LiveOptions,
+  sink: LiveSink,
+  entry: CatalogEntry,
+  hooks: LiveHooks,
+): Promise<Mirror> {
+  if (!options.replace && (await sink.exists()))
+    throw new PackageError('exists', `${sink.label} already holds a video: choose another ID, or --replace`);
+  await sink.catalog?.((entries) => [...entries.filter((e) => e.id !== entry.id), entry]);
+  return startMirror(join(options.mediaDir, options.id), sink, (text) => hooks.onNote?.(text));
+}
+
+/** The last playlists out, then the catalog beside them: a recording, or nothing left. */
+async function stopPublishing(options: LiveOptions, mirror: Mirror, keep: boolean): Promise<void> {
+  const sink = options.publish!;
+  await mirror.flush();
+  await mirror.stop();
+  if (keep)
+    await sink.catalog?.((entries) =>
+      entries.map((e) => {
+        if (e.id !== options.id) return e;
+        const { live: _live, ...recording } = e;
+        return recording;
+      }),
+    );
+  else {
+    for (const path of mirror.published()) await sink.remove(path);
+    await sink.catalog?.((entries) => entries.filter((e) => e.id !== options.id));
+  }
+  await sink.close();
 }
 
 function openGate(input: Extract<LiveInput, { kind: 'rtmp' }>, upstreamPort: number, hooks: LiveHooks) {
@@ -368,10 +407,11 @@ async function oneRun(
 async function wrapUp(
   options: LiveOptions,
   hooks: LiveHooks,
-  r: { folder: string; plan: Running['plan']; status: LiveStatus; ended: LiveReport['ended'] },
+  r: { folder: string; plan: Running['plan']; status: LiveStatus; ended: LiveReport['ended']; mirror?: Mirror },
 ): Promise<LiveReport> {
   const segments = await finish(r.folder, r.plan.renditions);
   const keep = segments > 0 && !options.removeAtEnd && existsSync(join(r.folder, MASTER_PLAYLIST));
+  if (r.mirror) await stopPublishing(options, r.mirror, keep);
   if (keep) {
     await updateCatalog(options.mediaDir, (entries) =>
       entries.map((e) => {

@@ -39,7 +39,7 @@ export interface S3Target {
   env: Record<string, string | undefined>;
 }
 
-function s3Client(target: S3Target): { client: AwsClient; base: string } {
+export function s3Client(target: S3Target): { client: AwsClient; base: string } {
   const m = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(\/.*)?$/.exec(target.url);
   if (!m) throw new PackageError('publish-failed', '--s3 takes s3://bucket[/prefix]');
   const accessKeyId = target.env.AWS_ACCESS_KEY_ID;
@@ -109,10 +109,16 @@ export interface R2Target {
   persistTo: string;
 }
 
-interface Bucket {
+export interface Bucket {
   get(key: string): Promise<string | null>;
   put(key: string, body: Uint8Array, contentType: string): Promise<void>;
+  delete(key: string): Promise<void>;
   close(): Promise<void>;
+}
+
+/** The R2 bucket of `target`: local (Miniflare's storage, as `npm run dev:worker` serves it) or remote (wrangler). */
+export async function openR2Bucket(target: R2Target, env: Record<string, string | undefined>): Promise<Bucket> {
+  return target.remote ? remoteBucket(target, env) : await localBucket(target);
 }
 
 async function localBucket(target: R2Target): Promise<Bucket> {
@@ -139,6 +145,7 @@ async function localBucket(target: R2Target): Promise<Bucket> {
         httpMetadata: { contentType },
       });
     },
+    delete: (key) => r2.delete(key),
     close: () => mf.dispose(),
   };
 }
@@ -173,6 +180,10 @@ function remoteBucket(target: R2Target, env: Record<string, string | undefined>)
           `wrangler could not upload ${key} (run npx wrangler login first): ${r.stderr.toString().trim().split('\n').pop() ?? ''}`,
         );
     },
+    delete: async (key) => {
+      const r = await wrangler(['delete', `${target.bucket}/${key}`]);
+      if (r.status !== 0) throw new PackageError('publish-failed', `wrangler could not delete ${key}`);
+    },
     close: async () => {},
   };
 }
@@ -187,7 +198,7 @@ export async function publishR2(
   env: Record<string, string | undefined>,
   onFile: (key: string) => void,
 ): Promise<number> {
-  const bucket = target.remote ? remoteBucket(target, env) : await localBucket(target);
+  const bucket = await openR2Bucket(target, env);
   try {
     if ((await bucket.get(publishedKey(id))) !== null && !replace)
       throw new PackageError(
