@@ -2,7 +2,8 @@
 // refused before any media reaches ffmpeg (and the key is never printed); the right key goes live and a viewer in
 // Chromium plays; the encoder drops and reconnects within the grace period and the viewer keeps playing (the
 // playlist continues with EXT-X-DISCONTINUITY); when the encoder does not come back the stream ends with
-// EXT-X-ENDLIST and stays as a recording (--dvr: the whole event) whose every segment is there.
+// EXT-X-ENDLIST and stays as a recording (--dvr: the whole event) whose every segment is there. An SRT caller with a
+// wrong passphrase is refused by libsrt; the right one goes live.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -18,15 +19,15 @@ import { launchBrowser } from '../e2e/browser.ts';
 const KEY = 'stream-key-for-tests-0123456789';
 const GRACE = 8;
 
-/** ffmpeg as an encoder: `seconds` of test picture and tone pushed in real time to `url`. */
-function push(url: string, seconds: number): Promise<{ code: number | null; errors: string }> {
+/** ffmpeg as an encoder: `seconds` of test picture and tone pushed in real time to `url` (RTMP, or SRT in MPEG-TS). */
+function push(url: string, seconds: number, format = 'flv'): Promise<{ code: number | null; errors: string }> {
   const ffmpeg = spawn(
     'ffmpeg',
     [
       ...['-hide_banner', '-loglevel', 'error', '-re'],
       ...['-f', 'lavfi', '-i', `testsrc2=size=640x360:rate=25:duration=${seconds}`],
       ...['-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${seconds}`],
-      ...['-c:v', 'libx264', '-preset', 'ultrafast', '-g', '50', '-c:a', 'aac', '-f', 'flv', url],
+      ...['-c:v', 'libx264', '-preset', 'ultrafast', '-g', '50', '-c:a', 'aac', '-f', format, url],
     ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
@@ -125,4 +126,46 @@ describe('hls-gate live with an RTMP encoder', () => {
     const catalog = JSON.parse(readFileSync(join(dir, 'catalog.json'), 'utf8')) as { videos: { live?: boolean }[] };
     expect(catalog.videos[0]!.live).toBeUndefined();
   }, 120_000);
+});
+
+describe('hls-gate live with an SRT caller', () => {
+  it('refuses a wrong passphrase (libsrt), goes live with the right one, ends when the caller does not come back', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hls-gate-srt-'));
+    const port = await freePort();
+    const passphrase = 'srt-passphrase-for-tests-0123';
+    let output = '';
+    const live = spawn(
+      process.execPath,
+      [
+        join(REPO_ROOT, 'bin/hls-gate.js'),
+        ...['live', 'srt', '--input', `srt://127.0.0.1:${port}`, '--ladder', '360,240', '--preset', 'ultrafast'],
+        ...['--grace', '3', '--media-dir', dir],
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH!, LIVE_SRT_PASSPHRASE: passphrase } },
+    );
+    live.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    live.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    const exited = new Promise<number | null>((r) => live.once('exit', r));
+    try {
+      await new Promise((r) => setTimeout(r, 1500));
+      const wrong = await push(
+        `srt://127.0.0.1:${port}?passphrase=wrong-passphrase-0000000&pkt_size=1316`,
+        3,
+        'mpegts',
+      );
+      expect(wrong.code).not.toBe(0);
+      expect(existsSync(join(dir, 'srt', '360p', 'index.m3u8'))).toBe(false);
+      const right = await push(`srt://127.0.0.1:${port}?passphrase=${passphrase}&pkt_size=1316`, 8, 'mpegts');
+      expect(right.code, right.errors).toBe(0);
+      expect(await exited, output).toBe(0);
+      expect(output).toMatch(/ended \(grace-expired\)/);
+      expect(output).not.toContain(passphrase);
+      const playlist = readFileSync(join(dir, 'srt', '360p', 'index.m3u8'), 'utf8');
+      expect(playlist).toMatch(/#EXT-X-ENDLIST\n$/);
+      expect(playlist.split('\n').filter((l) => l.startsWith('seg_')).length).toBeGreaterThanOrEqual(3);
+    } finally {
+      if (live.exitCode === null) live.kill('SIGINT');
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
