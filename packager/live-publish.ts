@@ -8,7 +8,7 @@ import { filesOf, openR2Bucket, s3Client, type Bucket, type R2Target, type S3Tar
 
 // A live stream published where the on-demand packager publishes, while it is written: S3 (`videos/<id>/...`, for
 // CloudFront in front) or R2 (`<id>/...` and the bucket's catalog.json, for the Worker). The media folder stays the
-// working copy; a mirror copies it every half second in the order a player can rely on: new segments (and init
+// working copy; a mirror copies it every quarter second in the order a player can rely on: new segments (and init
 // segments) first, then the media playlists that name them, the master last, and only then removes the segments the
 // window slid past. Each object is replaced whole by its PUT (S3 and R2 never show half an object), so a viewer never
 // gets a playlist that names a segment not yet there.
@@ -109,7 +109,7 @@ export interface Mirror {
   published(): string[];
 }
 
-/** Copies `folder` to `sink` every half second until stopped; a failed pass is told and tried again. */
+/** Copies `folder` to `sink` every quarter second until stopped; a failed pass is told and tried again. */
 export function startMirror(folder: string, sink: LiveSink, onNote: (text: string) => void): Mirror {
   const sent = new Map<string, string>();
   let pass = Promise.resolve();
@@ -149,7 +149,7 @@ export function startMirror(folder: string, sink: LiveSink, onNote: (text: strin
     if (stopped || busy) return;
     busy = true;
     void run().finally(() => (busy = false));
-  }, 500);
+  }, 250);
   return {
     flush: () => run(),
     stop: async () => {

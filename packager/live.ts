@@ -278,6 +278,17 @@ export async function runLive(options: LiveOptions, hooks: LiveHooks = {}): Prom
   return await wrapUp(options, hooks, { folder, plan, status, ended, mirror });
 }
 
+/** The catalog once the stream has ended: the entry kept as a recording (no longer live), or removed. */
+function afterTheStream(id: string, keep: boolean): (entries: CatalogEntry[]) => CatalogEntry[] {
+  if (!keep) return (entries) => entries.filter((e) => e.id !== id);
+  return (entries) =>
+    entries.map((e) => {
+      if (e.id !== id) return e;
+      const { live: _live, ...recording } = e;
+      return recording;
+    });
+}
+
 /** The stream's place in S3 or R2: refused when a video of that ID is there (unless replacing), marked live in R2. */
 async function startPublishing(
   options: LiveOptions,
@@ -296,18 +307,8 @@ async function stopPublishing(options: LiveOptions, mirror: Mirror, keep: boolea
   const sink = options.publish!;
   await mirror.flush();
   await mirror.stop();
-  if (keep)
-    await sink.catalog?.((entries) =>
-      entries.map((e) => {
-        if (e.id !== options.id) return e;
-        const { live: _live, ...recording } = e;
-        return recording;
-      }),
-    );
-  else {
-    for (const path of mirror.published()) await sink.remove(path);
-    await sink.catalog?.((entries) => entries.filter((e) => e.id !== options.id));
-  }
+  if (!keep) for (const path of mirror.published()) await sink.remove(path);
+  await sink.catalog?.(afterTheStream(options.id, keep));
   await sink.close();
 }
 
@@ -412,18 +413,8 @@ async function wrapUp(
   const segments = await finish(r.folder, r.plan.renditions);
   const keep = segments > 0 && !options.removeAtEnd && existsSync(join(r.folder, MASTER_PLAYLIST));
   if (r.mirror) await stopPublishing(options, r.mirror, keep);
-  if (keep) {
-    await updateCatalog(options.mediaDir, (entries) =>
-      entries.map((e) => {
-        if (e.id !== options.id) return e;
-        const { live: _live, ...recording } = e;
-        return recording;
-      }),
-    );
-  } else {
-    await updateCatalog(options.mediaDir, (entries) => entries.filter((e) => e.id !== options.id));
-    await rm(r.folder, { recursive: true, force: true });
-  }
+  await updateCatalog(options.mediaDir, afterTheStream(options.id, keep));
+  if (!keep) await rm(r.folder, { recursive: true, force: true });
   hooks.onStatus?.({ ...r.status, state: 'ended' });
   return {
     id: options.id,

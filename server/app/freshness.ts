@@ -54,11 +54,10 @@ export function freshnessOf(
   return { cacheControl: keepPrivately(keepFor), keepFor };
 }
 
-/** A playlist tag at the start of a line: `name` alone or followed by `:`. */
-function hasTag(text: string, name: string): boolean {
-  const re = new RegExp(`^${name}(?::|\\r?$)`, 'm');
-  return re.test(text);
-}
+// Tags at the start of a line (RFC 8216 section 4.1: a tag is a line that begins with #EXT), compiled once.
+const MASTER_TAG = /^#EXT-X-(?:I-FRAME-)?STREAM-INF(?::|\r?$)/m;
+const FINISHED_TAG = /^(?:#EXT-X-ENDLIST|#EXT-X-PLAYLIST-TYPE:VOD)\r?$/m;
+const TARGET_DURATION = /^#EXT-X-TARGETDURATION:(\d{1,5})\r?$/m;
 
 /**
  * What a playlist is, from its text (RFC 8216 section 4.3): a master when it names variant streams, a media playlist
@@ -66,9 +65,12 @@ function hasTag(text: string, name: string): boolean {
  * its target duration (an integer number of seconds, section 4.3.3.1; anything else counts as none: revalidate).
  */
 export function playlistKind(text: string): { kind: FileKind; targetDuration?: number } {
-  if (hasTag(text, '#EXT-X-STREAM-INF') || hasTag(text, '#EXT-X-I-FRAME-STREAM-INF'))
-    return { kind: 'master-playlist' };
-  if (hasTag(text, '#EXT-X-ENDLIST') || /^#EXT-X-PLAYLIST-TYPE:VOD\r?$/m.test(text)) return { kind: 'media-playlist' };
-  const target = /^#EXT-X-TARGETDURATION:(\d{1,5})\r?$/m.exec(text);
+  // The common finished playlist ends with its ENDLIST: known without reading a long playlist line by line.
+  const last = text.lastIndexOf('#EXT-X-ENDLIST');
+  if (last >= 0 && (last === 0 || text[last - 1] === '\n') && /^#EXT-X-ENDLIST\s*$/.test(text.slice(last)))
+    return { kind: 'media-playlist' };
+  if (MASTER_TAG.test(text)) return { kind: 'master-playlist' };
+  if (FINISHED_TAG.test(text)) return { kind: 'media-playlist' };
+  const target = TARGET_DURATION.exec(text);
   return target ? { kind: 'live-playlist', targetDuration: Number(target[1]) } : { kind: 'live-playlist' };
 }

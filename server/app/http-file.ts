@@ -9,6 +9,8 @@ import { readPlaylist } from './tokenize.ts';
 
 type RangeResult = ByteRange | 'unsatisfiable' | null;
 
+const UTF8 = new TextDecoder();
+
 /**
  * What a runtime's own server may need of a stored object's answer, kept on the Response under a symbol (set here
  * only, read with storedFileOf). Not a header: nothing to strip again, nothing a client or an upstream could send.
@@ -120,7 +122,7 @@ export async function servePlaylist(
     // A file rewritten in place while it was read (a writer that does not rename): its size and ETag describe
     // another version, so read it again.
     if (bytes.byteLength !== object.meta.size) continue;
-    const { cacheControl, keepFor } = freshnessFor(new TextDecoder().decode(bytes));
+    const { cacheControl, keepFor } = freshnessFor(UTF8.decode(bytes));
     const plan = respond(key, object.meta, request, cacheControl);
     if (plan instanceof Response) return plan;
     const body = plan.range ? bytes.subarray(plan.range.offset, plan.range.offset + plan.range.length) : bytes;

@@ -70,10 +70,9 @@ export function mediaRoutes(app: Hono<GatewayEnv>, ctx: AppContext): void {
     const sessionControl = ctx.deps.sessions !== undefined;
     // A playlist fetched with a signed-URL query (a device link) hands the same query on to every file of this
     // video it names, so a cookie-less device carries the grant down the whole tree (app/tokenize.ts).
+    const playlist = key.endsWith('.m3u8');
     const token =
-      verdict.grant.source === 'url' && verdict.grant.policyKind === 'custom' && key.endsWith('.m3u8')
-        ? grantQuery(url)
-        : '';
+      playlist && verdict.grant.source === 'url' && verdict.grant.policyKind === 'custom' ? grantQuery(url) : '';
     if (token) {
       const object = await ctx.deps.storage.get(key);
       if (!object) return problem('not-found', 'No such file in this video.');
@@ -85,7 +84,7 @@ export function mediaRoutes(app: Hono<GatewayEnv>, ctx: AppContext): void {
         contentType: contentTypeFor(key),
       });
     }
-    if (key.endsWith('.m3u8')) {
+    if (playlist) {
       const res = await servePlaylist(ctx.deps.storage, key, c.req.raw, (text) => {
         const { kind, targetDuration } = playlistKind(text);
         return freshnessOf(kind, secondsLeft, { sessionControl, targetDuration });

@@ -48,8 +48,21 @@ describe('catalog.json validation', () => {
       '{ "videos": [ { "id": "a", "durationSeconds": -1 } ] }',
       /"durationSeconds" must be a number/,
     ],
+    // A live flag that is not a boolean ("false" as a string would read as true to a careless reader).
+    [
+      'a live flag that is not true or false',
+      '{ "videos": [ { "id": "a", "live": "false" } ] }',
+      /"live" must be true or false/,
+    ],
   ])('refuses %s, naming the line', (_name, text, message) => {
     expect(() => parseCatalog(text)).toThrow(message);
+  });
+
+  it('keeps "live": true and drops "live": false (a recording)', () => {
+    expect(parseCatalog('{ "videos": [ { "id": "a", "live": true }, { "id": "b", "live": false } ] }')).toEqual([
+      { id: 'a', title: 'a', playlist: 'master.m3u8', live: true },
+      { id: 'b', title: 'b', playlist: 'master.m3u8' },
+    ]);
   });
 
   it('reads a valid catalog with defaults', () => {

@@ -192,6 +192,15 @@ describe.each(DEPLOYMENTS)('live and on-demand caching: %s', (_name, start) => {
     await moved.arrayBuffer();
   });
 
+  it('refuses a live playlist that has grown past 4 MiB instead of reading on (500 playlist-too-large)', async () => {
+    const huge = livePlaylist(0, 3) + `#${'x'.repeat(4 * 1024 * 1024)}\n`;
+    await d.write('live/huge.m3u8', huge);
+    const res = await get('/videos/live/huge.m3u8');
+    expect(res.status).toBe(500);
+    expect(res.headers.get('content-type')).toMatch(/problem\+json/);
+    expect(((await res.json()) as { code: string }).code).toBe('playlist-too-large');
+  });
+
   it('keeps a live playlist like a finished one once it ends', async () => {
     await d.write('live/240p/index.m3u8', livePlaylist(0, 4, true));
     const path = '/videos/live/240p/index.m3u8';

@@ -1,24 +1,15 @@
 // Live streams played through the gate by real Chromium for 90 s, in every deployment at once: the Node gateway
 // alone (a stream from `hls-gate live`, with grants of 20 s so the viewer's grant is renewed several times while it
 // watches), nginx in front (a stream written by plain ffmpeg into the media folder: the gate must not depend on its
-// own packager), and the Worker in workerd with R2 (the `hls-gate live` stream, copied into the bucket as it is
-// written, segments before the playlists that name them). Sampled every 5 s: the video's time advances at every
-// sample and the distance to the live edge never grows past 3 target durations + 2 s. Meanwhile ffmpeg records 60 s
+// own packager), and the Worker in workerd with R2 (the `hls-gate live` stream, published into the bucket as it is
+// written by hls-gate's live publisher, segments before the playlists that name them). Sampled every 5 s: the video's
+// time advances at every sample and the distance to the live edge never grows past 3 target durations + 2 s. Meanwhile ffmpeg records 60 s
 // of the live stream from a device link (no cookies).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  readdirSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import type { Miniflare } from 'miniflare';
 import type { BrowserContext, Page } from 'playwright-core';
 import { REPO_ROOT } from '../../server/node/load-env.ts';
@@ -28,6 +19,8 @@ import { freePort } from '../helpers/ports.ts';
 import { NGINX_TEST_SECRET, startNginx, type RunningNginx } from '../helpers/nginx.ts';
 import { startWorkerd } from '../helpers/workerd.ts';
 import { launchBrowser } from '../e2e/browser.ts';
+import { startMirror, type LiveSink } from '../../packager/live-publish.ts';
+import { storageKey } from '../../server/app/layout.ts';
 
 const TARGET = 2;
 const PLAY_SECONDS = 90;
@@ -65,43 +58,6 @@ function sample(page: Page): Promise<Sample> {
       message: d.message?.title ?? null,
     };
   });
-}
-
-/** Copies the stream's files into R2 as they appear: segments first, then the playlists that name them. */
-function mirrorToR2(dir: string, put: (key: string, bytes: Uint8Array) => Promise<void>): () => Promise<void> {
-  const sent = new Map<string, string>();
-  let stopped = false;
-  const files = (d: string): string[] =>
-    existsSync(d)
-      ? readdirSync(d).flatMap((f) => (statSync(join(d, f)).isDirectory() ? files(join(d, f)) : [join(d, f)]))
-      : [];
-  const once = async () => {
-    const all = files(dir).filter((f) => !f.endsWith('.tmp') && !f.includes('/.'));
-    const ordered = [...all.filter((f) => !f.endsWith('.m3u8')), ...all.filter((f) => f.endsWith('.m3u8'))];
-    for (const file of ordered) {
-      let stamp: string;
-      let bytes: Buffer;
-      try {
-        stamp = `${statSync(file).mtimeMs}:${statSync(file).size}`;
-        if (sent.get(file) === stamp) continue;
-        bytes = readFileSync(file);
-      } catch {
-        continue; // deleted meanwhile (the window slid)
-      }
-      await put(relative(dir, file), bytes);
-      sent.set(file, stamp);
-    }
-  };
-  const loop = (async () => {
-    while (!stopped) {
-      await once();
-      await new Promise((r) => setTimeout(r, 300));
-    }
-  })();
-  return async () => {
-    stopped = true;
-    await loop;
-  };
 }
 
 describe('live playback in Chromium, in every deployment', () => {
@@ -180,11 +136,20 @@ describe('live playback in Chromium, in every deployment', () => {
     );
     mf = await startWorkerd(bindings, mkdtempSync(join(tmpdir(), 'hls-gate-empty-')), { assets: true });
     const bucket = await mf.getR2Bucket('MEDIA');
-    stopMirror = mirrorToR2(
-      dir,
-      async (key, b) =>
-        void (await bucket.put(key, b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer)),
-    );
+    // The stream reaches R2 by hls-gate's own live publisher (what `hls-gate live --r2` runs), into this bucket.
+    const sink: LiveSink = {
+      label: 'the test bucket',
+      exists: async () => false,
+      put: async (path, b) =>
+        void (await bucket.put(
+          storageKey('event', path),
+          b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer,
+        )),
+      remove: (path) => bucket.delete(storageKey('event', path)),
+      close: async () => {},
+    };
+    const mirror = startMirror(join(dir, 'event'), sink, () => {});
+    stopMirror = () => mirror.stop();
     // The Worker is reached through a local port that forwards to Miniflare, so Chromium can load it.
     workerUrl = (await mf.ready).href.replace(/\/$/, '');
     // The live stream is there once its master playlist is.

@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import S3rver from 's3rver';
+import { S3_CREDENTIALS, startS3 } from '../helpers/s3.ts';
 import { AwsClient } from 'aws4fetch';
 import { Miniflare, type RequestInit as MiniflareRequestInit } from 'miniflare';
 import { REPO_ROOT } from '../../server/node/load-env.ts';
@@ -16,7 +16,6 @@ import { cookieHeader, cookiesFrom, testEnv, viewerToken } from '../helpers/targ
 import { walkStream } from '../helpers/walk.ts';
 import { buildWorker } from '../../scripts/build-worker.mjs';
 
-const AWS = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-east-1' };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function live(args: string[], env: Record<string, string> = {}): { child: ChildProcess; output: () => string } {
@@ -51,24 +50,20 @@ describe('hls-gate live publishing to S3 and R2', () => {
   afterAll(() => rmSync(work, { recursive: true, force: true }));
 
   describe('S3', () => {
-    let server: S3rver;
+    let server: Awaited<ReturnType<typeof startS3>>;
     let endpoint: string;
     beforeAll(async () => {
-      server = new S3rver({
-        port: 0,
-        address: '127.0.0.1',
-        silent: true,
-        directory: join(work, 's3'),
-        configureBuckets: [{ name: 'media-bucket', configs: [] }],
-      });
-      const { port } = await server.run();
-      endpoint = `http://127.0.0.1:${port}`;
+      server = await startS3(work, 'media-bucket');
+      endpoint = server.endpoint;
     });
     afterAll(() => server?.close());
 
     it('never names a segment that is not there yet, removes what the window left, and ends with ENDLIST', async () => {
       const media = mkdtempSync(join(work, 'media-'));
-      const run = live(['s3live', '--media-dir', media, '--s3', 's3://media-bucket', '--s3-endpoint', endpoint], AWS);
+      const run = live(
+        ['s3live', '--media-dir', media, '--s3', 's3://media-bucket', '--s3-endpoint', endpoint],
+        S3_CREDENTIALS,
+      );
       const s3 = new AwsClient({
         accessKeyId: 'S3RVER',
         secretAccessKey: 'S3RVER',

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import S3rver from 's3rver';
+import { S3_CREDENTIALS, startS3 } from '../helpers/s3.ts';
 import { AwsClient } from 'aws4fetch';
 import { Miniflare, type RequestInit as MiniflareRequestInit } from 'miniflare';
 import { main } from '../../cli/main.ts';
@@ -66,21 +66,14 @@ describe('package --s3 and --r2', () => {
   afterAll(() => rmSync(work, { recursive: true, force: true }));
 
   describe('S3', () => {
-    let server: S3rver;
+    let server: Awaited<ReturnType<typeof startS3>>;
     let endpoint: string;
     beforeAll(async () => {
-      server = new S3rver({
-        port: 0,
-        address: '127.0.0.1',
-        silent: true,
-        directory: join(work, 's3'),
-        configureBuckets: [{ name: 'media-bucket', configs: [] }],
-      });
-      const { port } = await server.run();
-      endpoint = `http://127.0.0.1:${port}`;
+      server = await startS3(work, 'media-bucket');
+      endpoint = server.endpoint;
     });
     afterAll(() => server?.close());
-    const creds = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-east-1' };
+    const creds = S3_CREDENTIALS;
 
     it('uploads every file under videos/<id>/ with its Content-Type, master last, and lists it in the local catalog', async () => {
       const media = join(work, 'gateway-media');
