@@ -160,6 +160,8 @@ export function startRtmpGate(options: {
   upstreamPort: () => number;
   /** Why a connection was refused (never what it sent). */
   onRefused?: (why: string) => void;
+  /** How long an encoder has to reach its publish command; default VERIFY_TIMEOUT_MS. */
+  verifyTimeoutMs?: number;
 }): Promise<RtmpGate> {
   let busy = false;
   const server = createServer((client) => {
@@ -177,7 +179,7 @@ export function startRtmpGate(options: {
 
 async function relay(
   client: Socket,
-  options: { key: string; upstreamPort: () => number; onRefused?: (why: string) => void },
+  options: { key: string; upstreamPort: () => number; onRefused?: (why: string) => void; verifyTimeoutMs?: number },
 ): Promise<void> {
   const reader = new PublishReader(options.key);
   const upstream = await connectWithRetry(options.upstreamPort());
@@ -189,7 +191,7 @@ async function relay(
     client.destroy();
     upstream.destroy();
   };
-  const timer = setTimeout(() => refuse('no publish in time'), VERIFY_TIMEOUT_MS);
+  const timer = setTimeout(() => refuse('no publish in time'), options.verifyTimeoutMs ?? VERIFY_TIMEOUT_MS);
   client.on('data', (data: Buffer) => {
     if (verified) return;
     seen += data.length;

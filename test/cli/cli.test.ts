@@ -528,3 +528,34 @@ describe('hls-gate serve', () => {
     }
   }, 30_000);
 });
+
+describe('hls-gate live refuses a secret it cannot keep secret, before anything starts', () => {
+  const media = REPO_ROOT; // any existing folder: nothing is written when the options are refused
+  it.each([
+    ['an RTMP source without LIVE_STREAM_KEY', ['--input', 'rtmp://0.0.0.0:1935/live'], {}, /needs LIVE_STREAM_KEY/],
+    [
+      'a stream key too short to resist guessing',
+      ['--input', 'rtmp://0.0.0.0:1935/live'],
+      { LIVE_STREAM_KEY: 'short' },
+      /needs LIVE_STREAM_KEY/,
+    ],
+    [
+      'the stream key in the URL (visible on the command line)',
+      ['--input', 'rtmp://0.0.0.0:1935/live/secret-key-0123456789'],
+      { LIVE_STREAM_KEY: 'secret-key-0123456789' },
+      /never from the URL/,
+    ],
+    ['an SRT source without LIVE_SRT_PASSPHRASE', ['--input', 'srt://0.0.0.0:9000'], {}, /needs LIVE_SRT_PASSPHRASE/],
+    [
+      'an SRT URL carrying its own options',
+      ['--input', 'srt://0.0.0.0:9000?passphrase=x'],
+      {},
+      /--input srt:\/\/HOST:PORT/,
+    ],
+  ])('%s', async (_what, args, env, message) => {
+    const out = await run(['live', 'stream', '--media-dir', media, ...args], env);
+    expect(out.code).toBe(2);
+    expect(out.stderr).toMatch(message);
+    expect(out.stderr).not.toContain('secret-key');
+  });
+});

@@ -3,7 +3,7 @@
 // specification (handshake, chunks of 128 bytes with type-3 continuations, AMF0 commands); the real encoder (ffmpeg
 // pushing with the right and a wrong key) is in test/live/ingest.test.ts.
 import { describe, expect, it } from 'vitest';
-import { connect } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { PublishReader, startRtmpGate } from '../../packager/rtmp-gate.ts';
 import { freePort } from '../helpers/ports.ts';
 
@@ -161,6 +161,35 @@ describe('the RTMP stream key check', () => {
       first.destroy();
     } finally {
       await gate.close();
+    }
+  });
+
+  it('closes a connection that never reaches its publish command (a stranger holding the one slot)', async () => {
+    // ffmpeg stands in as the upstream listener: a plain TCP server that takes the relay's connection.
+    const upstream = createServer((socket) => socket.on('error', () => {}).resume());
+    await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+    const port = await freePort();
+    const refused: string[] = [];
+    const gate = await startRtmpGate({
+      host: '127.0.0.1',
+      port,
+      key: KEY,
+      upstreamPort: () => (upstream.address() as { port: number }).port,
+      onRefused: (why) => refused.push(why),
+      verifyTimeoutMs: 300,
+    });
+    try {
+      const idle = connect(port, '127.0.0.1');
+      idle.write(HANDSHAKE.subarray(0, 1537)); // C0 + C1, then nothing
+      const closed = await new Promise<boolean>((r) => {
+        idle.once('close', () => r(true));
+        setTimeout(() => r(false), 3000);
+      });
+      expect(closed).toBe(true);
+      expect(refused).toEqual(['no publish in time']);
+    } finally {
+      await gate.close();
+      await new Promise((r) => upstream.close(r));
     }
   });
 });
