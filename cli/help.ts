@@ -57,7 +57,9 @@ T is epoch seconds, ISO 8601, or relative: +30m, +2h, +1d.
   --title T                    the catalog entry's title (defaults to the ID)
   --ladder 720,360             rendition heights (the default), never above the source
   --segment-seconds N          segment length (default 2)
-  --window N                   segments in the live playlist (default 6; older ones are deleted)
+  --window N                   segments in the live playlist (default 6, 12 with --low-latency; older ones go)
+  --low-latency                low-latency HLS: fMP4 parts, preload hints, blocking playlist reload at the gate
+  --part-seconds S             the part length with --low-latency (default 1/3; 0.2 to 1)
   --dvr                        keep every segment: viewers can seek back, the recording is the whole event
   --grace S                    how long a dropped encoder may take to come back (default 30): same stream, a
                                discontinuity, no viewer interrupted

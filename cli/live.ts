@@ -94,7 +94,9 @@ export async function liveCommand(argv: string[], io: Io): Promise<number> {
       title: { type: 'string' },
       ladder: { type: 'string' },
       'segment-seconds': { type: 'string', default: '2' },
-      window: { type: 'string', default: '6' },
+      window: { type: 'string' },
+      'low-latency': { type: 'boolean', default: false },
+      'part-seconds': { type: 'string' },
       dvr: { type: 'boolean', default: false },
       grace: { type: 'string', default: '30' },
       'remove-at-end': { type: 'boolean', default: false },
@@ -146,7 +148,8 @@ export async function liveCommand(argv: string[], io: Io): Promise<number> {
     mediaDir,
     ladder,
     segmentSeconds: integer(values['segment-seconds'], '--segment-seconds', 1, 10),
-    window: integer(values.window, '--window', 3, 1000),
+    ...(values.window !== undefined ? { window: integer(values.window, '--window', 3, 1000) } : {}),
+    ...lowLatencyOptions(values['low-latency'], values['part-seconds']),
     dvr: values.dvr,
     graceSeconds: integer(values.grace, '--grace', 0, 3600),
     removeAtEnd: values['remove-at-end'],
@@ -155,6 +158,17 @@ export async function liveCommand(argv: string[], io: Io): Promise<number> {
     env: io.env,
   };
   return await run(id, options, io, values.json);
+}
+
+/** `--low-latency [--part-seconds S]`: parts of 0.2 to 1 s (RFC 8216bis section 4.4.3.7; Apple: about 1/3 s). */
+function lowLatencyOptions(on: boolean, part: string | undefined): { lowLatency?: true; partTarget?: number } {
+  if (part !== undefined && !on) throw new UsageError('--part-seconds goes with --low-latency');
+  if (!on) return {};
+  if (part === undefined) return { lowLatency: true };
+  const seconds = Number(part);
+  if (!/^\d*\.?\d+$/.test(part) || seconds < 0.2 || seconds > 1)
+    throw new UsageError('--part-seconds takes a number of seconds from 0.2 to 1, such as 0.334');
+  return { lowLatency: true, partTarget: seconds };
 }
 
 async function run(id: string, options: Parameters<typeof runLive>[0], io: Io, json: boolean): Promise<number> {

@@ -101,6 +101,8 @@ export interface RunLimits {
   /** Standard output kept, at most (bytes). */
   maxStdout?: number;
   onStdoutLine?: (line: string) => void;
+  /** Readers of extra output pipes: the tool's file descriptor 3 goes to the first, 4 to the second... */
+  outputs?: ((chunk: Buffer) => void)[];
 }
 
 export interface RunResult {
@@ -118,7 +120,9 @@ export function runTool(
   return new Promise((resolve, reject) => {
     if (limits.signal?.aborted) return reject(new PackageError('aborted'));
     const [file, ...rest] = [...tools.wrapper, command, ...args];
-    const child = spawn(file!, rest, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const extra = (limits.outputs ?? []).map(() => 'pipe' as const);
+    const child = spawn(file!, rest, { stdio: ['ignore', 'pipe', 'pipe', ...extra], detached: true });
+    limits.outputs?.forEach((read, i) => (child.stdio[3 + i] as NodeJS.ReadableStream).on('data', read));
     if (child.pid) lowerGroupPriority(child.pid, tools.niceness);
     let stdout = '';
     let pending = '';
@@ -134,7 +138,7 @@ export function runTool(
       }
     };
     const max = limits.maxStdout ?? 4 * 1024 * 1024;
-    child.stdout.on('data', (d: Buffer) => {
+    child.stdout!.on('data', (d: Buffer) => {
       const text = d.toString();
       if (stdout.length < max) stdout += text.slice(0, max - stdout.length);
       if (!limits.onStdoutLine) return;
@@ -143,7 +147,7 @@ export function runTool(
       pending = lines.pop() ?? '';
       for (const line of lines) limits.onStdoutLine(line);
     });
-    child.stderr.on('data', (d: Buffer) => {
+    child.stderr!.on('data', (d: Buffer) => {
       errors = (errors + d.toString()).slice(-4000);
     });
     const onAbort = () => stop(new PackageError('aborted'));

@@ -77,27 +77,68 @@ export function encodeArgs(
     args.push('-map', '0:a:0', '-vn');
     streams.push('a:0,name:audio');
   } else {
-    const labels = renditions.map((_, i) => `[s${i}]`).join('');
-    // min(h, ih), rounded to even: never above a source whose size is only known once it arrives.
-    const height = (h: number) => (opts.capAtSource ? `'trunc(min(${h}\\,ih)/2)*2'` : String(h));
-    const scales = renditions.map((r, i) => `[s${i}]scale=-2:${height(r.height)}[v${i}]`).join(';');
-    args.push('-filter_complex', `[0:v:0]split=${renditions.length}${labels};${scales}`);
+    args.push(...scaleArgs(renditions, opts));
     renditions.forEach((_r, i) => {
       args.push('-map', `[v${i}]`);
       if (audio) args.push('-map', '0:a:0');
     });
-    args.push('-c:v', 'libx264', '-preset', opts.preset, ...(opts.tune ? ['-tune', opts.tune] : []));
-    args.push('-pix_fmt', 'yuv420p', '-sc_threshold', '0');
-    args.push('-force_key_frames', `expr:gte(t,n_forced*${opts.segmentSeconds})`);
+    args.push(...videoCodecArgs(opts));
     renditions.forEach((r, i) => {
-      const kbps = r.videoKbps;
-      args.push(`-b:v:${i}`, `${kbps}k`, `-maxrate:v:${i}`, `${Math.round(kbps * 1.1)}k`, `-bufsize:v:${i}`);
-      args.push(`${kbps * 2}k`, `-profile:v:${i}`, r.height >= 720 ? 'high' : 'main');
+      args.push(...rateArgs(r, `:${i}`));
       streams.push(audio ? `v:${i},a:${i},name:${r.name}` : `v:${i},name:${r.name}`);
     });
   }
-  if (audio) args.push('-c:a', 'aac', '-b:a', `${AUDIO_KBPS}k`, '-ac', '2', '-ar', '48000');
+  if (audio) args.push(...AUDIO_ARGS);
   return { args, streams };
+}
+
+const AUDIO_ARGS = ['-c:a', 'aac', '-b:a', `${AUDIO_KBPS}k`, '-ac', '2', '-ar', '48000'];
+
+/** One decode, split into a scaler per rendition: `[v<i>]` is rendition i's picture. */
+function scaleArgs(renditions: Rendition[], opts: EncodeOptions): string[] {
+  const labels = renditions.map((_, i) => `[s${i}]`).join('');
+  // min(h, ih), rounded to even: never above a source whose size is only known once it arrives.
+  const height = (h: number) => (opts.capAtSource ? `'trunc(min(${h}\\,ih)/2)*2'` : String(h));
+  const scales = renditions.map((r, i) => `[s${i}]scale=-2:${height(r.height)}[v${i}]`).join(';');
+  return ['-filter_complex', `[0:v:0]split=${renditions.length}${labels};${scales}`];
+}
+
+/** x264 for every rendition, key frames forced at every segment boundary. */
+function videoCodecArgs(opts: EncodeOptions): string[] {
+  return [
+    ...['-c:v', 'libx264', '-preset', opts.preset, ...(opts.tune ? ['-tune', opts.tune] : [])],
+    ...['-pix_fmt', 'yuv420p', '-sc_threshold', '0'],
+    ...['-force_key_frames', `expr:gte(t,n_forced*${opts.segmentSeconds})`],
+  ];
+}
+
+/** One rendition's bit rate, buffer and profile; `stream` is ffmpeg's stream specifier suffix (`:0`, or ''). */
+function rateArgs(r: Rendition, stream: string): string[] {
+  const kbps = r.videoKbps;
+  return [
+    ...[`-b:v${stream}`, `${kbps}k`, `-maxrate:v${stream}`, `${Math.round(kbps * 1.1)}k`],
+    ...[`-bufsize:v${stream}`, `${kbps * 2}k`, `-profile:v${stream}`, r.height >= 720 ? 'high' : 'main'],
+  ];
+}
+
+/**
+ * The same encoding as `encodeArgs`, but one output per rendition (ffmpeg's options after `-map` apply to the next
+ * output only), each written by `output(i)`'s arguments: what low-latency ingest uses to get every rendition's
+ * fragmented MP4 on its own pipe.
+ */
+export function encodeOutputs(
+  renditions: Rendition[],
+  audio: boolean,
+  opts: EncodeOptions,
+  output: (index: number) => string[],
+): string[] {
+  if (renditions.length === 0) return ['-map', '0:a:0', '-vn', ...AUDIO_ARGS, ...output(0)];
+  const args = scaleArgs(renditions, opts);
+  renditions.forEach((r, i) => {
+    args.push('-map', `[v${i}]`, ...(audio ? ['-map', '0:a:0'] : []), ...videoCodecArgs(opts), ...rateArgs(r, ''));
+    args.push(...(audio ? AUDIO_ARGS : []), ...output(i));
+  });
+  return args;
 }
 
 /** The ffmpeg arguments that write every rendition into `outDir/<name>/`; `input` is `ffmpegInput(...)`. */

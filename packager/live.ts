@@ -11,6 +11,8 @@ import { readCatalogFile, updateCatalog, upsertEntry } from './catalog-file.ts';
 import { startRtmpGate } from './rtmp-gate.ts';
 import { startMirror, type LiveSink, type Mirror } from './live-publish.ts';
 import { createServer } from 'node:net';
+import { LlStream } from './ll/stream.ts';
+import type { PartWritten } from './ll/writer.ts';
 
 // Live ingest: one ffmpeg run (or several, when an encoder reconnects) writes a live ABR ladder straight into the
 // media folder, where the gateway serves it as it grows (app/freshness.ts keeps a live playlist fresh). The ladder
@@ -58,8 +60,19 @@ export interface LiveOptions {
   /** Also publish it, as it is written, to S3 or R2 (live-publish.ts); the media folder is the working copy. */
   publish?: LiveSink;
   preset?: string;
+  /**
+   * Low-latency HLS (ll/): fMP4 parts of `partTarget` seconds (default 1/3), preload hints, blocking reload
+   * announced; the window defaults to 12 segments so that a delta update has something to skip.
+   */
+  lowLatency?: boolean;
+  partTarget?: number;
+  /** Low latency: told of every part written (the encoder's own delay is measured from it). */
+  onPart?: PartWritten;
   env?: Record<string, string | undefined>;
 }
+
+/** PART-TARGET unless asked otherwise: ten frames at 30 fps; ffmpeg cuts at 90% of it (ll/stream.ts). */
+export const DEFAULT_PART_TARGET = 1 / 3;
 
 export type LiveState = 'waiting' | 'live' | 'reconnecting' | 'ended';
 
@@ -91,6 +104,9 @@ export interface LiveReport {
 
 export const DEFAULT_LIVE_LADDER = [720, 360];
 
+/** Quiet, progress on standard output (progressReader). */
+const FFMPEG_PREFIX = ['-hide_banner', '-nostdin', '-loglevel', 'error', '-progress', 'pipe:1', '-nostats', '-y'];
+
 /** The arguments of one ffmpeg run; `resumed` after a reconnection. */
 export function liveArgs(
   input: string[],
@@ -104,7 +120,7 @@ export function liveArgs(
   if (!o.dvr) flags.push('delete_segments');
   if (o.resumed) flags.push('append_list', 'discont_start');
   return [
-    ...['-hide_banner', '-nostdin', '-loglevel', 'error', '-progress', 'pipe:1', '-nostats', '-y'],
+    ...FFMPEG_PREFIX,
     ...input,
     ...encode.args,
     ...['-f', 'hls', '-hls_time', String(o.segmentSeconds)],
@@ -214,7 +230,13 @@ async function writeAtomically(path: string, text: string): Promise<void> {
 }
 
 /** The master playlist, once every rendition has its first segment: written once, atomically. */
-async function writeMaster(tools: Tools, folder: string, renditions: Rendition[], audio: boolean): Promise<boolean> {
+async function writeMaster(
+  tools: Tools,
+  folder: string,
+  renditions: Rendition[],
+  audio: boolean,
+  format: 'ts' | 'cmaf',
+): Promise<boolean> {
   for (const r of renditions) if ((await segmentsWritten(folder, r.name)) === 0) return false;
   const measured = [];
   for (const r of renditions) {
@@ -223,7 +245,7 @@ async function writeMaster(tools: Tools, folder: string, renditions: Rendition[]
     const ceiling = Math.ceil((r.videoKbps * 1.1 + (audio ? 128 : 0)) * 1000);
     measured.push({ ...m, bandwidth: Math.max(m.bandwidth, ceiling), averageBandwidth: m.averageBandwidth });
   }
-  await writeAtomically(join(folder, MASTER_PLAYLIST), masterPlaylist(measured, 'ts'));
+  await writeAtomically(join(folder, MASTER_PLAYLIST), masterPlaylist(measured, format));
   return true;
 }
 
@@ -270,12 +292,32 @@ export async function runLive(options: LiveOptions, hooks: LiveHooks = {}): Prom
   let ended: LiveReport['ended'];
   const upstreamPort = options.input.kind === 'rtmp' ? await freeLoopbackPort() : 0;
   const gate = options.input.kind === 'rtmp' ? await openGate(options.input, upstreamPort, hooks) : undefined;
+  const ll = options.lowLatency ? lowLatencyStream(options, folder, plan.renditions) : undefined;
+  await ll?.prepare();
   try {
-    ended = await ingest(options, hooks, { tools, folder, plan, status, upstreamPort });
+    ended = await ingest(options, hooks, { tools, folder, plan, status, upstreamPort, ...(ll ? { ll } : {}) });
   } finally {
     await gate?.close();
   }
-  return await wrapUp(options, hooks, { folder, plan, status, ended, mirror });
+  return await wrapUp(options, hooks, {
+    folder,
+    plan,
+    status,
+    ended,
+    ...(mirror ? { mirror } : {}),
+    ...(ll ? { ll } : {}),
+  });
+}
+
+function lowLatencyStream(options: LiveOptions, folder: string, renditions: Rendition[]): LlStream {
+  const names = renditions.length > 0 ? renditions.map((r) => r.name) : ['audio'];
+  const settings = {
+    segmentSeconds: options.segmentSeconds ?? 2,
+    partTarget: options.partTarget ?? DEFAULT_PART_TARGET,
+    window: options.window ?? 12,
+    event: options.dvr ?? false,
+  };
+  return new LlStream(folder, names, settings, options.onPart);
 }
 
 /** The catalog once the stream has ended: the entry kept as a recording (no longer live), or removed. */
@@ -328,6 +370,8 @@ interface Running {
   plan: { renditions: Rendition[]; audio: boolean; capAtSource: boolean };
   status: LiveStatus;
   upstreamPort: number;
+  /** Low latency: the writers of every rendition, kept across runs. */
+  ll?: LlStream;
 }
 
 /** ffmpeg runs, one per encoder connection, until the stream has ended; returns how it ended. */
@@ -346,7 +390,9 @@ async function ingest(options: LiveOptions, hooks: LiveHooks, r: Running): Promi
     r.status.segments = await segmentsWritten(r.folder, r.plan.renditions[0]?.name ?? 'audio');
     r.status.kbps = await outputKbps(r.folder, r.plan.renditions);
     if (!master && r.status.frames > 0)
-      master = await writeMaster(r.tools, r.folder, r.plan.renditions, r.plan.audio).catch(() => false);
+      master = await writeMaster(r.tools, r.folder, r.plan.renditions, r.plan.audio, r.ll ? 'cmaf' : 'ts').catch(
+        () => false,
+      );
     hooks.onStatus?.({ ...r.status });
   };
   try {
@@ -374,20 +420,28 @@ async function oneRun(
   run: { resumed: boolean; wait: number | undefined },
 ): Promise<boolean> {
   let got = false;
-  const args = liveArgs(
-    inputArgs(options.input, r.upstreamPort, run.wait === undefined ? undefined : Math.max(1, run.wait / 1000)),
-    r.folder,
-    r.plan.renditions,
-    r.plan.audio,
-    {
-      segmentSeconds: options.segmentSeconds ?? 2,
-      window: options.window ?? 6,
-      dvr: options.dvr ?? false,
-      preset: options.preset ?? 'veryfast',
-      capAtSource: r.plan.capAtSource,
-      resumed: run.resumed,
-    },
+  const input = inputArgs(
+    options.input,
+    r.upstreamPort,
+    run.wait === undefined ? undefined : Math.max(1, run.wait / 1000),
   );
+  const common = {
+    segmentSeconds: options.segmentSeconds ?? 2,
+    preset: options.preset ?? 'veryfast',
+    capAtSource: r.plan.capAtSource,
+  };
+  const ll = r.ll?.run(r.plan.renditions, r.plan.audio, {
+    ...common,
+    partTarget: options.partTarget ?? DEFAULT_PART_TARGET,
+  });
+  const args = ll
+    ? [...FFMPEG_PREFIX, ...input, ...ll.args]
+    : liveArgs(input, r.folder, r.plan.renditions, r.plan.audio, {
+        ...common,
+        window: options.window ?? 6,
+        dvr: options.dvr ?? false,
+        resumed: run.resumed,
+      });
   const onLine = progressReader(r.status, () => {
     got = true;
     r.status.state = 'live';
@@ -396,6 +450,7 @@ async function oneRun(
     await runTool(r.tools, r.tools.ffmpeg, args, 'encode-failed', {
       ...(hooks.signal ? { signal: hooks.signal } : {}),
       onStdoutLine: onLine,
+      ...(ll ? { outputs: ll.outputs } : {}),
     });
   } catch (err) {
     if (hooks.signal?.aborted) return got;
@@ -408,9 +463,16 @@ async function oneRun(
 async function wrapUp(
   options: LiveOptions,
   hooks: LiveHooks,
-  r: { folder: string; plan: Running['plan']; status: LiveStatus; ended: LiveReport['ended']; mirror?: Mirror },
+  r: {
+    folder: string;
+    plan: Running['plan'];
+    status: LiveStatus;
+    ended: LiveReport['ended'];
+    mirror?: Mirror;
+    ll?: LlStream;
+  },
 ): Promise<LiveReport> {
-  const segments = await finish(r.folder, r.plan.renditions);
+  const segments = r.ll ? await r.ll.finish() : await finish(r.folder, r.plan.renditions);
   const keep = segments > 0 && !options.removeAtEnd && existsSync(join(r.folder, MASTER_PLAYLIST));
   if (r.mirror) await stopPublishing(options, r.mirror, keep);
   await updateCatalog(options.mediaDir, afterTheStream(options.id, keep));

@@ -1,3 +1,6 @@
+import type { BlockingReloads } from './blocking-reload.ts';
+import type { PlaylistVersion } from './http-file.ts';
+import type { ObjectMeta } from './storage.ts';
 import type { Context } from 'hono';
 import type { GatewayConfig } from './config.ts';
 import type { MediaStorage, UploadSink } from './storage.ts';
@@ -62,4 +65,7 @@ export interface AppContext {
   clientIp: (c: Context) => string | null;
   /** Told when catalog.json cannot be used (the last good catalog stays in use). */
   catalogError: (err: Error) => void;
+  /** Blocking playlist reload and preload-hinted parts, when the storage can watch (app/blocking-reload.ts). */
+  holds?: BlockingReloads<PlaylistVersion>;
+  partHolds?: BlockingReloads<ObjectMeta>;
 }

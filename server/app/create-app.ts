@@ -1,3 +1,6 @@
+import { BlockingReloads, MAX_HELD, type WatchableStorage } from './blocking-reload.ts';
+import { readPlaylistVersion } from './http-file.ts';
+import type { MediaStorage } from './storage.ts';
 import { Hono, type MiddlewareHandler } from 'hono';
 import type { AppContext, AppDeps, GatewayEnv } from './context.ts';
 import { cors } from './cors.ts';
@@ -25,6 +28,20 @@ export type { AppDeps } from './context.ts';
  * `/healthz`, and the player page at `/` when `deps.assets` is given), so it can be mounted at any prefix beside a
  * host app's routes.
  */
+/** Held requests for low-latency HLS, where the storage can say when a file changes (local disk). */
+function blockingReloads(storage: MediaStorage, now: () => number): Pick<AppContext, 'holds' | 'partHolds'> {
+  if (!storage.watch) return {};
+  const watchable = storage as WatchableStorage;
+  const options = { maxHeld: MAX_HELD, sweepMs: 100, lingerMs: 10_000, now };
+  return {
+    holds: new BlockingReloads(watchable, async (key) => {
+      const v = await readPlaylistVersion(storage, key);
+      return typeof v === 'object' ? v : null;
+    }, options),
+    partHolds: new BlockingReloads(watchable, (key) => storage.head(key), options),
+  };
+}
+
 export function createApp(deps: AppDeps): Hono<GatewayEnv> {
   const { config } = deps;
   const now = deps.now ?? (() => Date.now());
@@ -50,6 +67,7 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
     },
     catalogError: (err) =>
       events('error', 'catalog.json cannot be used; the last good catalog stays in use', { error: loggableError(err) }),
+    ...blockingReloads(deps.storage, now),
   };
   const issuer = createGrantIssuer({
     keyPairId: config.keyPairId,

@@ -7,6 +7,8 @@
 //   recommendations": https://docs.aws.amazon.com/mediapackage/latest/ug/cdns.html); 0 means revalidate each time,
 //   answered 304 from the ETag when unchanged. A player reloads a live playlist about once per target duration
 //   (RFC 8216 section 6.3.4), so a longer max-age would hand it the same playlist again and freeze playback;
+// - a low-latency media playlist (EXT-X-PART-INF, RFC 8216bis section 4.4.3.7) changes with every part, a few times
+//   a second: revalidated every time (its ETag is of its bytes, http-file.ts), never kept;
 // - a master (multivariant) playlist briefly: it says nothing of whether its renditions are live, and a player
 //   reads it once per playback, so a short life costs nothing on demand;
 // - under session control nothing is reused unchecked: a revoked device must not replay its cache, so every copy is
@@ -58,6 +60,7 @@ export function freshnessOf(
 const MASTER_TAG = /^#EXT-X-(?:I-FRAME-)?STREAM-INF(?::|\r?$)/m;
 const FINISHED_TAG = /^(?:#EXT-X-ENDLIST|#EXT-X-PLAYLIST-TYPE:VOD)\r?$/m;
 const TARGET_DURATION = /^#EXT-X-TARGETDURATION:(\d{1,5})\r?$/m;
+const PART_INF = /^#EXT-X-PART-INF:/m;
 
 /**
  * What a playlist is, from its text (RFC 8216 section 4.3): a master when it names variant streams, a media playlist
@@ -71,6 +74,7 @@ export function playlistKind(text: string): { kind: FileKind; targetDuration?: n
     return { kind: 'media-playlist' };
   if (MASTER_TAG.test(text)) return { kind: 'master-playlist' };
   if (FINISHED_TAG.test(text)) return { kind: 'media-playlist' };
+  if (PART_INF.test(text)) return { kind: 'live-playlist', targetDuration: 0 };
   const target = TARGET_DURATION.exec(text);
   return target ? { kind: 'live-playlist', targetDuration: Number(target[1]) } : { kind: 'live-playlist' };
 }

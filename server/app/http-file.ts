@@ -99,36 +99,81 @@ export async function serveObject(
 }
 
 /** A file that changed under every attempt to read one version of it: ask again in a second. */
-function stillChanging(): Response {
+export function stillChanging(): Response {
   return new Response(null, { status: 503, headers: { 'Retry-After': '1', 'Cache-Control': 'no-store' } });
 }
 
+/** One version of a playlist, read whole: its bytes, its text, and metadata whose ETag is of these very bytes. */
+export interface PlaylistVersion {
+  bytes: Uint8Array;
+  text: string;
+  meta: ObjectMeta;
+}
+
 /**
- * Serves a playlist, read whole (playlists are small; at most MAX_PLAYLIST_BYTES, else 'too-large') so that its
- * freshness follows what this very version of it says (a live playlist is kept briefly, a finished one long), and
- * its headers, validators and bytes all describe that one version.
+ * Reads a playlist whole (playlists are small: at most MAX_PLAYLIST_BYTES, else 'too-large'), with an ETag from its
+ * content: a playlist rewritten several times a second keeps the same size and, to a second, the same modification
+ * time, so a validator made of those would answer 304 for bytes the viewer never saw.
  */
-export async function servePlaylist(
+export async function readPlaylistVersion(
   storage: MediaStorage,
   key: string,
-  request: Request,
-  freshnessFor: (text: string) => Freshness,
-): Promise<Response | null | 'too-large'> {
+): Promise<PlaylistVersion | null | 'too-large' | 'changing'> {
   for (let attempt = 0; attempt < 2; attempt++) {
     const object = await storage.get(key);
     if (!object) return null;
     const bytes = await readPlaylist(object);
     if (!bytes) return 'too-large';
-    // A file rewritten in place while it was read (a writer that does not rename): its size and ETag describe
-    // another version, so read it again.
+    // A file rewritten in place while it was read (a writer that does not rename): read it again.
     if (bytes.byteLength !== object.meta.size) continue;
-    const { cacheControl, keepFor } = freshnessFor(UTF8.decode(bytes));
-    const plan = respond(key, object.meta, request, cacheControl);
-    if (plan instanceof Response) return plan;
-    const body = plan.range ? bytes.subarray(plan.range.offset, plan.range.offset + plan.range.length) : bytes;
-    return bodyResponse(body, plan.status, plan.headers, keepFor);
+    return { bytes, text: UTF8.decode(bytes), meta: { ...object.meta, etag: await contentEtag(bytes) } };
   }
-  return stillChanging();
+  return 'changing';
+}
+
+/** A strong ETag from the bytes themselves (SHA-256, 128 bits kept). */
+export async function contentEtag(bytes: Uint8Array): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>));
+  let hex = '';
+  for (const b of digest.subarray(0, 16)) hex += b.toString(16).padStart(2, '0');
+  return `"${hex}"`;
+}
+
+/**
+ * The answer for one playlist version, whose freshness follows what it says (a live playlist is kept briefly, a
+ * finished one long). `served` replaces the text sent (a delta update, a rewritten server-control line): it then has
+ * its own ETag.
+ */
+export async function playlistResponse(
+  key: string,
+  version: PlaylistVersion,
+  request: Request,
+  { cacheControl, keepFor }: Freshness,
+  served?: string,
+): Promise<Response> {
+  let { bytes, meta } = version;
+  if (served !== undefined && served !== version.text) {
+    bytes = new TextEncoder().encode(served);
+    meta = { ...meta, size: bytes.byteLength, etag: await contentEtag(bytes) };
+  }
+  const plan = respond(key, meta, request, cacheControl);
+  if (plan instanceof Response) return plan;
+  const body = plan.range ? bytes.subarray(plan.range.offset, plan.range.offset + plan.range.length) : bytes;
+  return bodyResponse(body, plan.status, plan.headers, keepFor);
+}
+
+/** A playlist read whole and answered (readPlaylistVersion, playlistResponse); null when absent. */
+export async function servePlaylist(
+  storage: MediaStorage,
+  key: string,
+  request: Request,
+  freshnessFor: (text: string) => Freshness,
+  transform?: (text: string) => string,
+): Promise<Response | null | 'too-large'> {
+  const version = await readPlaylistVersion(storage, key);
+  if (version === null || version === 'too-large') return version;
+  if (version === 'changing') return stillChanging();
+  return playlistResponse(key, version, request, freshnessFor(version.text), transform?.(version.text));
 }
 
 /** The response for `meta` when no body is needed (304, 416, HEAD), or the status, headers and range of the body. */

@@ -115,6 +115,25 @@ export const PROBLEMS = {
     when: 'behind nginx (`SERVE_VIA_NGINX`): the request did not come through nginx (no valid `X-Hls-Gate-Proxy`)',
     detail: 'This gateway answers through its nginx only (SERVE_VIA_NGINX): use the nginx address.',
   },
+  'bad-delivery-directive': {
+    status: 400,
+    when: 'a playlist request whose `_HLS_msn`, `_HLS_part` or `_HLS_skip` cannot be read (not a decimal integer, given twice, `_HLS_part` without `_HLS_msn`: RFC 8216bis section 6.2.5.2)',
+  },
+  'directive-too-far': {
+    status: 400,
+    when: 'a blocking playlist request for a segment more than two past the last one, or more parts ahead than the Advance Part Limit (RFC 8216bis section 6.2.5.2)',
+    detail: 'The requested segment or part is too far ahead of the live edge.',
+  },
+  'playlist-not-updated': {
+    status: 503,
+    when: 'a blocking playlist request whose segment or part did not appear within three target durations, or a preload-hinted part that was not written in that time (RFC 8216bis sections 6.2.5.2, 6.2.6)',
+    detail: 'The live stream did not reach the requested part in time.',
+  },
+  'too-many-held': {
+    status: 503,
+    when: 'a blocking request while 20,000 requests are already held',
+    detail: 'Too many requests are waiting for live playlists; try again.',
+  },
   'playlist-too-large': {
     status: 500,
     when: 'a playlist over 4 MiB or 100,000 lines (playlists are read whole, to tokenize them and to tell live from finished)',

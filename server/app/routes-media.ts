@@ -2,12 +2,12 @@ import type { Hono } from 'hono';
 import type { AppContext, GatewayEnv } from './context.ts';
 import { ROUTES, mediaKey, mountPrefix, videoFolder } from './layout.ts';
 import { badHost, cloudFrontDenial, problem } from './responses.ts';
-import { serveObject, servePlaylist } from './http-file.ts';
-import { freshnessOf, playlistKind } from './freshness.ts';
+import { serveObject } from './http-file.ts';
+import { answerPlaylist } from './media-playlists.ts';
+import { awaitHintedPart } from './hinted-parts.ts';
+import { freshnessOf } from './freshness.ts';
 import { SESSION_COOKIE, SESSION_PARAM, SIGNED_URL_PARAMS, cookieValues } from '../core/cookies.ts';
 import { MAX_SESSION_VALUES, isSessionValue } from './session-control.ts';
-import { MAX_PLAYLIST_BYTES, MAX_PLAYLIST_LINES, tokenizedPlaylist } from './tokenize.ts';
-import { contentTypeFor } from './mime.ts';
 import { DENIALS } from '../core/denials.ts';
 
 // Gated media: every playlist, segment, init segment and key is checked as CloudFront would check it, then
@@ -25,6 +25,8 @@ function grantQuery(url: URL): string {
     .filter((pair) => GRANT_PARAMS.has(pair.slice(0, pair.indexOf('=') < 0 ? pair.length : pair.indexOf('='))))
     .join('&');
 }
+
+const notFound = () => problem('not-found', 'No such file in this video.');
 
 export function mediaRoutes(app: Hono<GatewayEnv>, ctx: AppContext): void {
   app.on(['GET', 'HEAD'], ROUTES.media, async (c) => {
@@ -65,43 +67,33 @@ export function mediaRoutes(app: Hono<GatewayEnv>, ctx: AppContext): void {
         return problem('store-unavailable', undefined, { 'Retry-After': '1' });
       if (session.reason) return cloudFrontDenial({ code: DENIALS[session.reason].code, reason: session.reason });
     }
+    if (key.endsWith('.m3u8')) {
+      // A playlist fetched with a signed-URL query (a device link) hands the same query on to every file of this
+      // video it names, so a cookie-less device carries the grant down the whole tree (app/tokenize.ts).
+      const tokenized = verdict.grant.source === 'url' && verdict.grant.policyKind === 'custom';
+      return answerPlaylist(ctx, {
+        key,
+        url,
+        request: c.req.raw,
+        grant: verdict.grant,
+        token: tokenized ? grantQuery(url) : '',
+        mediaBase,
+        folder,
+      });
+    }
     // How long a copy may be reused follows what the file is and the grant (app/freshness.ts).
     const secondsLeft = Math.max(0, Math.floor(verdict.grant.expiresAt - ctx.now() / 1000));
-    const sessionControl = ctx.deps.sessions !== undefined;
-    // A playlist fetched with a signed-URL query (a device link) hands the same query on to every file of this
-    // video it names, so a cookie-less device carries the grant down the whole tree (app/tokenize.ts).
-    const playlist = key.endsWith('.m3u8');
-    const token =
-      playlist && verdict.grant.source === 'url' && verdict.grant.policyKind === 'custom' ? grantQuery(url) : '';
-    if (token) {
-      const object = await ctx.deps.storage.get(key);
-      if (!object) return problem('not-found', 'No such file in this video.');
-      return tokenizedPlaylist(object, {
-        playlistUrl: mediaBase + url.pathname,
-        folderUrl: mediaBase + folder,
-        token,
-        head: c.req.method === 'HEAD',
-        contentType: contentTypeFor(key),
-      });
+    const freshness = freshnessOf('file', secondsLeft, { sessionControl: ctx.deps.sessions !== undefined });
+    const res = await serveObject(ctx.deps.storage, key, c.req.raw, freshness);
+    if (res) return res;
+    // A part announced by EXT-X-PRELOAD-HINT and not written yet is answered once it is (RFC 8216bis 6.2.6).
+    const hinted = await awaitHintedPart(ctx, key, c.req.raw.signal);
+    if (hinted === 'written') {
+      if (verdict.grant.expiresAt <= ctx.now() / 1000)
+        return cloudFrontDenial({ code: DENIALS.expired.code, reason: 'expired' });
+      return (await serveObject(ctx.deps.storage, key, c.req.raw, freshness)) ?? notFound();
     }
-    if (playlist) {
-      const res = await servePlaylist(ctx.deps.storage, key, c.req.raw, (text) => {
-        const { kind, targetDuration } = playlistKind(text);
-        return freshnessOf(kind, secondsLeft, { sessionControl, targetDuration });
-      });
-      if (res === 'too-large')
-        return problem(
-          'playlist-too-large',
-          `The playlist is over ${MAX_PLAYLIST_BYTES} bytes or ${MAX_PLAYLIST_LINES} lines: too large to serve.`,
-        );
-      return res ?? problem('not-found', 'No such file in this video.');
-    }
-    const res = await serveObject(
-      ctx.deps.storage,
-      key,
-      c.req.raw,
-      freshnessOf('file', secondsLeft, { sessionControl }),
-    );
-    return res ?? problem('not-found', 'No such file in this video.');
+    if (hinted === 'timeout') return problem('playlist-not-updated', undefined, { 'Retry-After': '1' });
+    return notFound();
   });
 }

@@ -107,6 +107,13 @@ export interface MediaStorage {
    * containment check, fstat) provide it; the HTTP layer then never looks an object up twice.
    */
   open?(key: string): Promise<OpenedObject | null>;
+  /**
+   * Optional: calls `onChange` whenever the object at `key` may have changed (created, replaced, removed) until the
+   * returned function is called; null when the key's folder does not exist. Local disk has it (inotify); a gateway
+   * whose storage lacks it cannot hold blocking playlist reloads (app/blocking-reload.ts) and serves low-latency
+   * playlists for polling instead.
+   */
+  watch?(key: string, onChange: () => void): (() => void) | null;
   /** Metadata, or null when the object does not exist. */
   head(key: string): Promise<ObjectMeta | null>;
   /** The object's bytes (optionally one range, already validated against `size`), or null when absent. */

@@ -1,5 +1,5 @@
-import { closeSync, constants, fstatSync, openSync, readSync, readlinkSync, realpathSync } from 'node:fs';
-import { join, resolve, sep } from 'node:path';
+import { closeSync, constants, fstatSync, openSync, readSync, readlinkSync, realpathSync, watch } from 'node:fs';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import type { ByteRange, MediaStorage, ObjectMeta, OpenedObject, StoredObject } from '../app/storage.ts';
 import { leaseBuffer } from './file-buffers.ts';
 import { FileSpan } from './file-spans.ts';
@@ -157,7 +157,35 @@ export function createFsStorage(root: string, options: FsStorageOptions = {}): M
     return { meta: opened.meta, body: await read(opened, range) };
   }
 
-  return { open: openObject, head, get };
+  /**
+   * One inotify watch on the key's folder (a writer replaces a playlist by rename, which a watch on the file itself
+   * would lose), for events naming the file. The folder must really be inside the video's folder: a symlinked folder
+   * is refused like a symlinked file.
+   */
+  function watchKey(key: string, onChange: () => void): (() => void) | null {
+    const slash = key.indexOf('/');
+    if (slash <= 0) return null;
+    const videoDir = join(base, key.slice(0, slash));
+    const folder = dirname(join(base, key));
+    try {
+      const real = realpathSync(folder);
+      if (real !== videoDir && !real.startsWith(videoDir + sep)) return null;
+      const name = basename(key);
+      const watcher = watch(real, { persistent: false }, (_event, file) => {
+        if (file === null || file === name) onChange();
+      });
+      // A folder removed or unwatchable: tell the hub once (it reads: gone), then stop.
+      watcher.on('error', () => {
+        watcher.close();
+        onChange();
+      });
+      return () => watcher.close();
+    } catch {
+      return null;
+    }
+  }
+
+  return { open: openObject, head, get, watch: watchKey };
 }
 
 /** A body that fails at once: the HTTP layer aborts the connection rather than send fewer bytes than announced. */
