@@ -67,5 +67,6 @@ export interface AppContext {
   catalogError: (err: Error) => void;
   /** Blocking playlist reload and preload-hinted parts, when the storage can watch (app/blocking-reload.ts). */
   holds?: BlockingReloads<PlaylistVersion>;
-  partHolds?: BlockingReloads<ObjectMeta>;
+  /** What one look at a file finds: its metadata, or null while it is not written. */
+  partHolds?: BlockingReloads<{ meta: ObjectMeta | null }>;
 }

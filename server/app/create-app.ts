@@ -38,7 +38,7 @@ function blockingReloads(storage: MediaStorage, now: () => number): Pick<AppCont
       const v = await readPlaylistVersion(storage, key);
       return typeof v === 'object' ? v : null;
     }, options),
-    partHolds: new BlockingReloads(watchable, (key) => storage.head(key), options),
+    partHolds: new BlockingReloads(watchable, async (key) => ({ meta: await storage.head(key) }), options),
   };
 }
 

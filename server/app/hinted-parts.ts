@@ -21,8 +21,7 @@ export async function awaitHintedPart(
   const state = llState(playlist.version.text);
   if (state.ended || state.hint !== key.slice(slash + 1)) return 'absent';
   const waitMs = 3 * Math.max(1, state.targetDuration) * 1000;
-  const part = await ctx.partHolds.hold(key, () => 'ready', () => waitMs, signal);
-  // The hub reads the file's metadata: absent is `null`, which it reports as 'gone' until it appears.
+  const part = await ctx.partHolds.hold(key, (look) => (look.meta ? 'ready' : 'wait'), () => waitMs, signal);
   if (typeof part === 'object' && 'version' in part) return 'written';
   return part === 'timeout' ? 'timeout' : 'absent';
 }

@@ -25,6 +25,8 @@ export interface StoredFile {
   body: ReadableStream<Uint8Array> | Uint8Array;
   /** Seconds a copy of this answer may be reused unchecked: the max-age the viewer got; 0 when every request is judged. */
   keepFor: number;
+  /** A held answer (blocking playlist reload): a proxy in front passes it on as it comes, unbuffered. */
+  held?: boolean;
 }
 
 type StoredFileResponse = Response & { [STORED_FILE]?: StoredFile };

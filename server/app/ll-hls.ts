@@ -133,7 +133,7 @@ function holds(s: LlState, msn: number, part: number | undefined): boolean {
   return false;
 }
 
-const SEGMENT_TAGS = /^#(?:EXTINF|EXT-X-(?:PROGRAM-DATE-TIME|DISCONTINUITY|MAP|KEY|BYTERANGE|PART|GAP|BITRATE)\b)/;
+const SEGMENT_TAGS = /^#(?:EXTINF|EXT-X-(?:PROGRAM-DATE-TIME|DISCONTINUITY|MAP|KEY|BYTERANGE|PART|GAP|BITRATE)(?::|$))/;
 
 /**
  * A delta update (section 6.2.5.1 and 4.4.5.2): the segments whose end is at least CAN-SKIP-UNTIL before the end of

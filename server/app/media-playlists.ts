@@ -2,7 +2,13 @@ import type { AppContext } from './context.ts';
 import type { Grant } from '../core/types.ts';
 import { DENIALS } from '../core/denials.ts';
 import { cloudFrontDenial, problem } from './responses.ts';
-import { playlistResponse, readPlaylistVersion, stillChanging, type PlaylistVersion } from './http-file.ts';
+import {
+  playlistResponse,
+  readPlaylistVersion,
+  stillChanging,
+  storedFileOf,
+  type PlaylistVersion,
+} from './http-file.ts';
 import { freshnessOf, playlistKind } from './freshness.ts';
 import { MAX_PLAYLIST_BYTES, MAX_PLAYLIST_LINES, tokenizedPlaylist } from './tokenize.ts';
 import { contentTypeFor } from './mime.ts';
@@ -59,8 +65,8 @@ export async function answerPlaylist(ctx: AppContext, p: PlaylistRequest): Promi
     ...(targetDuration !== undefined ? { targetDuration } : {}),
   });
   const res = await playlistResponse(p.key, version, p.request, freshness, text);
-  // Behind nginx a held answer goes out as it comes (nginx honours X-Accel-Buffering from its upstream).
-  if (got.held) res.headers.set('X-Accel-Buffering', 'no');
+  const stored = storedFileOf(res);
+  if (stored && got.held) stored.held = true;
   return res;
 }
 

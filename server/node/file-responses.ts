@@ -189,6 +189,8 @@ function viaNginx(fetch: Fetch, options: NginxHandOff): Fetch {
       if (!whole || !(stored?.body instanceof Uint8Array)) return res;
       if (env.outgoing instanceof ServerResponse) env.outgoing.sendDate = false;
       const headers = keptFor(new Headers(res.headers), stored.keepFor, options.verdictCache);
+      // A held blocking reload goes out the moment it is answered (nginx reads X-Accel-Buffering and drops it).
+      if (stored.held) headers.set('X-Accel-Buffering', 'no');
       return new Response(stored.body as Uint8Array<ArrayBuffer>, { status: res.status, headers });
     }
     if (whole && env.outgoing instanceof ServerResponse) {

@@ -3,6 +3,7 @@
 // describe another version. servePlaylist reads again, and answers 503 Retry-After when the file keeps changing,
 // never a body with another version's ETag. The storage here is a storage adapter of its own (MediaStorage), whose
 // stated size and bytes disagree the way a racing writer makes them.
+import { contentEtag } from '../../server/app/http-file.ts';
 import { describe, expect, it } from 'vitest';
 import { servePlaylist } from '../../server/app/http-file.ts';
 import type { MediaStorage, StoredObject } from '../../server/app/storage.ts';
@@ -41,7 +42,7 @@ describe('a playlist rewritten while it is read', () => {
     const res = (await serve(storage)) as Response;
     expect(storage.reads).toBe(2);
     expect(res.status).toBe(200);
-    expect(res.headers.get('etag')).toBe('"v2"');
+    expect(res.headers.get('etag')).toBe(await contentEtag(new TextEncoder().encode(LIVE)));
     expect(await res.text()).toBe(LIVE);
     expect(res.headers.get('cache-control')).toBe('private, max-age=1');
   });
@@ -52,5 +53,24 @@ describe('a playlist rewritten while it is read', () => {
     expect(res.status).toBe(503);
     expect(res.headers.get('retry-after')).toBe('1');
     expect(res.headers.get('etag')).toBeNull();
+  });
+});
+
+describe('a playlist rewritten twice within a second at the same length', () => {
+  it('gets a new ETag each time, so a viewer holding the first is never told 304 for the second', async () => {
+    const second = LIVE.replace('seg_1', 'seg_2');
+    expect(second.length).toBe(LIVE.length);
+    const first = (await serve(racingStorage([{ text: LIVE, stated: LIVE.length }]))) as Response;
+    const etag = first.headers.get('etag')!;
+    const storage = racingStorage([{ text: second, stated: second.length }]);
+    const again = (await servePlaylist(
+      storage,
+      'v/index.m3u8',
+      new Request('http://x/videos/v/index.m3u8', { headers: { 'If-None-Match': etag } }),
+      () => freshnessOf('live-playlist', 3600, { sessionControl: false, targetDuration: 2 }),
+    )) as Response;
+    expect(again.status).toBe(200);
+    expect(again.headers.get('etag')).not.toBe(etag);
+    expect(await again.text()).toBe(second);
   });
 });
