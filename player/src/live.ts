@@ -16,6 +16,13 @@ export interface LiveState {
   /** Seconds behind the live edge, as hls.js estimates it. */
   latency: number | null;
   targetDuration: number | null;
+  /** A low-latency stream (its playlist has parts, EXT-X-PART-INF): hls.js plays it in lowLatencyMode. */
+  lowLatency: boolean;
+  /**
+   * Seconds between now and the date of the frame on screen (EXT-X-PROGRAM-DATE-TIME): the glass-to-glass delay
+   * less the camera's own, when the encoder's clock is right.
+   */
+  behindWallClock: number | null;
 }
 
 /** Follows `h` for live streams; returns a function that stops following (a new video, or the page goes). */
@@ -23,7 +30,8 @@ export function followLive(h: Hls, video: HTMLVideoElement, el: LiveElements, st
   const show = () => {
     el.badge.hidden = !state.live;
     el.latency.hidden = !state.live || state.latency === null;
-    if (state.latency !== null) el.latency.textContent = `${state.latency.toFixed(1)} s behind live`;
+    if (state.latency !== null)
+      el.latency.textContent = `${state.latency.toFixed(1)} s behind live${state.lowLatency ? ' (low latency)' : ''}`;
     // Behind by more than two segments beyond where hls.js aims to be: offer the way back.
     const target = state.targetDuration ?? 2;
     const aim = h.targetLatency ?? 3 * target;
@@ -32,12 +40,15 @@ export function followLive(h: Hls, video: HTMLVideoElement, el: LiveElements, st
   h.on(Hls.Events.LEVEL_LOADED, (_e, data) => {
     state.live = data.details.live;
     state.targetDuration = data.details.targetduration;
+    state.lowLatency = data.details.partTarget > 0;
     show();
   });
   const timer = setInterval(() => {
     if (!state.live) return;
     const latency = h.latency;
     state.latency = Number.isFinite(latency) && latency > 0 ? latency : null;
+    const date = h.playingDate;
+    state.behindWallClock = date ? (Date.now() - date.getTime()) / 1000 : null;
     show();
   }, 1000);
   const goLive = () => {
@@ -51,6 +62,8 @@ export function followLive(h: Hls, video: HTMLVideoElement, el: LiveElements, st
     el.goLive.removeEventListener('click', goLive);
     state.live = false;
     state.latency = null;
+    state.lowLatency = false;
+    state.behindWallClock = null;
     show();
   };
 }

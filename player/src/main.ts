@@ -40,7 +40,7 @@ const diag: Diagnostics = {
   events: [],
   refusals: [],
   message: null,
-  live: { live: false, latency: null, targetDuration: null },
+  live: { live: false, latency: null, targetDuration: null, lowLatency: false, behindWallClock: null },
 };
 (window as unknown as { __hlsGate: Diagnostics }).__hlsGate = diag;
 const log = (type: string, detail?: string) => diag.events.push({ t: Date.now(), type, ...(detail ? { detail } : {}) });
@@ -183,6 +183,9 @@ async function play(entry: CatalogVideo): Promise<void> {
   let lastReason: string | null = null;
   const defaults = Hls.DefaultConfig;
   const config: Partial<HlsConfig> = {
+    // Low-latency HLS when the stream offers it (parts, blocking reload, delta updates): hls.js's default, stated
+    // because a page that turns it off plays a low-latency stream seconds behind. A host page may still override it.
+    lowLatencyMode: true,
     ...(window.hlsGate?.hlsConfig as Partial<HlsConfig> | undefined),
     // One hook covers playlists, segments, init segments and AES-128 keys: all go through the XHR loader.
     xhrSetup: async (xhr: XMLHttpRequest, reqUrl: string) => {

@@ -34,10 +34,14 @@ function blockingReloads(storage: MediaStorage, now: () => number): Pick<AppCont
   const watchable = storage as WatchableStorage;
   const options = { maxHeld: MAX_HELD, sweepMs: 100, lingerMs: 10_000, now };
   return {
-    holds: new BlockingReloads(watchable, async (key) => {
-      const v = await readPlaylistVersion(storage, key);
-      return typeof v === 'object' ? v : null;
-    }, options),
+    holds: new BlockingReloads(
+      watchable,
+      async (key) => {
+        const v = await readPlaylistVersion(storage, key);
+        return typeof v === 'object' ? v : null;
+      },
+      options,
+    ),
     partHolds: new BlockingReloads(watchable, async (key) => ({ meta: await storage.head(key) }), options),
   };
 }

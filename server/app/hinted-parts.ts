@@ -16,12 +16,21 @@ export async function awaitHintedPart(
 ): Promise<'written' | 'timeout' | 'absent'> {
   const slash = key.lastIndexOf('/');
   if (!ctx.holds || !ctx.partHolds || slash < 0 || key.endsWith('.m3u8')) return 'absent';
-  const playlist = await ctx.holds.hold(`${key.slice(0, slash)}/${RENDITION_PLAYLIST}`, () => 'ready', () => 0);
+  const playlist = await ctx.holds.hold(
+    `${key.slice(0, slash)}/${RENDITION_PLAYLIST}`,
+    () => 'ready',
+    () => 0,
+  );
   if (typeof playlist !== 'object' || !('version' in playlist)) return 'absent';
   const state = llState(playlist.version.text);
   if (state.ended || state.hint !== key.slice(slash + 1)) return 'absent';
   const waitMs = 3 * Math.max(1, state.targetDuration) * 1000;
-  const part = await ctx.partHolds.hold(key, (look) => (look.meta ? 'ready' : 'wait'), () => waitMs, signal);
+  const part = await ctx.partHolds.hold(
+    key,
+    (look) => (look.meta ? 'ready' : 'wait'),
+    () => waitMs,
+    signal,
+  );
   if (typeof part === 'object' && 'version' in part) return 'written';
   return part === 'timeout' ? 'timeout' : 'absent';
 }

@@ -159,7 +159,8 @@ export function deltaUpdate(text: string, s: LlState): string | null {
   const kept = segments[skip]!;
   // The last EXT-X-MAP and EXT-X-KEY of the skipped segments still apply to the first one kept, unless it has its own.
   const applying = new Map<string, string>();
-  for (const l of lines.slice(first.from, kept.uri)) if (/^#EXT-X-(?:MAP|KEY):/.test(l)) applying.set(l.slice(0, 10), l);
+  for (const l of lines.slice(first.from, kept.uri))
+    if (/^#EXT-X-(?:MAP|KEY):/.test(l)) applying.set(l.slice(0, 10), l);
   for (const l of lines.slice(kept.from, kept.uri)) applying.delete(l.slice(0, 10));
   const repeat = [...applying.values()];
   return [

@@ -12,7 +12,14 @@ import {
 import { freshnessOf, playlistKind } from './freshness.ts';
 import { MAX_PLAYLIST_BYTES, MAX_PLAYLIST_LINES, tokenizedPlaylist } from './tokenize.ts';
 import { contentTypeFor } from './mime.ts';
-import { deltaUpdate, directiveVerdict, llState, readDirectives, withoutBlockingReload, type Directives } from './ll-hls.ts';
+import {
+  deltaUpdate,
+  directiveVerdict,
+  llState,
+  readDirectives,
+  withoutBlockingReload,
+  type Directives,
+} from './ll-hls.ts';
 import type { HoldResult } from './blocking-reload.ts';
 
 // A granted playlist request: the delivery directives of low-latency HLS (hold until the asked part is there, a
@@ -95,8 +102,7 @@ async function versionFor(
 }
 
 function heldFailure(result: HoldResult<PlaylistVersion> | { tooFar: PlaylistVersion }): Response {
-  if (typeof result === 'object' && 'tooFar' in result)
-    return problem('directive-too-far');
+  if (typeof result === 'object' && 'tooFar' in result) return problem('directive-too-far');
   switch (result) {
     case 'timeout':
       return problem('playlist-not-updated', undefined, { 'Retry-After': '1' });

@@ -33,7 +33,7 @@ export function liveFragmentedMp4(seconds: number, segmentSeconds = 2): Buffer {
 export function topLevelBoxes(bytes: Uint8Array): [string, number, number][] {
   const out: [string, number, number][] = [];
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  for (let at = 0; at + 8 <= bytes.byteLength; ) {
+  for (let at = 0; at + 8 <= bytes.byteLength;) {
     const size = view.getUint32(at);
     out.push([Buffer.from(bytes.subarray(at + 4, at + 8)).toString('latin1'), at, size]);
     at += size;
