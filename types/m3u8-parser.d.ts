@@ -4,8 +4,15 @@ declare module 'm3u8-parser' {
     length: number;
     offset?: number;
   }
+  export interface ManifestPart {
+    uri: string;
+    duration?: number;
+    independent?: boolean;
+  }
   export interface ManifestSegment {
     uri: string;
+    /** LL-HLS EXT-X-PART lines before this segment's URI. */
+    parts?: ManifestPart[];
     duration?: number;
     byterange?: ByteRange;
     key?: { method: string; uri?: string };
@@ -26,6 +33,11 @@ declare module 'm3u8-parser' {
     endList?: boolean;
     targetDuration?: number;
     mediaSequence?: number;
+    /** LL-HLS: EXT-X-SERVER-CONTROL. */
+    serverControl?: { canBlockReload?: boolean; canSkipUntil?: number; partHoldBack?: number };
+    partInf?: { partTarget: number };
+    /** LL-HLS: the segment being written (its parts so far) and EXT-X-PRELOAD-HINT. */
+    preloadSegment?: { parts?: ManifestPart[]; preloadHints?: { type: string; uri: string }[] };
   }
   export class Parser {
     manifest: Manifest;

@@ -4,7 +4,8 @@ import { Parser, type Manifest } from 'm3u8-parser';
 // I-frame playlists, segments, EXT-X-MAP init segments, EXT-X-KEY keys, and EXT-X-BYTERANGE sub-ranges.
 // URIs are resolved against the playlist's own URL (RFC 8216 section 4.1, RFC 3986 section 5).
 
-export type RequestKind = 'playlist' | 'segment' | 'init' | 'key';
+/** `part`: a low-latency partial segment (EXT-X-PART, draft-pantos-hls-rfc8216bis section 4.4.4.9). */
+export type RequestKind = 'playlist' | 'segment' | 'part' | 'init' | 'key';
 
 export interface HlsRequest {
   url: string;
@@ -66,11 +67,14 @@ export function discover(
         ...(s.map.byterange ? { range: { offset: s.map.byterange.offset ?? 0, length: s.map.byterange.length } } : {}),
       });
     if (s.key?.uri && s.key.method !== 'NONE') add({ url: resolveUri(s.key.uri), kind: 'key' });
+    for (const part of s.parts ?? []) add({ url: resolveUri(part.uri), kind: 'part' });
     add({
       url: resolveUri(s.uri),
       kind: 'segment',
       ...(s.byterange ? { range: { offset: s.byterange.offset ?? 0, length: s.byterange.length } } : {}),
     });
   });
+  // The parts of the segment being written (after the last complete one).
+  for (const part of manifest.preloadSegment?.parts ?? []) add({ url: resolveUri(part.uri), kind: 'part' });
   return out;
 }

@@ -6,7 +6,10 @@ import { fetchOne, type CrawlOptions, type FetchResult } from './crawl.ts';
 // segment (and init segment and key) it names is fetched once. What it reports besides each request: a segment the
 // playlist named that is gone (404: the window slid past it before it could be fetched, or it was removed), and a
 // playlist that stops advancing for more than 1.5 target durations (a stalled encoder, or a cache that hands out an
-// old copy: the freeze a viewer would see).
+// old copy: the freeze a viewer would see). A low-latency playlist that offers blocking reload (CAN-BLOCK-RELOAD=YES)
+// is followed as a low-latency player does: each reload asks for the next part (`_HLS_msn`, `_HLS_part`,
+// draft-pantos-hls-rfc8216bis section 6.2.5.2) and the server answers when it exists, with no waiting in between;
+// every part it names is fetched like a segment.
 
 export interface Stall {
   playlist: string;
@@ -68,8 +71,10 @@ async function followPlaylist(
   let lastEnd = -1;
   let lastAdvance = performance.now();
   let stalled = false;
+  let next: string | undefined;
   while (performance.now() < opts.deadline) {
-    const { result, text } = await fetchOne({ url, kind: 'playlist' }, opts);
+    const { result, text } = await fetchOne({ url: next ?? url, kind: 'playlist' }, opts);
+    next = undefined;
     walk.results.push(result);
     opts.onProgress?.(walk.results.length);
     let target = 2;
@@ -78,8 +83,13 @@ async function followPlaylist(
       try {
         const manifest = parsePlaylist(text);
         target = manifest.targetDuration ?? target;
-        const end = (manifest.mediaSequence ?? 0) + (manifest.segments?.length ?? 0);
+        const complete = (manifest.mediaSequence ?? 0) + (manifest.segments?.length ?? 0);
+        const openParts = manifest.preloadSegment?.parts?.length ?? 0;
+        // Progress counts parts too: a low-latency playlist moves with every part.
+        const end = complete * 10_000 + openParts;
         advanced = end > lastEnd;
+        if (manifest.serverControl?.canBlockReload && !manifest.endList)
+          next = withDirectives(url, complete, openParts);
         if (advanced) lastEnd = end;
         await fetchNew(
           discover(text, url, opts.propagateQuery ? { propagateQuery: opts.propagateQuery } : {}),
@@ -109,9 +119,17 @@ async function followPlaylist(
         targetDuration: target,
       });
     }
-    // RFC 8216 section 6.3.4: one target duration after a changed playlist, half of one after an unchanged one.
+    // A blocking reload waits at the server; anything else, RFC 8216 section 6.3.4: one target duration after a
+    // changed playlist, half of one after an unchanged one.
+    if (next && result.status === 200) continue;
     await sleep(Math.min((advanced ? target : target / 2) * 1000, Math.max(0, opts.deadline - performance.now())));
   }
+}
+
+/** The playlist URL asking for part `part` of segment `msn` (its own query, a device link's grant, kept). */
+function withDirectives(url: string, msn: number, part: number): string {
+  // Appended as text: re-serialising the query would re-encode a signed query's characters (`~` in a signature).
+  return `${url}${url.includes('?') ? '&' : '?'}_HLS_msn=${msn}&_HLS_part=${part}`;
 }
 
 /** Fetches each segment, init segment and key not fetched before; a segment that is gone is reported as missing. */
@@ -127,7 +145,7 @@ async function fetchNew(
     if (fetched.has(id)) continue;
     fetched.add(id);
     const { result } = await fetchOne(req, opts);
-    if (result.status === 404 && req.kind === 'segment')
+    if (result.status === 404 && (req.kind === 'segment' || req.kind === 'part'))
       result.error = 'missing: the playlist names it but it is gone (404)';
     walk.results.push(result);
     opts.onProgress?.(walk.results.length);

@@ -64,8 +64,13 @@ export function serverControl(targetDuration: number, partTarget: number): strin
 export function renderLlPlaylist(p: LlPlaylist): string {
   const first = p.segments[0] ?? p.open;
   const lines = ['#EXTM3U', '#EXT-X-VERSION:9', `#EXT-X-TARGETDURATION:${p.targetDuration}`];
-  if (!p.ended) lines.push(serverControl(p.targetDuration, p.partTarget));
-  lines.push(`#EXT-X-PART-INF:PART-TARGET=${partTargetOf(p.partTarget)}`, `#EXT-X-MEDIA-SEQUENCE:${first?.msn ?? 0}`);
+  // A finished recording has no parts: nothing low-latency about it is left.
+  if (!p.ended)
+    lines.push(
+      serverControl(p.targetDuration, p.partTarget),
+      `#EXT-X-PART-INF:PART-TARGET=${partTargetOf(p.partTarget)}`,
+    );
+  lines.push(`#EXT-X-MEDIA-SEQUENCE:${first?.msn ?? 0}`);
   if (p.discontinuitySequence > 0) lines.push(`#EXT-X-DISCONTINUITY-SEQUENCE:${p.discontinuitySequence}`);
   if (p.event) lines.push('#EXT-X-PLAYLIST-TYPE:EVENT');
   lines.push('#EXT-X-INDEPENDENT-SEGMENTS');

@@ -186,6 +186,9 @@ async function play(entry: CatalogVideo): Promise<void> {
     // Low-latency HLS when the stream offers it (parts, blocking reload, delta updates): hls.js's default, stated
     // because a page that turns it off plays a low-latency stream seconds behind. A host page may still override it.
     lowLatencyMode: true,
+    // Behind the target latency (a slow start, a stall), play up to 1.25x until back: without it hls.js stays as far
+    // behind as it once fell (https://github.com/video-dev/hls.js/blob/master/docs/API.md#maxlivesyncplaybackrate).
+    maxLiveSyncPlaybackRate: 1.25,
     ...(window.hlsGate?.hlsConfig as Partial<HlsConfig> | undefined),
     // One hook covers playlists, segments, init segments and AES-128 keys: all go through the XHR loader.
     xhrSetup: async (xhr: XMLHttpRequest, reqUrl: string) => {

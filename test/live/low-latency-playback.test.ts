@@ -4,13 +4,14 @@
 // EXT-X-PROGRAM-DATE-TIME) and the video never stops for more than a second. The 90 s run with recorded figures is
 // the benchmark (npm run bench -- --only low-latency); this one plays 45 s.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { runLive, type LiveReport } from '../../packager/live.ts';
 import { startNodeGateway, type RunningGateway } from '../../server/node/start.ts';
-import { testEnv, viewerToken } from '../helpers/targets.ts';
+import { cookieHeader, cookiesFrom, testEnv, viewerToken } from '../helpers/targets.ts';
+import { walkLive } from '../../cli/fetch-segments/live.ts';
 import { freePort } from '../helpers/ports.ts';
 import { NGINX_TEST_SECRET, startNginx, type RunningNginx } from '../helpers/nginx.ts';
 import { launchBrowser } from '../e2e/browser.ts';
@@ -124,10 +125,38 @@ describe('low-latency playback in Chromium through the gate', () => {
     }
   }, 180_000);
 
+  it('is walked by fetch-segments --live with blocking reloads, every part and segment fetched', async () => {
+    const grant = await fetch(`${alone.url}/api/videos/auction/access`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${await viewerToken('*', { sub: 'walker' })}` },
+    });
+    const cookie = cookieHeader(cookiesFrom(grant));
+    const walk = await walkLive(`${alone.url}/videos/auction/master.m3u8`, {
+      seconds: 6,
+      timeoutMs: 10_000,
+      headersFor: () => ({ Cookie: cookie }),
+    });
+    const of = (kind: string) => walk.results.filter((r) => r.kind === kind);
+    expect(walk.results.filter((r) => r.status !== 200)).toEqual([]);
+    expect(walk.stalls).toEqual([]);
+    // Two renditions, three parts a second each: the walker kept up with the parts as they were written.
+    expect(of('part').length).toBeGreaterThanOrEqual(2 * 3 * 5);
+    expect(of('segment').length).toBeGreaterThan(0);
+    expect(walk.results.filter((r) => r.url.includes('_HLS_msn=')).length).toBeGreaterThanOrEqual(2 * 3 * 5);
+  });
+
   it('ends on abort: every playlist finished, parts gone, a recording left', async () => {
     stop.abort();
     const report = await running;
     expect(report.recording).toBe(true);
     expect(report.segments).toBeGreaterThan(10);
+    for (const r of ['360p', '240p']) {
+      const text = readFileSync(join(dir, 'auction', r, 'index.m3u8'), 'utf8');
+      expect(text).toMatch(/#EXT-X-ENDLIST\n$/);
+      expect(text).not.toMatch(/#EXT-X-(?:PART|PRELOAD-HINT|SERVER-CONTROL)/);
+      expect(readdirSync(join(dir, 'auction', r)).filter((f) => /\.\d+\.m4s$/.test(f))).toEqual([]);
+    }
+    const catalog = JSON.parse(readFileSync(join(dir, 'catalog.json'), 'utf8')) as { videos: { live?: boolean }[] };
+    expect(catalog.videos[0]?.live).toBeUndefined();
   });
 });
