@@ -31,6 +31,7 @@ const suites: [string, () => Promise<Record<string, Ratio>>][] = [
   ['workerd', async () => (await import('./workerd.ts')).workerdCpu(quick)],
   ['playback', async () => (await import('./playback.ts')).playback(quick ? 3 : 7)],
   ['live', async () => (await import('./live.ts')).live(quick)],
+  ['low-latency', async () => (await import('./low-latency.ts')).lowLatency(quick)],
   ['sessions', async () => (await import('./sessions.ts')).sessions(quick)],
   ['uploads', async () => (await import('./uploads.ts')).uploads(quick)],
   ['packaging', async () => (await import('./packaging.ts')).packaging(quick)],
