@@ -1,5 +1,5 @@
 import type { AppContext } from './context.ts';
-import { llState } from './ll-hls.ts';
+import { llStateOf } from './ll-hls.ts';
 
 // RFC 8216bis section 6.2.6: a request for the part a playlist announces with EXT-X-PRELOAD-HINT, before it exists,
 // is held until it is written and answered then; any other absent file is 404 at once. The announcing playlist is
@@ -22,7 +22,7 @@ export async function awaitHintedPart(
     () => 0,
   );
   if (typeof playlist !== 'object' || !('version' in playlist)) return 'absent';
-  const state = llState(playlist.version.text);
+  const state = llStateOf(playlist.version);
   if (state.ended || state.hint !== key.slice(slash + 1)) return 'absent';
   const waitMs = 3 * Math.max(1, state.targetDuration) * 1000;
   const part = await ctx.partHolds.hold(

@@ -59,6 +59,17 @@ export function readDirectives(params: URLSearchParams): Directives | string | n
 
 const ATTR = (name: string) => new RegExp(`[:,]${name}=([^,\\s]*)`);
 
+/**
+ * Where a playlist version stands, read once however many held requests judge it (a hub answers thousands with the
+ * same version).
+ */
+const states = new WeakMap<object, LlState>();
+export function llStateOf(version: { text: string }): LlState {
+  let state = states.get(version);
+  if (!state) states.set(version, (state = llState(version.text)));
+  return state;
+}
+
 /** Where a media playlist stands, from its lines. */
 export function llState(text: string): LlState {
   let mediaSequence = 0;

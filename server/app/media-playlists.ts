@@ -15,7 +15,7 @@ import { contentTypeFor } from './mime.ts';
 import {
   deltaUpdate,
   directiveVerdict,
-  llState,
+  llStateOf,
   readDirectives,
   withoutBlockingReload,
   type Directives,
@@ -50,7 +50,7 @@ export async function answerPlaylist(ctx: AppContext, p: PlaylistRequest): Promi
     return cloudFrontDenial({ code: DENIALS.expired.code, reason: 'expired' });
   const version = got.version;
   let text = version.text;
-  if (directives?.skip) text = deltaUpdate(text, llState(text)) ?? text;
+  if (directives?.skip) text = deltaUpdate(text, llStateOf(version)) ?? text;
   if (!ctx.holds && text.includes('CAN-BLOCK-RELOAD=YES')) text = withoutBlockingReload(text);
   if (p.token) {
     const bytes = text === version.text ? version.bytes : new TextEncoder().encode(text);
@@ -87,8 +87,8 @@ async function versionFor(
     const d = directives;
     const result = await ctx.holds.hold(
       p.key,
-      (v) => directiveVerdict(llState(v.text), d),
-      (v) => HOLD_TARGETS * Math.max(1, llState(v.text).targetDuration) * 1000,
+      (v) => directiveVerdict(llStateOf(v), d),
+      (v) => HOLD_TARGETS * Math.max(1, llStateOf(v).targetDuration) * 1000,
       p.request.signal,
     );
     if (typeof result === 'object' && 'version' in result) return { version: result.version, held: true };
