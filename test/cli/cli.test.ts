@@ -559,3 +559,16 @@ describe('hls-gate live refuses a secret it cannot keep secret, before anything 
     expect(out.stderr).not.toContain('secret-key');
   });
 });
+
+describe('hls-gate live refuses a part length it cannot use', () => {
+  it.each([
+    ['--part-seconds without --low-latency', ['--part-seconds', '0.5'], /--part-seconds goes with --low-latency/],
+    ['a part shorter than 0.2 s', ['--low-latency', '--part-seconds', '0.1'], /from 0.2 to 1/],
+    ['a part longer than a second', ['--low-latency', '--part-seconds', '2'], /from 0.2 to 1/],
+    ['a part that is not a number', ['--low-latency', '--part-seconds', '1/3'], /from 0.2 to 1/],
+  ])('%s', async (_what, args, message) => {
+    const out = await run(['live', 'stream', '--media-dir', REPO_ROOT, '--input', 'talk.mp4', ...args], {});
+    expect(out.code).toBe(2);
+    expect(out.stderr).toMatch(message);
+  });
+});
