@@ -27,6 +27,8 @@ export type PartWritten = (info: {
   independent: boolean;
 }) => void;
 
+const asError = (err: unknown) => (err instanceof Error ? err : new Error(String(err)));
+
 /** A segment is complete when a key frame arrives at least this close to its nominal length (frame jitter). */
 const SEGMENT_SLACK_SECONDS = 0.05;
 
@@ -43,7 +45,7 @@ export class LlRendition {
   private discontinuitySequence = 0;
   private ended = false;
   private chain: Promise<void> = Promise.resolve();
-  private failure: unknown;
+  private failure: Error | undefined;
 
   constructor(
     readonly dir: string,
@@ -69,7 +71,7 @@ export class LlRendition {
     try {
       cut = this.cutter.push(chunk);
     } catch (err) {
-      this.failure = err;
+      this.failure = asError(err);
       return;
     }
     const { init, parts } = cut;
@@ -105,7 +107,7 @@ export class LlRendition {
 
   private enqueue(step: () => Promise<void>): void {
     this.chain = this.chain.then(step).catch((err: unknown) => {
-      this.failure ??= err;
+      this.failure ??= asError(err);
     });
   }
 

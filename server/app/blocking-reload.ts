@@ -41,9 +41,15 @@ interface Hub<T> {
 /** Storage that can say when an object may have changed: what blocking reload needs. */
 export type WatchableStorage = MediaStorage & Required<Pick<MediaStorage, 'watch'>>;
 
+/** How many requests may be held at once, shared by every BlockingReloads of a gateway. */
+export interface HoldBudget {
+  max: number;
+  held: number;
+}
+
 export interface BlockingOptions {
-  /** Requests held at once, over every playlist; more are answered 503 at once. */
-  maxHeld: number;
+  /** Requests held at once over every playlist and part (shared); more are answered 503 at once. */
+  budget: HoldBudget;
   /** How often held requests are checked for their deadline, ms. */
   sweepMs: number;
   /** A hub with nothing held is closed after this long, ms (a player's next request usually comes first). */
@@ -58,13 +64,16 @@ export interface BlockingOptions {
 export class BlockingReloads<T> {
   private readonly hubs = new Map<string, Hub<T>>();
   private held = 0;
+  private readonly budget: HoldBudget;
   private sweeper: ReturnType<typeof setInterval> | undefined;
 
   constructor(
     private readonly storage: WatchableStorage,
     private readonly read: (key: string) => Promise<T | null>,
     private readonly options: BlockingOptions,
-  ) {}
+  ) {
+    this.budget = options.budget;
+  }
 
   /** Requests held right now. */
   get holding(): number {
@@ -92,7 +101,7 @@ export class BlockingReloads<T> {
     const verdict = ready(now);
     if (verdict === 'ready') return { version: now };
     if (verdict === 'too-far') return { tooFar: now };
-    if (this.held >= this.options.maxHeld) return 'busy';
+    if (this.budget.held >= this.budget.max) return 'busy';
     if (signal?.aborted) return 'aborted';
     return new Promise((resolve) => {
       const waiter: Waiter<T> = {
@@ -101,6 +110,7 @@ export class BlockingReloads<T> {
         settle: (r) => {
           if (!hub.waiters.delete(waiter)) return;
           this.held -= 1;
+          this.budget.held -= 1;
           if (hub.waiters.size === 0) hub.idleSince = this.options.now();
           signal?.removeEventListener('abort', onAbort);
           resolve(r);
@@ -110,6 +120,7 @@ export class BlockingReloads<T> {
       signal?.addEventListener('abort', onAbort, { once: true });
       hub.waiters.add(waiter);
       this.held += 1;
+      this.budget.held += 1;
       this.startSweeping();
     });
   }

@@ -32,7 +32,7 @@ export type { AppDeps } from './context.ts';
 function blockingReloads(storage: MediaStorage, now: () => number): Pick<AppContext, 'holds' | 'partHolds'> {
   if (!storage.watch) return {};
   const watchable = storage as WatchableStorage;
-  const options = { maxHeld: MAX_HELD, sweepMs: 100, lingerMs: 10_000, now };
+  const options = { budget: { max: MAX_HELD, held: 0 }, sweepMs: 100, lingerMs: 10_000, now };
   return {
     holds: new BlockingReloads(
       watchable,

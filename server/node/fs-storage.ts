@@ -157,35 +157,7 @@ export function createFsStorage(root: string, options: FsStorageOptions = {}): M
     return { meta: opened.meta, body: await read(opened, range) };
   }
 
-  /**
-   * One inotify watch on the key's folder (a writer replaces a playlist by rename, which a watch on the file itself
-   * would lose), for events naming the file. The folder must really be inside the video's folder: a symlinked folder
-   * is refused like a symlinked file.
-   */
-  function watchKey(key: string, onChange: () => void): (() => void) | null {
-    const slash = key.indexOf('/');
-    if (slash <= 0) return null;
-    const videoDir = join(base, key.slice(0, slash));
-    const folder = dirname(join(base, key));
-    try {
-      const real = realpathSync(folder);
-      if (real !== videoDir && !real.startsWith(videoDir + sep)) return null;
-      const name = basename(key);
-      const watcher = watch(real, { persistent: false }, (_event, file) => {
-        if (file === null || file === name) onChange();
-      });
-      // A folder removed or unwatchable: tell the hub once (it reads: gone), then stop.
-      watcher.on('error', () => {
-        watcher.close();
-        onChange();
-      });
-      return () => watcher.close();
-    } catch {
-      return null;
-    }
-  }
-
-  return { open: openObject, head, get, watch: watchKey };
+  return { open: openObject, head, get, watch: (key, onChange) => watchKey(base, key, onChange) };
 }
 
 /** A body that fails at once: the HTTP layer aborts the connection rather than send fewer bytes than announced. */
@@ -243,4 +215,32 @@ function fileStream(fd: number, offset: number, length: number, path?: string, r
       : new FileSpan(source, fd, offset, length, path, root);
   orphans.register(stream, fd, token);
   return stream;
+}
+
+/**
+ * One inotify watch on the key's folder (a writer replaces a playlist by rename, which a watch on the file itself
+ * would lose), for events naming the file. The folder must really be inside the video's folder: a symlinked folder
+ * is refused like a symlinked file.
+ */
+function watchKey(base: string, key: string, onChange: () => void): (() => void) | null {
+  const slash = key.indexOf('/');
+  if (slash <= 0) return null;
+  const videoDir = join(base, key.slice(0, slash));
+  const folder = dirname(join(base, key));
+  try {
+    const real = realpathSync(folder);
+    if (real !== videoDir && !real.startsWith(videoDir + sep)) return null;
+    const name = basename(key);
+    const watcher = watch(real, { persistent: false }, (_event, file) => {
+      if (file === null || file === name) onChange();
+    });
+    // A folder removed or unwatchable: tell the hub once (it reads: gone), then stop.
+    watcher.on('error', () => {
+      watcher.close();
+      onChange();
+    });
+    return () => watcher.close();
+  } catch {
+    return null;
+  }
 }
