@@ -51,9 +51,11 @@ async function cookiesFor(origin: string, video: string): Promise<string> {
 }
 
 /** One blocking request; resolves with when its answer arrived and its status. */
-function hold(url: string, cookie: string, agent: Agent): Promise<{ at: number; status: number }> {
+function hold(url: string, cookie: string, agent: Agent, viewer: number): Promise<{ at: number; status: number }> {
+  // Each viewer from its own address (all of 127.0.0.0/8 is loopback): the gateway caps what one address may hold.
+  const localAddress = `127.0.${1 + Math.floor(viewer / 250)}.${1 + (viewer % 250)}`;
   return new Promise((resolve) => {
-    const req = request(url, { agent, headers: { Cookie: cookie } }, (res) => {
+    const req = request(url, { agent, localAddress, headers: { Cookie: cookie } }, (res) => {
       res.resume();
       res.once('end', () => resolve({ at: Date.now(), status: res.statusCode ?? 0 }));
     });
@@ -100,7 +102,7 @@ async function heldRequests(quick: boolean): Promise<Record<string, Ratio>> {
       const url = `${playlist}?_HLS_msn=${s.lastMsn + 1}&_HLS_part=${s.openParts}`;
       const before = rssMb(gw.pid);
       rssBefore ||= before;
-      const pending = Array.from({ length: HELD }, () => hold(url, cookie, agent));
+      const pending = Array.from({ length: HELD }, (_, i) => hold(url, cookie, agent, i));
       await sleep(1000);
       growth = Math.max(growth, rssMb(gw.pid) - before);
       loaded.push((await segments()).requestsPerSec);

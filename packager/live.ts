@@ -460,6 +460,16 @@ async function oneRun(
   return got;
 }
 
+/** Every rendition finished; a writer that failed is told, and the stream still ends (the catalog, the folder). */
+async function finishLowLatency(ll: LlStream, hooks: LiveHooks): Promise<number> {
+  try {
+    return await ll.finish();
+  } catch (err) {
+    hooks.onNote?.(`a low-latency rendition could not be written: ${err instanceof Error ? err.message : String(err)}`);
+    return Math.max(0, ...ll.renditions.map((x) => x.written));
+  }
+}
+
 async function wrapUp(
   options: LiveOptions,
   hooks: LiveHooks,
@@ -472,7 +482,7 @@ async function wrapUp(
     ll?: LlStream;
   },
 ): Promise<LiveReport> {
-  const segments = r.ll ? await r.ll.finish() : await finish(r.folder, r.plan.renditions);
+  const segments = r.ll ? await finishLowLatency(r.ll, hooks) : await finish(r.folder, r.plan.renditions);
   const keep = segments > 0 && !options.removeAtEnd && existsSync(join(r.folder, MASTER_PLAYLIST));
   if (r.mirror) await stopPublishing(options, r.mirror, keep);
   await updateCatalog(options.mediaDir, afterTheStream(options.id, keep));

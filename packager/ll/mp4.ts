@@ -199,6 +199,8 @@ function readTrun(trun: Uint8Array, defaultDuration: number, defaultFlags: numbe
   const v = view(trun);
   const flags = v.getUint32(8) & 0xffffff;
   const count = v.getUint32(12);
+  // Every sample has at least a byte in the fragment's mdat, itself at most MAX_BOX_BYTES.
+  if (count > MAX_BOX_BYTES) throw new Mp4Error(`a trun of ${count} samples`);
   let at = 16;
   if (flags & 0x1) at += 4; // data_offset
   const firstFlags = flags & 0x4 ? v.getUint32(at) : undefined;

@@ -6,6 +6,9 @@ import { BoxSplitter, Mp4Error, concat, parseMoof, parseMoov, type Track } from 
 // part's timing comes from the fragment's own boxes, never from the clock: the main track's (video, else audio)
 // decode time and summed sample durations; it is independent when that track's first sample is a sync sample.
 
+/** An initialization segment is a few KB; a stream that has not given one by then is not fragmented MP4. */
+const MAX_HEAD_BYTES = 1024 * 1024;
+
 export interface Part {
   bytes: Uint8Array;
   /** Decode time of its first sample, seconds (main track). */
@@ -28,11 +31,14 @@ export class PartCutter {
   private tracks: Map<number, Track> | undefined;
   private main: Track | undefined;
   private moof: Uint8Array | undefined;
+  private headBytes = 0;
 
   push(chunk: Uint8Array): Cut {
     const cut: Cut = { parts: [] };
     for (const box of this.boxes.push(chunk)) {
       if (!this.tracks) {
+        this.headBytes += box.bytes.byteLength;
+        if (this.headBytes > MAX_HEAD_BYTES) throw new Mp4Error(`no moov in the first ${MAX_HEAD_BYTES} bytes`);
         this.head.push(box.bytes);
         if (box.type === 'moov') this.takeMoov(box.bytes, cut);
         continue;
@@ -40,7 +46,9 @@ export class PartCutter {
       if (box.type === 'moof') this.moof = box.bytes;
       else if (box.type === 'mdat') {
         if (!this.moof) throw new Mp4Error('an mdat without its moof');
-        cut.parts.push(this.part(this.moof, box.bytes));
+        const part = this.part(this.moof, box.bytes);
+        // A fragment without the main track (the last audio at the end of a stream) is not a part of its own.
+        if (part) cut.parts.push(part);
         this.moof = undefined;
       }
       // Anything else (mfra at the end, free) is not media.
@@ -56,10 +64,10 @@ export class PartCutter {
     cut.init = concat(this.head);
   }
 
-  private part(moof: Uint8Array, mdat: Uint8Array): Part {
+  private part(moof: Uint8Array, mdat: Uint8Array): Part | null {
     const main = this.main!;
     const run = parseMoof(moof, this.tracks!).find((r) => r.trackId === main.id);
-    if (!run) throw new Mp4Error('a fragment without the main track');
+    if (!run || run.samples === 0) return null;
     return {
       bytes: concat([moof, mdat]),
       start: run.decodeTime / main.timescale,

@@ -97,7 +97,8 @@ export function renderLlPlaylist(p: LlPlaylist): string {
 
 /** The tags before a segment: a discontinuity, its initialization segment when it changes, its date. */
 function segmentHead(lines: string[], s: SegmentEntry, map: string | undefined): string {
-  if (s.discontinuity && map !== undefined) lines.push('#EXT-X-DISCONTINUITY');
+  // Written before the first segment too: EXT-X-DISCONTINUITY-SEQUENCE counts only the tags already gone.
+  if (s.discontinuity) lines.push('#EXT-X-DISCONTINUITY');
   if (s.map !== map) lines.push(`#EXT-X-MAP:URI="${s.map}"`);
   lines.push(`#EXT-X-PROGRAM-DATE-TIME:${new Date(s.programDateTime).toISOString()}`);
   return s.map;

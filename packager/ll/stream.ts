@@ -51,8 +51,11 @@ export class LlStream {
     return { args, outputs: this.renditions.map((r) => (chunk: Buffer) => r.push(chunk)) };
   }
 
+  /** Every rendition finished, even when one of them failed (its error is thrown once all are done). */
   async finish(): Promise<number> {
-    for (const r of this.renditions) await r.finish();
+    const results = await Promise.allSettled(this.renditions.map((r) => r.finish()));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason as Error;
     return Math.max(0, ...this.renditions.map((r) => r.written));
   }
 }

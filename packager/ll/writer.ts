@@ -45,6 +45,8 @@ export class LlRendition {
   private discontinuitySequence = 0;
   private ended = false;
   private chain: Promise<void> = Promise.resolve();
+  /** Files that left the playlist, removed once a player that read an older playlist can no longer ask for them. */
+  private doomed: { name: string; due: number }[] = [];
   private failure: Error | undefined;
 
   constructor(
@@ -99,7 +101,9 @@ export class LlRendition {
       await this.closeOpen();
       this.ended = true;
       if (this.segments.length > 0) await this.writePlaylist();
+      // The recording keeps what its playlist names: parts, and segments that left the window, go now.
       for (const s of this.segments) for (const p of s.parts) await rm(join(this.dir, p.name), { force: true });
+      for (const d of this.doomed.splice(0)) await rm(join(this.dir, d.name), { force: true });
     });
     await this.chain;
     if (this.failure) throw this.failure;
@@ -169,25 +173,31 @@ export class LlRendition {
     await this.trim();
   }
 
-  /** Segments that left the window go, with their files (an event keeps its segments; their parts go). */
+  /**
+   * Segments that left the window go (an event keeps its segments; their parts go). Their files stay for as long as
+   * the segment plus the playlist that last named them last (RFC 8216bis section 6.2.2), then are removed.
+   */
   private async trim(): Promise<void> {
-    const keepParts = this.settings.window;
+    const now = Date.now();
+    const due = now + (this.settings.window + 1) * this.settings.segmentSeconds * 1000;
     for (const [i, s] of this.segments.entries()) {
-      if (i >= this.segments.length - keepParts) break;
-      for (const p of s.parts.splice(0)) await rm(join(this.dir, p.name), { force: true });
+      if (i >= this.segments.length - this.settings.window) break;
+      for (const p of s.parts.splice(0)) this.doomed.push({ name: p.name, due });
     }
-    if (this.settings.event) return;
-    while (this.segments.length > this.settings.window) {
-      const gone = this.segments.shift()!;
-      if (gone.discontinuity) this.discontinuitySequence += 1;
-      await rm(join(this.dir, gone.name), { force: true });
-    }
+    if (!this.settings.event)
+      while (this.segments.length > this.settings.window) {
+        const gone = this.segments.shift()!;
+        if (gone.discontinuity) this.discontinuitySequence += 1;
+        this.doomed.push({ name: gone.name, due });
+      }
+    while (this.doomed.length > 0 && this.doomed[0]!.due <= now)
+      await rm(join(this.dir, this.doomed.shift()!.name), { force: true });
   }
 
   private nextPartName(): string | undefined {
     const open = this.open;
     if (!open) return undefined;
-    const nextStartsSegment = open.duration >= this.settings.segmentSeconds - SEGMENT_SLACK_SECONDS;
+    const nextStartsSegment = this.newRun || open.duration >= this.settings.segmentSeconds - SEGMENT_SLACK_SECONDS;
     const msn = nextStartsSegment ? open.entry.msn + 1 : open.entry.msn;
     return `seg_${String(msn).padStart(5, '0')}.${nextStartsSegment ? 0 : open.entry.parts.length}.m4s`;
   }

@@ -17,8 +17,13 @@ export type HoldResult<T> =
   /** The viewer went away. */
   | 'aborted';
 
-/** Requests held at once over every playlist and part, unless configured otherwise: about 2 KB each. */
+/** Requests held at once over every playlist and part (each costs about 25 KB with its connection, bench/). */
 export const MAX_HELD = 20_000;
+/**
+ * Held at once by one address: a player holds one or two (a playlist, a hinted part); a household or an office
+ * behind one address several players.
+ */
+export const MAX_HELD_PER_VIEWER = 32;
 
 export type Readiness = 'ready' | 'wait' | 'too-far';
 
@@ -41,10 +46,20 @@ interface Hub<T> {
 /** Storage that can say when an object may have changed: what blocking reload needs. */
 export type WatchableStorage = MediaStorage & Required<Pick<MediaStorage, 'watch'>>;
 
-/** How many requests may be held at once, shared by every BlockingReloads of a gateway. */
+/**
+ * How many requests may be held at once, shared by every BlockingReloads of a gateway: in all, and by one viewer
+ * (its address), so that one viewer holding thousands cannot take every other viewer's place.
+ */
 export interface HoldBudget {
   max: number;
   held: number;
+  maxPerHolder: number;
+  byHolder: Map<string, number>;
+}
+
+/** A fresh budget: MAX_HELD in all, MAX_HELD_PER_VIEWER per address. */
+export function holdBudget(max = MAX_HELD, maxPerHolder = MAX_HELD_PER_VIEWER): HoldBudget {
+  return { max, held: 0, maxPerHolder, byHolder: new Map() };
 }
 
 export interface BlockingOptions {
@@ -89,19 +104,25 @@ export class BlockingReloads<T> {
     ready: (v: T) => Readiness,
     waitMs: (v: T) => number,
     signal?: AbortSignal,
+    holder = '',
   ): Promise<HoldResult<T> | { tooFar: T }> {
     const hub = this.hubFor(key);
     if (!hub) return 'gone';
     hub.idleSince = this.options.now();
     await hub.loaded;
     // Closed while it loaded (idle long enough): start again on a live hub.
-    if (this.hubs.get(key) !== hub) return this.hold(key, ready, waitMs, signal);
+    if (this.hubs.get(key) !== hub) return this.hold(key, ready, waitMs, signal, holder);
     const now = hub.latest;
-    if (!now) return 'gone';
+    if (!now) {
+      // Nothing there: no hub is kept for a name that does not exist (a name per request would keep one each).
+      if (hub.waiters.size === 0 && !hub.reading) this.drop(key, hub);
+      return 'gone';
+    }
     const verdict = ready(now);
     if (verdict === 'ready') return { version: now };
     if (verdict === 'too-far') return { tooFar: now };
-    if (this.budget.held >= this.budget.max) return 'busy';
+    const mine = this.budget.byHolder.get(holder) ?? 0;
+    if (this.budget.held >= this.budget.max || mine >= this.budget.maxPerHolder) return 'busy';
     if (signal?.aborted) return 'aborted';
     return new Promise((resolve) => {
       const waiter: Waiter<T> = {
@@ -111,6 +132,9 @@ export class BlockingReloads<T> {
           if (!hub.waiters.delete(waiter)) return;
           this.held -= 1;
           this.budget.held -= 1;
+          const left = (this.budget.byHolder.get(holder) ?? 1) - 1;
+          if (left > 0) this.budget.byHolder.set(holder, left);
+          else this.budget.byHolder.delete(holder);
           if (hub.waiters.size === 0) hub.idleSince = this.options.now();
           signal?.removeEventListener('abort', onAbort);
           resolve(r);
@@ -121,6 +145,7 @@ export class BlockingReloads<T> {
       hub.waiters.add(waiter);
       this.held += 1;
       this.budget.held += 1;
+      this.budget.byHolder.set(holder, (this.budget.byHolder.get(holder) ?? 0) + 1);
       this.startSweeping();
     });
   }
@@ -189,7 +214,8 @@ export class BlockingReloads<T> {
     const now = this.options.now();
     for (const [key, hub] of this.hubs) {
       for (const w of [...hub.waiters]) if (w.deadline <= now) w.settle('timeout');
-      if (hub.waiters.size === 0 && !hub.reading && now - hub.idleSince >= this.options.lingerMs) this.drop(key, hub);
+      const idle = hub.waiters.size === 0 && !hub.reading;
+      if (idle && (hub.latest === null || now - hub.idleSince >= this.options.lingerMs)) this.drop(key, hub);
     }
     if (this.hubs.size === 0) this.stopSweeping();
   }

@@ -1,4 +1,4 @@
-import { BlockingReloads, MAX_HELD, type WatchableStorage } from './blocking-reload.ts';
+import { BlockingReloads, holdBudget, type WatchableStorage } from './blocking-reload.ts';
 import { readPlaylistVersion } from './http-file.ts';
 import type { MediaStorage } from './storage.ts';
 import { Hono, type MiddlewareHandler } from 'hono';
@@ -32,7 +32,7 @@ export type { AppDeps } from './context.ts';
 function blockingReloads(storage: MediaStorage, now: () => number): Pick<AppContext, 'holds' | 'partHolds'> {
   if (!storage.watch) return {};
   const watchable = storage as WatchableStorage;
-  const options = { budget: { max: MAX_HELD, held: 0 }, sweepMs: 100, lingerMs: 10_000, now };
+  const options = { budget: holdBudget(), sweepMs: 100, lingerMs: 10_000, now };
   return {
     holds: new BlockingReloads(
       watchable,

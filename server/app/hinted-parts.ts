@@ -13,6 +13,7 @@ export async function awaitHintedPart(
   ctx: AppContext,
   key: string,
   signal: AbortSignal,
+  holder: string,
 ): Promise<'written' | 'timeout' | 'absent'> {
   const slash = key.lastIndexOf('/');
   if (!ctx.holds || !ctx.partHolds || slash < 0 || key.endsWith('.m3u8')) return 'absent';
@@ -30,6 +31,7 @@ export async function awaitHintedPart(
     (look) => (look.meta ? 'ready' : 'wait'),
     () => waitMs,
     signal,
+    holder,
   );
   if (typeof part === 'object' && 'version' in part) return 'written';
   return part === 'timeout' ? 'timeout' : 'absent';

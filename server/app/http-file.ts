@@ -141,6 +141,17 @@ export async function contentEtag(bytes: Uint8Array): Promise<string> {
   return `"${hex}"`;
 }
 
+/** The bytes and ETag of what is served instead of a version's text, made once per version and text. */
+const servedCache = new WeakMap<PlaylistVersion, { text: string; bytes: Uint8Array; meta: ObjectMeta }>();
+async function servedVersion(version: PlaylistVersion, text: string): Promise<{ bytes: Uint8Array; meta: ObjectMeta }> {
+  const known = servedCache.get(version);
+  if (known?.text === text) return known;
+  const bytes = new TextEncoder().encode(text);
+  const made = { text, bytes, meta: { ...version.meta, size: bytes.byteLength, etag: await contentEtag(bytes) } };
+  servedCache.set(version, made);
+  return made;
+}
+
 /**
  * The answer for one playlist version, whose freshness follows what it says (a live playlist is kept briefly, a
  * finished one long). `served` replaces the text sent (a delta update, a rewritten server-control line): it then has
@@ -154,10 +165,7 @@ export async function playlistResponse(
   served?: string,
 ): Promise<Response> {
   let { bytes, meta } = version;
-  if (served !== undefined && served !== version.text) {
-    bytes = new TextEncoder().encode(served);
-    meta = { ...meta, size: bytes.byteLength, etag: await contentEtag(bytes) };
-  }
+  if (served !== undefined && served !== version.text) ({ bytes, meta } = await servedVersion(version, served));
   const plan = respond(key, meta, request, cacheControl);
   if (plan instanceof Response) return plan;
   const body = plan.range ? bytes.subarray(plan.range.offset, plan.range.offset + plan.range.length) : bytes;

@@ -120,7 +120,8 @@ export function directiveVerdict(s: LlState, d: Directives): 'ready' | 'wait' | 
 }
 
 function advancePartLimit(partTarget: number): number {
-  return partTarget > 0 && partTarget < 1 ? 3 / partTarget : 3;
+  // PART-TARGET is written rounded up (0.33334 for a third of a second): three seconds of such parts is 9, not 8.9998.
+  return partTarget > 0 && partTarget < 1 ? Math.round(3 / partTarget) : 3;
 }
 
 /** How many parts past the playlist's last one part `part` of segment `msn` is (estimated for later segments). */

@@ -35,6 +35,15 @@ export interface PlaylistRequest {
   token: string;
   mediaBase: string;
   folder: string;
+  /** Who holds the request, for the per-viewer cap of held requests (the client's address). */
+  holder: string;
+}
+
+/** A version's delta update, made once however many held requests are answered with it. */
+const deltas = new WeakMap<PlaylistVersion, string | null>();
+function deltaOf(version: PlaylistVersion): string | null {
+  if (!deltas.has(version)) deltas.set(version, deltaUpdate(version.text, llStateOf(version)));
+  return deltas.get(version)!;
 }
 
 /** A blocking request waits at most this many target durations (RFC 8216bis section 6.2.5.2: then 503). */
@@ -50,7 +59,7 @@ export async function answerPlaylist(ctx: AppContext, p: PlaylistRequest): Promi
     return cloudFrontDenial({ code: DENIALS.expired.code, reason: 'expired' });
   const version = got.version;
   let text = version.text;
-  if (directives?.skip) text = deltaUpdate(text, llStateOf(version)) ?? text;
+  if (directives?.skip) text = deltaOf(version) ?? text;
   if (!ctx.holds && text.includes('CAN-BLOCK-RELOAD=YES')) text = withoutBlockingReload(text);
   if (p.token) {
     const bytes = text === version.text ? version.bytes : new TextEncoder().encode(text);
@@ -87,9 +96,11 @@ async function versionFor(
     const d = directives;
     const result = await ctx.holds.hold(
       p.key,
-      (v) => directiveVerdict(llStateOf(v), d),
+      // Only a playlist that offers blocking reload is waited on (a master, a plain live playlist: answered at once).
+      (v) => (llStateOf(v).canBlockReload ? directiveVerdict(llStateOf(v), d) : 'ready'),
       (v) => HOLD_TARGETS * Math.max(1, llStateOf(v).targetDuration) * 1000,
       p.request.signal,
+      p.holder,
     );
     if (typeof result === 'object' && 'version' in result) return { version: result.version, held: true };
     return heldFailure(result);

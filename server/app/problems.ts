@@ -131,7 +131,7 @@ export const PROBLEMS = {
   },
   'too-many-held': {
     status: 503,
-    when: 'a blocking request while 20,000 requests are already held',
+    when: 'a blocking request while 20,000 requests are already held, or 32 from the same address',
     detail: 'Too many requests are waiting for live playlists; try again.',
   },
   'playlist-too-large': {

@@ -79,6 +79,7 @@ export function mediaRoutes(app: Hono<GatewayEnv>, ctx: AppContext): void {
         token: tokenized ? grantQuery(url) : '',
         mediaBase,
         folder,
+        holder: ctx.clientIp(c) ?? '',
       });
     }
     // How long a copy may be reused follows what the file is and the grant (app/freshness.ts).
@@ -87,7 +88,7 @@ export function mediaRoutes(app: Hono<GatewayEnv>, ctx: AppContext): void {
     const res = await serveObject(ctx.deps.storage, key, c.req.raw, freshness);
     if (res) return res;
     // A part announced by EXT-X-PRELOAD-HINT and not written yet is answered once it is (RFC 8216bis 6.2.6).
-    const hinted = await awaitHintedPart(ctx, key, c.req.raw.signal);
+    const hinted = await awaitHintedPart(ctx, key, c.req.raw.signal, ctx.clientIp(c) ?? '');
     if (hinted === 'written') {
       if (verdict.grant.expiresAt <= ctx.now() / 1000)
         return cloudFrontDenial({ code: DENIALS.expired.code, reason: 'expired' });

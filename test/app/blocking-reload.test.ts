@@ -2,7 +2,7 @@
 // change however many requests wait, every satisfied request answered by that one read, deadlines by one sweep,
 // the shared budget, a viewer who goes away forgotten at once, an idle hub closed (its watch ended).
 import { describe, expect, it } from 'vitest';
-import { BlockingReloads, type WatchableStorage } from '../../server/app/blocking-reload.ts';
+import { BlockingReloads, holdBudget, type WatchableStorage } from '../../server/app/blocking-reload.ts';
 
 function storage() {
   const s = {
@@ -35,7 +35,7 @@ describe('held requests', () => {
   it('are all answered by one read when the value they wait for appears', async () => {
     const { s, watchable, read } = storage();
     const holds = new BlockingReloads(watchable, read, {
-      budget: { max: 10_000, held: 0 },
+      budget: holdBudget(10_000, 10_000),
       sweepMs: 50,
       lingerMs: 100,
       now: Date.now,
@@ -63,7 +63,7 @@ describe('held requests', () => {
 
   it('end at their deadline, refuse past the shared budget, and forget a viewer who leaves', async () => {
     const { watchable, read } = storage();
-    const budget = { max: 2, held: 0 };
+    const budget = holdBudget(2, 2);
     const options = { budget, sweepMs: 20, lingerMs: 50, now: Date.now };
     const a = new BlockingReloads(watchable, read, options);
     const b = new BlockingReloads(watchable, read, options);
@@ -99,7 +99,7 @@ describe('held requests', () => {
   it('stops watching a playlist nobody waits for', async () => {
     const { s, watchable, read } = storage();
     const holds = new BlockingReloads(watchable, read, {
-      budget: { max: 10, held: 0 },
+      budget: holdBudget(10, 10),
       sweepMs: 10,
       lingerMs: 30,
       now: Date.now,
@@ -114,5 +114,67 @@ describe('held requests', () => {
     expect(s.watchers.size).toBe(1);
     await new Promise((done) => setTimeout(done, 150));
     expect(s.watchers.size).toBe(0);
+  });
+});
+
+describe('one viewer', () => {
+  it('cannot hold more than its share: another viewer still can', async () => {
+    const { watchable, read } = storage();
+    const holds = new BlockingReloads(watchable, read, {
+      budget: holdBudget(100, 2),
+      sweepMs: 20,
+      lingerMs: 50,
+      now: Date.now,
+    });
+    const mine = [1, 2].map(() =>
+      holds.hold(
+        'k',
+        () => 'wait',
+        () => 100,
+        undefined,
+        '192.0.2.1',
+      ),
+    );
+    await tick();
+    expect(
+      await holds.hold(
+        'k',
+        () => 'wait',
+        () => 100,
+        undefined,
+        '192.0.2.1',
+      ),
+    ).toBe('busy');
+    const other = holds.hold(
+      'k',
+      () => 'wait',
+      () => 100,
+      undefined,
+      '192.0.2.2',
+    );
+    await tick();
+    expect(holds.holding).toBe(3);
+    expect(await Promise.all([...mine, other])).toEqual(['timeout', 'timeout', 'timeout']);
+    holds.close();
+  });
+
+  it('keeps no watch for a name that does not exist', async () => {
+    const { s, watchable } = storage();
+    const holds = new BlockingReloads(watchable, async () => null, {
+      budget: holdBudget(),
+      sweepMs: 20,
+      lingerMs: 10_000,
+      now: Date.now,
+    });
+    for (let i = 0; i < 100; i++)
+      expect(
+        await holds.hold(
+          `x${i}`,
+          () => 'wait',
+          () => 100,
+        ),
+      ).toBe('gone');
+    expect(s.watchers.size).toBe(0);
+    holds.close();
   });
 });

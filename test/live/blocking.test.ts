@@ -199,6 +199,15 @@ describe.each([
     expect(Date.now() - started).toBeLessThan(1000);
   });
 
+  it('waits only on a playlist that offers blocking reload, and never on a name that does not exist', async () => {
+    const started = Date.now();
+    const master = await fetch(`${d.url}/videos/ll/master.m3u8?_HLS_msn=99`, { headers: { Cookie: cookie } });
+    expect(master.status).toBe(200);
+    const absent = await fetch(`${d.url}/videos/ll/360p/nothing.m3u8?_HLS_msn=99`, { headers: { Cookie: cookie } });
+    expect(absent.status).toBe(404);
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
+
   it('judges the grant before holding: no cookie is refused at once', async () => {
     const s = await current();
     const res = await fetch(`${d.url}${PLAYLIST}?_HLS_msn=${s.lastMsn + 1}&_HLS_part=${s.openParts}`);
