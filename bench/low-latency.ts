@@ -208,11 +208,13 @@ async function playback(quick: boolean): Promise<Record<string, Ratio>> {
         unit: `s median behind the wall clock over ${seconds} s (p95 ${round(pct(w.behind, 0.95))} s, longest stall ${round(w.longestStall)} s; baseline: the 3 s limit)`,
       };
     }
+    // The p95: the median is within a frame of 0 (ffmpeg paces a generated source by its own clock, a little ahead
+    // or behind the wall clock), so the tail is the figure that says something.
     out['low_latency.encoder_delay'] = {
-      ratio: round(3 / median(encoder)),
-      value: round(median(encoder), 3),
+      ratio: round(3 / Math.max(pct(encoder, 0.95), 0.001)),
+      value: round(pct(encoder, 0.95), 3),
       baseline: 3,
-      unit: `s median from a part's last frame to its file in place (p95 ${round(pct(encoder, 0.95), 3)} s): the encoder's own part of the delay`,
+      unit: `s p95 from a part's last frame to its file in place (median ${round(median(encoder), 3)} s): the encoder's own part of the delay (baseline: the 3 s limit)`,
     };
     return out;
   } finally {
