@@ -67,7 +67,9 @@ export interface AccessAnswer {
 export function apiBase(): string {
   const fromHost = window.hlsGate?.apiBase;
   const fromMeta = document.querySelector<HTMLMetaElement>('meta[name="hls-gate-api"]')?.content.trim();
-  return (fromHost || fromMeta || window.location.origin).replace(/\/$/, '');
+  // An origin, or a path on this origin (the gateway mounted at /media serves its page with content="/media").
+  const base = fromHost || fromMeta;
+  return (base ? new URL(base, window.location.origin).href : window.location.origin).replace(/\/$/, '');
 }
 
 async function call<T>(

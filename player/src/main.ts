@@ -260,6 +260,11 @@ async function play(entry: CatalogVideo): Promise<void> {
 async function showDeviceLink(): Promise<void> {
   if (!current) return;
   const panel = $('device');
+  // The same button closes it again.
+  if (!panel.hidden) {
+    panel.hidden = true;
+    return;
+  }
   try {
     const link = await deviceLink(current.id);
     $('device-qr').innerHTML = renderSVG(link.url, { border: 2 }); // an SVG made from the URL: no markup from outside

@@ -16,7 +16,7 @@ import { adminRoutes } from './routes-admin.ts';
 import { uploadRoutes } from './routes-uploads.ts';
 import { defaultEventLog, loggableError, requestLog } from './log.ts';
 import { CatalogError } from './catalog.ts';
-import { CROSS_ORIGIN_SCOPES, ROUTES } from './layout.ts';
+import { CROSS_ORIGIN_SCOPES, ROUTES, mountPrefix } from './layout.ts';
 import { bodyLimit } from 'hono/body-limit';
 
 const MAX_API_BODY = 16 * 1024;
@@ -112,7 +112,12 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
     // The player page: its index and its few files, by name (never a catch-all that would shadow a host's routes).
     const page = async (file: string, request: Request) =>
       (await assets(file, request)) ?? problem('not-found', 'Nothing here.');
-    app.get(ROUTES.playerPage, (c) => page('/', c.req.raw));
+    app.get(ROUTES.playerPage, async (c) => pageAt(await page('/', c.req.raw), mountPrefix(c, ROUTES.playerPage)));
+    app.get(ROUTES.playerPageSlash, async (c) =>
+      c.req.param('slash') === ''
+        ? pageAt(await page('/', c.req.raw), mountPrefix(c, ROUTES.playerPageSlash))
+        : problem('not-found', 'Nothing here.'),
+    );
     app.get(ROUTES.playerFile, (c) => page(`/${c.req.param('file')}`, c.req.raw));
   }
 
@@ -123,6 +128,23 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
     return problem('internal');
   });
   return app;
+}
+
+const escapeAttribute = (s: string) => s.replace(/[&"<>]/g, (ch) => `&#${ch.charCodeAt(0)};`);
+
+/**
+ * The player page at a mount point (`/media`): its files and API are under the prefix, whether the page was asked
+ * for as `/media` or `/media/`, so the page says where (a <base> for app.css and app.js, the API origin's meta).
+ */
+async function pageAt(res: Response, prefix: string): Promise<Response> {
+  if (!prefix || !(res.headers.get('Content-Type') ?? '').startsWith('text/html')) return res;
+  const p = escapeAttribute(prefix);
+  const html = (await res.text())
+    .replace('<head>', `<head>\n  <base href="${p}/">`)
+    .replace('<meta name="hls-gate-api" content="">', `<meta name="hls-gate-api" content="${p}">`);
+  const headers = new Headers(res.headers);
+  headers.delete('Content-Length');
+  return new Response(html, { status: res.status, headers });
 }
 
 /** The gateway as the whole server (`npm start`, the Worker): mounted at `/`, JSON 404 for everything else. */

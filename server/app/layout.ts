@@ -21,11 +21,13 @@ export const ROUTES = {
   revocations: '/api/admin/revocations',
   media: '/videos/:videoId/*',
   playerPage: '/',
+  /** The page with a trailing slash at a mount point (`/media/`); at the root `/` is playerPage itself. */
+  playerPageSlash: '/:slash{/?}',
   playerFile: '/:file{[A-Za-z0-9_-]+\\.(?:js|css|map|html|svg|png|ico)}',
 } as const;
 
 /** Routes only the gateway's own origin calls: the health check and the player page's files. */
-const SAME_ORIGIN: readonly string[] = [ROUTES.health, ROUTES.playerPage, ROUTES.playerFile];
+const SAME_ORIGIN: readonly string[] = [ROUTES.health, ROUTES.playerPage, ROUTES.playerPageSlash, ROUTES.playerFile];
 
 /**
  * The URL spaces a page on another origin calls (the API, the media, the signed upload PUT), each as `/<first
@@ -85,6 +87,8 @@ export const PACKAGING_PREFIX = '.package-';
 /** The path the gateway is mounted at ('' at the root), from the route pattern this handler was registered with. */
 export function mountPrefix(c: Context, ownPattern: string): string {
   const matched = c.req.routePath;
+  // Hono joins a mount path and '/' as the mount path alone ('/media', not '/media/').
+  if (ownPattern === '/') return matched === '/' ? '' : matched;
   return matched.endsWith(ownPattern) ? matched.slice(0, matched.length - ownPattern.length) : '';
 }
 

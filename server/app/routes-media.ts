@@ -4,6 +4,7 @@ import { ROUTES, mediaKey, mountPrefix, videoFolder } from './layout.ts';
 import { badHost, cloudFrontDenial, problem } from './responses.ts';
 import { serveObject } from './http-file.ts';
 import { answerPlaylist } from './media-playlists.ts';
+import { contentTypeFor } from './mime.ts';
 import { awaitHintedPart } from './hinted-parts.ts';
 import { freshnessOf } from './freshness.ts';
 import { SESSION_COOKIE, SESSION_PARAM, SIGNED_URL_PARAMS, cookieValues } from '../core/cookies.ts';
@@ -52,7 +53,13 @@ export function mediaRoutes(app: Hono<GatewayEnv>, ctx: AppContext): void {
     }
     c.set('keyPairId', verdict.grant.keyPairId);
     c.set('grantSource', verdict.grant.source);
-    if (ctx.deps.sessions) {
+    // A poster's link (routes-catalog.ts: a canned-policy URL for exactly that image, handed to every viewer in the
+    // listing before any grant) carries no session: session control is about playback, and a poster is not played.
+    const poster =
+      verdict.grant.source === 'url' &&
+      verdict.grant.policyKind === 'canned' &&
+      contentTypeFor(key).startsWith('image/');
+    if (ctx.deps.sessions && !poster) {
       // A device link carries its session in the query (it has no cookies); a browser in the companion cookie.
       const fromQuery = verdict.grant.source === 'url' ? url.searchParams.getAll(SESSION_PARAM) : [];
       const session = await ctx.deps.sessions.check(

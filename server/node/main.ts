@@ -16,6 +16,8 @@ try {
     line('warn', 'demo mode is on', { reason: why });
   }
   for (const warning of gw.warnings) line('warn', warning);
+  // One host name in every line printed: cookies signed for 127.0.0.1 are refused on localhost (resource-mismatch).
+  const shown = gw.config.mediaBaseUrl ?? gw.url.replace('127.0.0.1', 'localhost');
   if (gw.devKey) {
     line('info', 'development key', {
       keyPairId: gw.devKey.keyPairId,
@@ -23,11 +25,11 @@ try {
       publicKeyFile: gw.devKey.publicKeyFile,
     });
     console.error(
-      `  Development key ${gw.devKey.keyPairId}: ${gw.devKey.privateKeyFile}\n  e.g. npx hls-gate sign cookies --key-pair-id ${gw.devKey.keyPairId} --private-key ${gw.devKey.privateKeyFile} --resource '${gw.url}/videos/ladder/*' --expires +1h --header\n`,
+      `  Development key ${gw.devKey.keyPairId}: ${gw.devKey.privateKeyFile}\n  e.g. npx hls-gate sign cookies --key-pair-id ${gw.devKey.keyPairId} --private-key ${gw.devKey.privateKeyFile} --resource '${shown}/videos/ladder/*' --expires +1h --header\n`,
     );
   }
   line('info', 'listening', { url: gw.url, mediaBaseUrl: gw.config.mediaBaseUrl ?? 'same origin as each request' });
-  if (gw.zeroConfig) console.error(`  Open ${gw.url.replace('127.0.0.1', 'localhost')}/ to watch the demo.\n`);
+  if (gw.zeroConfig) console.error(`  Open ${shown}/ to watch the demo.\n`);
   const stop = () => {
     line('info', 'shutting down');
     void gw.close().then(() => process.exit(0));

@@ -112,7 +112,7 @@ console.log(JSON.stringify({ policy, cookies, ok: ok.ok, denial: no.ok ? null : 
 import { Hono } from 'hono';
 import { serve } from '@hono/node-server';
 import { createGateway } from 'hls-gate/hono';
-import { createFsStorage, withNodeCrypto } from 'hls-gate/node';
+import { createFsStorage, withNodeCrypto, playerAssets } from 'hls-gate/node';
 
 const app = new Hono();
 app.get('/', (c) => c.text('host home'));
@@ -120,6 +120,7 @@ const gateway = await createGateway({
   settings: { CLOUDFRONT_KEY_PAIR_ID: 'K2JCJMDEHXQW5F', CLOUDFRONT_PRIVATE_KEY: process.env.PEM, AUTH_JWT_SECRET: process.env.SECRET, MEDIA_HOSTS: '127.0.0.1' },
   storage: createFsStorage(process.env.MEDIA),
   signer: withNodeCrypto,
+  player: playerAssets('node_modules/hls-gate/player/dist'),
   log: () => {},
 });
 app.route('/media', gateway);
@@ -178,6 +179,18 @@ serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info) => console.lo
       expect(await (await fetch(`${base}/about`)).text()).toBe('host about');
       expect(await (await fetch(`${base}/api/me`)).json()).toEqual({ me: 'host api' });
       expect((await fetch(`${base}/nothing`)).status).toBe(404);
+    });
+
+    it('serves the player page at the mount point, with and without the trailing slash, its files under it', async () => {
+      for (const path of ['/media', '/media/']) {
+        const page = await fetch(`${base}${path}`);
+        expect(page.status, path).toBe(200);
+        const html = await page.text();
+        expect(html).toContain('<base href="/media/">');
+        expect(html).toContain('<meta name="hls-gate-api" content="/media">');
+      }
+      for (const file of ['app.js', 'app.css']) expect((await fetch(`${base}/media/${file}`)).status, file).toBe(200);
+      expect((await fetch(`${base}/media//`)).status).toBe(404);
     });
   });
 

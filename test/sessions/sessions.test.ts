@@ -9,6 +9,7 @@ import { createFsStorage } from '../../server/node/fs-storage.ts';
 import { REPO_ROOT } from '../../server/node/load-env.ts';
 import type { LogEntry } from '../../server/app/log.ts';
 import { cookieHeader, cookiesFrom, testEnv, viewerToken } from '../helpers/targets.ts';
+import { RSA_KEY_PAIR_ID, fixtureKey } from '../helpers/fixtures.ts';
 
 const SESSION_SECRET = 'session-secret-that-is-long-enough-0123456789';
 const ADMIN_SECRET = 'admin-secret-that-is-long-enough-0123456789ab';
@@ -250,6 +251,47 @@ describe('hls-gate revoke', () => {
       ).toMatch(/401/);
     } finally {
       await gw.close();
+    }
+  });
+});
+
+describe('posters under session control', () => {
+  it("are served from the listing's links, which carry no session; a canned link to a segment still needs one", async () => {
+    const { mkdtempSync, cpSync, writeFileSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { startNodeGateway } = await import('../../server/node/start.ts');
+    const { signUrl, importPrivateKey } = await import('../../server/core/index.ts');
+    const dir = mkdtempSync(join(tmpdir(), 'hls-gate-posters-'));
+    cpSync(join(REPO_ROOT, 'media/ladder'), join(dir, 'ladder'), { recursive: true });
+    writeFileSync(join(dir, 'ladder', 'poster.jpg'), Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 0x10]));
+    writeFileSync(
+      join(dir, 'catalog.json'),
+      JSON.stringify({ videos: [{ id: 'ladder', title: 'Ladder', playlist: 'master.m3u8', poster: 'poster.jpg' }] }),
+    );
+    const gw = await startNodeGateway(testEnv({ PORT: '0', MEDIA_DIR: dir, SESSION_SECRET, ADMIN_SECRET }), {
+      log: () => {},
+      events: () => {},
+    });
+    try {
+      const listing = await fetch(`${gw.url}/api/videos`, {
+        headers: { Authorization: `Bearer ${await viewerToken('*')}` },
+      });
+      const { videos } = (await listing.json()) as { videos: { posterUrl?: string }[] };
+      const poster = await fetch(videos[0]!.posterUrl!);
+      expect(poster.status).toBe(200);
+      expect(poster.headers.get('content-type')).toBe('image/jpeg');
+      const key = await importPrivateKey(fixtureKey('rsa-pkcs8.pem'));
+      const segment = await signUrl(
+        `${gw.url}/videos/ladder/240p/seg_000.ts`,
+        { expires: Math.floor(Date.now() / 1000) + 600 },
+        { keyPairId: RSA_KEY_PAIR_ID, privateKey: key },
+      );
+      const refused = await fetch(segment);
+      expect(refused.status).toBe(403);
+      expect(refused.headers.get('x-hls-gate-reason')).toMatch(/^session-/);
+    } finally {
+      await gw.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
