@@ -102,7 +102,7 @@ export default defineConfig(
     },
   },
   {
-    files: ['server/core/**', 'server/app/**'],
+    files: ['server/core/**', 'server/app/**', 'client/**'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [noCliInServer, noNodeBuiltins] }],
     },

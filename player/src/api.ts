@@ -1,4 +1,4 @@
-import { SESSION_HEADER } from '../../server/core/headers.ts';
+import { GrantRefusal } from '../../client/index.ts';
 import type { ProblemCode } from '../../server/app/problems.ts';
 import { ROUTES, routePath } from '../../server/app/layout.ts';
 
@@ -37,6 +37,7 @@ export class ApiError extends Error {
 
 /** The problem behind a failed call; anything but an API answer counts as the network's. */
 export function problemOf(err: unknown): Problem {
+  if (err instanceof GrantRefusal) return { status: err.status, code: err.code as ApiCode, detail: err.detail };
   return err instanceof ApiError ? err.problem : { status: 0, code: 'network', detail: '' };
 }
 
@@ -50,18 +51,6 @@ export interface CatalogVideo {
   posterUrl?: string;
   /** Streaming live now. */
   live?: boolean;
-}
-
-/** The answer of `POST /api/videos/<id>/access` (JSON): not the `AccessGrant` of hls-gate/hono, which a host app issues itself. */
-export interface AccessAnswer {
-  videoId: string;
-  playlistUrl: string;
-  expiresAt: string;
-  refreshAt: string;
-  /** Under session control: this player's device session (the id an operator revokes). */
-  sessionId?: string;
-  /** Under session control: the proof of this device's session, sent back on refresh and on stop (a new one each time). */
-  sessionToken?: string;
 }
 
 export function apiBase(): string {
@@ -126,16 +115,6 @@ export async function listVideos(): Promise<CatalogVideo[]> {
   return (await call<{ videos: CatalogVideo[] }>('GET', ROUTES.catalog, await getToken())).videos;
 }
 
-export async function requestAccess(videoId: string, sessionToken?: string): Promise<AccessAnswer> {
-  return call<AccessAnswer>(
-    'POST',
-    routePath(ROUTES.access, { videoId }),
-    await getToken(),
-    undefined,
-    sessionToken ? { [SESSION_HEADER]: sessionToken } : {},
-  );
-}
-
 export interface UploadTicket {
   videoId: string;
   uploadUrl: string;
@@ -166,15 +145,4 @@ export interface DeviceLink {
 /** One URL that plays the whole video on a device without cookies (a TV, a phone, VLC). */
 export async function deviceLink(videoId: string): Promise<DeviceLink> {
   return call<DeviceLink>('POST', routePath(ROUTES.deviceLink, { videoId }), await getToken());
-}
-
-/** Stopping playback gives the device's slot back (session control); keepalive lets it finish as the page goes. */
-export async function releaseAccess(videoId: string, sessionToken: string): Promise<void> {
-  const token = await getToken().catch(() => undefined);
-  await fetch(`${apiBase()}${routePath(ROUTES.access, { videoId })}`, {
-    method: 'DELETE',
-    credentials: 'include',
-    keepalive: true,
-    headers: { ...(token ? { Authorization: `Bearer ${token}` } : {}), [SESSION_HEADER]: sessionToken },
-  }).catch(() => {});
 }

@@ -1,11 +1,12 @@
-import { releaseAccess, requestAccess, type AccessAnswer } from './api.ts';
+import { createGrantClient, type AccessGrant, type GrantClient } from '../../client/index.ts';
+import { apiBase, getToken } from './api.ts';
 
-// Keeps one video's grant fresh: renews before refreshAt, and on demand (before a request goes out with a grant
-// about to expire, or after an `expired` refusal). Concurrent renewals share one call.
+// The page's grant for one video: hls-gate/client's grant client (the one implementation of renewing, recovering
+// and releasing), with the state the page shows and the end-to-end tests read.
 
 export interface GrantState {
   videoId: string;
-  grant?: AccessAnswer;
+  grant?: AccessGrant;
   expiresAtMs: number;
   refreshedAtMs: number;
   renewals: number;
@@ -13,55 +14,34 @@ export interface GrantState {
 
 export class GrantKeeper {
   readonly state: GrantState;
-  #timer: ReturnType<typeof setTimeout> | undefined;
-  #pending: Promise<AccessAnswer> | undefined;
-  #stopped = false;
+  readonly client: GrantClient;
+  #started = false;
 
-  constructor(
-    videoId: string,
-    private readonly onChange: (s: GrantState) => void,
-    private readonly onError: (err: unknown) => void,
-  ) {
+  constructor(videoId: string, onChange: (s: GrantState) => void, onError: (err: unknown) => void) {
     this.state = { videoId, expiresAtMs: 0, refreshedAtMs: 0, renewals: -1 };
-  }
-
-  renew(): Promise<AccessAnswer> {
-    this.#pending ??= requestAccess(this.state.videoId, this.state.grant?.sessionToken)
-      .then((grant) => {
+    this.client = createGrantClient({
+      videoId,
+      apiBase: apiBase(),
+      getToken,
+      onGrant: (grant, renewals) => {
         this.state.grant = grant;
         this.state.expiresAtMs = Date.parse(grant.expiresAt);
         this.state.refreshedAtMs = Date.now();
-        this.state.renewals++;
-        this.#schedule(Date.parse(grant.refreshAt));
-        this.onChange(this.state);
-        return grant;
-      })
-      .finally(() => {
-        this.#pending = undefined;
-      });
-    return this.#pending;
+        this.state.renewals = renewals;
+        onChange(this.state);
+      },
+      onRefusal: onError,
+    });
   }
 
-  /** Resolves once the grant has at least `marginMs` left, renewing first when needed. */
-  async ensureFresh(marginMs = 2000): Promise<void> {
-    if (this.#stopped) return;
-    if (this.state.expiresAtMs - Date.now() < marginMs) await this.renew();
+  /** The first call starts the client (its renewals, its release on pagehide); later ones renew. */
+  renew(): Promise<AccessGrant> {
+    if (this.#started) return this.client.renew();
+    this.#started = true;
+    return this.client.start();
   }
 
-  #schedule(atMs: number): void {
-    clearTimeout(this.#timer);
-    if (this.#stopped) return;
-    this.#timer = setTimeout(
-      () => void this.renew().catch((err: unknown) => this.onError(err)),
-      Math.max(500, atMs - Date.now()),
-    );
-  }
-
-  /** Stops renewing; under session control, gives the device's lease back. */
   stop(): void {
-    this.#stopped = true;
-    clearTimeout(this.#timer);
-    const token = this.state.grant?.sessionToken;
-    if (token) void releaseAccess(this.state.videoId, token);
+    this.client.stop();
   }
 }

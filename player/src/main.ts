@@ -1,4 +1,5 @@
-import Hls, { type ErrorData, type HlsConfig, type LoadPolicy } from 'hls.js';
+import Hls, { type ErrorData, type HlsConfig } from 'hls.js';
+import { hlsJsConfig } from '../../client/index.ts';
 import { renderSVG } from 'uqr';
 import {
   ApiError,
@@ -14,7 +15,7 @@ import { mountMarkup } from './markup.ts';
 import { REASON_HEADER } from '../../server/core/headers.ts';
 import { MASTER_PLAYLIST } from '../../server/app/layout.ts';
 import { GrantKeeper, type GrantState } from './grants.ts';
-import { accessMessage, mediaMessage, type Message } from './messages.ts';
+import { accessMessage, mediaMessage, type Message } from '../../client/messages.ts';
 import { followLive, type LiveState } from './live.ts';
 
 // The player page: catalog, hls.js with credentials on every request, a grant kept fresh while playing, and
@@ -100,33 +101,6 @@ function teardown(): void {
   video.load();
 }
 
-/** hls.js does not retry 4xx. A refusal for an expired grant gets exactly one retry, after a renewal. */
-function retryOnceIfExpired(policy: LoadPolicy, lastReason: () => string | null): LoadPolicy {
-  const base = policy.default;
-  const errorRetry = base.errorRetry ?? { maxNumRetry: 0, retryDelayMs: 0, maxRetryDelayMs: 0 };
-  return {
-    default: {
-      ...base,
-      errorRetry: {
-        ...errorRetry,
-        maxNumRetry: Math.max(1, errorRetry.maxNumRetry),
-        retryDelayMs: Math.min(errorRetry.retryDelayMs, 500),
-        shouldRetry: (_cfg, count, _timeout, response, retry) => {
-          if (response?.code === 403 || response?.code === 401) {
-            if (count === 0 && lastReason() === 'expired' && keeper) {
-              log('renew-after-expired');
-              void keeper.renew().catch(() => {});
-              return true;
-            }
-            return false;
-          }
-          return retry && count < errorRetry.maxNumRetry;
-        },
-      },
-    },
-  };
-}
-
 async function play(entry: CatalogVideo): Promise<void> {
   teardown();
   showMessage(null);
@@ -180,8 +154,9 @@ async function play(entry: CatalogVideo): Promise<void> {
     return;
   }
 
+  // hls-gate/client's hls.js adapter: credentials, a fresh grant before each request, one retry after `expired`.
+  const gated = hlsJsConfig(k.client, Hls, { onRecover: () => log('renew-after-expired') });
   let lastReason: string | null = null;
-  const defaults = Hls.DefaultConfig;
   const config: Partial<HlsConfig> = {
     // Low-latency HLS when the stream offers it (parts, blocking reload, delta updates): hls.js's default, stated
     // because a page that turns it off plays a low-latency stream seconds behind. A host page may still override it.
@@ -191,21 +166,16 @@ async function play(entry: CatalogVideo): Promise<void> {
     maxLiveSyncPlaybackRate: 1.25,
     ...(window.hlsGate?.hlsConfig as Partial<HlsConfig> | undefined),
     // One hook covers playlists, segments, init segments and AES-128 keys: all go through the XHR loader.
+    ...gated,
     xhrSetup: async (xhr: XMLHttpRequest, reqUrl: string) => {
-      xhr.withCredentials = true;
       xhr.addEventListener('readystatechange', () => {
         if (xhr.readyState === 4 && xhr.status >= 400) {
           lastReason = xhr.getResponseHeader(REASON_HEADER);
           diag.refusals.push({ url: reqUrl, status: xhr.status, reason: lastReason });
         }
       });
-      // Never send a request with a grant about to run out: renew first (hls.js waits for this promise).
-      await k.ensureFresh();
+      await gated.xhrSetup(xhr);
     },
-    manifestLoadPolicy: retryOnceIfExpired(defaults.manifestLoadPolicy, () => lastReason),
-    playlistLoadPolicy: retryOnceIfExpired(defaults.playlistLoadPolicy, () => lastReason),
-    fragLoadPolicy: retryOnceIfExpired(defaults.fragLoadPolicy, () => lastReason),
-    keyLoadPolicy: retryOnceIfExpired(defaults.keyLoadPolicy, () => lastReason),
   };
   const h = new Hls(config);
   hls = h;

@@ -1,6 +1,5 @@
-import { DENIALS } from '../../server/core/denials.ts';
-import type { DenialReason } from '../../server/core/types.ts';
-import type { ApiCode } from './api.ts';
+import { DENIALS } from '../server/core/denials.ts';
+import type { DenialReason } from '../server/core/types.ts';
 
 // Refusals in words a person understands. API problems carry a `code`; media refusals carry the gateway's
 // X-Hls-Gate-Reason header (or CloudFront's XML code when CloudFront itself answered).
@@ -11,7 +10,8 @@ export interface Message {
   retry: boolean;
 }
 
-export function accessMessage(status: number, code: ApiCode): Message {
+/** What to tell the viewer when the access endpoint refused: `code` is the gateway's problem code (GrantRefusal). */
+export function accessMessage(status: number, code: string): Message {
   switch (code) {
     case 'not-entitled':
     case 'no-entitlement':
@@ -62,6 +62,7 @@ export function accessMessage(status: number, code: ApiCode): Message {
   }
 }
 
+/** What to tell the viewer when a media request was refused: `reason` is its X-Hls-Gate-Reason (null: none). */
 export function mediaMessage(status: number, reason: string | null): Message {
   if (status === 0)
     return {
