@@ -24,4 +24,5 @@ export {
 } from './grant-client.ts';
 export { hlsJsConfig, type HlsClass, type HlsLoadPolicy, type HlsRetry } from './hlsjs.ts';
 export { playNatively } from './native.ts';
+export { shakaSetup, type ShakaPlayer, type ShakaRequest } from './shaka.ts';
 export { accessMessage, mediaMessage, type Message } from './messages.ts';
