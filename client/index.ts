@@ -25,4 +25,5 @@ export {
 export { hlsJsConfig, type HlsClass, type HlsLoadPolicy, type HlsRetry } from './hlsjs.ts';
 export { playNatively } from './native.ts';
 export { shakaSetup, type ShakaPlayer, type ShakaRequest } from './shaka.ts';
+export { videoJsSetup, type VideoJsPlayer, type VhsResponse } from './videojs.ts';
 export { accessMessage, mediaMessage, type Message } from './messages.ts';

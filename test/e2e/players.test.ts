@@ -18,7 +18,10 @@ import { RSA_KEY_PAIR_ID, fixtureKey } from '../helpers/fixtures.ts';
 import { freePort } from '../helpers/ports.ts';
 import { launchBrowser } from './browser.ts';
 
-const PLAYERS = [['Shaka Player', 'test/e2e/players/shaka-page.ts']] as const;
+const PLAYERS = [
+  ['Shaka Player', 'test/e2e/players/shaka-page.ts'],
+  ['Video.js 8 (VHS)', 'test/e2e/players/videojs-page.ts'],
+] as const;
 
 /** A 90 s video (the demo's are 30 s: a player would have it all buffered before a grant could expire). */
 function longVideo(): string {
