@@ -64,9 +64,10 @@ describe('the npm package', () => {
     expect(paths).toContain('player/dist/app.js');
     expect(paths.filter((p) => /^(test|bench|media|scripts)\/|\.pem$|\.dev-keys|(?<!\.d)\.ts$/.test(p))).toEqual([]);
     // A ceiling against accidental bulk (a fixture, a source map): most of it is the player bundle (hls.js, ~600 KB
-    // unpacked) and the README; 480 KiB leaves room for the server's own growth (live ingest added ~18 KiB), not for a
-    // stray file.
-    expect(pack.size).toBeLessThan(480 * 1024);
+    // unpacked) and the README; 512 KiB leaves room for the code's own growth (live ingest added ~18 KiB, low latency
+    // and hls-gate/client ~12 KiB with their README sections), not for a stray file.
+    expect(pack.size).toBeLessThan(512 * 1024);
+    expect(paths).toContain('dist/client/index.js');
     console.log(
       `npm pack: ${pack.filename} ${(pack.size / 1024).toFixed(0)} KB packed, ${(pack.unpackedSize / 1024).toFixed(0)} KB unpacked, ${paths.length} files`,
     );
@@ -295,5 +296,42 @@ export function why(err: unknown): string {
     expect(wrong).toMatch(
       /wrong\.ts\(2,\d+\): error TS2322: Type 'string' is not assignable to type 'Record<string, string>'/,
     );
+  }, 60_000);
+
+  it('`hls-gate/client` loads in a bundler-free ESM page from the installed package (an import map, no build)', async () => {
+    const { createServer } = await import('node:http');
+    const { readFile } = await import('node:fs/promises');
+    const { launchBrowser } = await import('../e2e/browser.ts');
+    const page = `<!doctype html><meta charset="utf-8">
+<script type="importmap">{ "imports": { "hls-gate/client": "/node_modules/hls-gate/dist/client/index.js" } }</script>
+<script type="module">
+import { createGrantClient, hlsJsConfig, shakaSetup, videoJsSetup, playNatively, accessMessage } from 'hls-gate/client';
+const client = createGrantClient({ videoId: 'abc', apiBase: '/media', getToken: () => 'token' });
+window.loaded = [typeof hlsJsConfig, typeof shakaSetup, typeof videoJsSetup, typeof playNatively, client.videoId,
+  accessMessage(404, 'unknown-video').title].join(',');
+</script>`;
+    const server = createServer((req, res) => {
+      const path = (req.url ?? '/').split('?')[0]!;
+      if (path === '/') return void res.writeHead(200, { 'Content-Type': 'text/html' }).end(page);
+      readFile(join(dir, path)).then(
+        (b) => res.writeHead(200, { 'Content-Type': 'text/javascript' }).end(b),
+        () => res.writeHead(404).end(),
+      );
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const browser = await launchBrowser();
+    try {
+      const tab = await browser.context.newPage();
+      await tab.goto(`http://127.0.0.1:${(server.address() as { port: number }).port}/`);
+      await tab.waitForFunction(() => (window as unknown as { loaded?: string }).loaded, undefined, {
+        timeout: 15_000,
+      });
+      expect(await tab.evaluate(() => (window as unknown as { loaded: string }).loaded)).toBe(
+        'function,function,function,function,abc,Video not found',
+      );
+    } finally {
+      await browser.close();
+      await new Promise((r) => server.close(r));
+    }
   }, 60_000);
 });
