@@ -11,6 +11,7 @@ interface PageConfig {
 const cfg = (window as unknown as { pageConfig: PageConfig }).pageConfig;
 const state = { renewals: -1, errors: [] as { code: number; status: unknown }[], started: false };
 (window as unknown as { pageState: typeof state }).pageState = state;
+(window as unknown as { stopPlayback: () => void }).stopPlayback = () => client.stop();
 
 const video = document.querySelector('video')!;
 const client = createGrantClient({
