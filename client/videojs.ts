@@ -15,12 +15,15 @@ export interface VhsResponse {
 
 type ResponseHook = (request: unknown, error: unknown, response: VhsResponse | undefined) => void;
 
-/** A video.js player, as far as this adapter needs it. */
+/** VHS's request hooks, found on the tech once VHS has a source (video.js types the tech without them). */
+interface VhsHooks {
+  vhs?: { xhr?: { onResponse?(hook: ResponseHook): void; offResponse?(hook: ResponseHook): void } };
+}
+
+/** A video.js player, as far as this adapter needs it (video.js's own `Player` type fits). */
 export interface VideoJsPlayer {
   src(source: { src: string; type: string; withCredentials: boolean }): void;
-  tech(options: { IWillNotUseThisInPlugins: true }): {
-    vhs?: { xhr: { onResponse(hook: ResponseHook): void; offResponse(hook: ResponseHook): void } };
-  } | null;
+  tech(options: { IWillNotUseThisInPlugins: true }): object | null | undefined;
   on(event: 'xhr-hooks-ready', listener: () => void): void;
   off(event: 'xhr-hooks-ready', listener: () => void): void;
 }
@@ -37,12 +40,12 @@ export function videoJsSetup(client: GrantClient, player: VideoJsPlayer, grant: 
       .catch(() => false)
       .finally(() => (recovering = false));
   };
-  const vhs = () => player.tech({ IWillNotUseThisInPlugins: true })?.vhs;
-  const attach = () => vhs()?.xhr.onResponse(onResponse);
+  const vhs = () => (player.tech({ IWillNotUseThisInPlugins: true }) as VhsHooks | null | undefined)?.vhs;
+  const attach = () => vhs()?.xhr?.onResponse?.(onResponse);
   player.on('xhr-hooks-ready', attach);
   player.src({ src: grant.playlistUrl, type: 'application/x-mpegURL', withCredentials: true });
   return () => {
     player.off('xhr-hooks-ready', attach);
-    vhs()?.xhr.offResponse(onResponse);
+    vhs()?.xhr?.offResponse?.(onResponse);
   };
 }

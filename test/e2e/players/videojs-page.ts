@@ -30,6 +30,6 @@ player.on('xhr-hooks-ready', () => {
     if (res && res.statusCode >= 400) state.errors.push({ code: res.statusCode, status: res.statusCode });
   });
 });
-videoJsSetup(client, player as unknown as Parameters<typeof videoJsSetup>[1], grant);
+videoJsSetup(client, player, grant);
 await player.play();
 state.started = true;
