@@ -163,6 +163,7 @@ describe.each(PLAYERS)('%s with hls-gate/client', (_name, entry) => {
     // The expired refusal was met (the gateway logged it), then one renewal, and playback went on.
     expect(refusals, `player errors ${JSON.stringify(s.errors)}`).toContain('403 expired'); // the expired refusal was seen
     expect(s.renewals).toBeGreaterThan(before);
+    expect(s.renewals).toBeGreaterThanOrEqual(3); // at least three refreshes while it played
     expect(after.longestStall).toBeLessThanOrEqual(1);
     expect(after.advanced).toBeGreaterThan(8);
     // Stopping gives the session back: the viewer's one slot is free for another device at once.
