@@ -172,20 +172,6 @@ export async function playlistResponse(
   return bodyResponse(body, plan.status, plan.headers, keepFor);
 }
 
-/** A playlist read whole and answered (readPlaylistVersion, playlistResponse); null when absent. */
-export async function servePlaylist(
-  storage: MediaStorage,
-  key: string,
-  request: Request,
-  freshnessFor: (text: string) => Freshness,
-  transform?: (text: string) => string,
-): Promise<Response | null | 'too-large'> {
-  const version = await readPlaylistVersion(storage, key);
-  if (version === null || version === 'too-large') return version;
-  if (version === 'changing') return stillChanging();
-  return playlistResponse(key, version, request, freshnessFor(version.text), transform?.(version.text));
-}
-
 /** The response for `meta` when no body is needed (304, 416, HEAD), or the status, headers and range of the body. */
 function respond(
   key: string,

@@ -92,24 +92,28 @@ async function versionFor(
   p: PlaylistRequest,
   directives: Directives | null,
 ): Promise<{ version: PlaylistVersion; held: boolean } | Response> {
-  if (directives?.msn !== undefined && ctx.holds) {
-    const d = directives;
-    const result = await ctx.holds.hold(
-      p.key,
-      // Only a playlist that offers blocking reload is waited on (a master, a plain live playlist: answered at once).
-      (v) => (llStateOf(v).canBlockReload ? directiveVerdict(llStateOf(v), d) : 'ready'),
-      (v) => HOLD_TARGETS * Math.max(1, llStateOf(v).targetDuration) * 1000,
-      p.request.signal,
-      p.holder,
-    );
-    if (typeof result === 'object' && 'version' in result) return { version: result.version, held: true };
-    return heldFailure(result);
-  }
+  // The playlist as it is now, read like any other: what a request is judged on and answered with when it need
+  // not wait (never a version a hub read a moment ago, which a change not yet reported could have replaced).
   const version = await readPlaylistVersion(ctx.deps.storage, p.key);
   if (version === null) return problem('not-found', 'No such file in this video.');
   if (version === 'changing') return stillChanging();
   if (version === 'too-large') return tooLarge();
-  return { version, held: false };
+  if (directives?.msn === undefined || !ctx.holds) return { version, held: false };
+  const d = directives;
+  // Only a playlist that offers blocking reload is waited on (a master, a plain live playlist: answered at once).
+  const readiness = (v: PlaylistVersion) => (llStateOf(v).canBlockReload ? directiveVerdict(llStateOf(v), d) : 'ready');
+  const now = readiness(version);
+  if (now === 'ready') return { version, held: false };
+  if (now === 'too-far') return problem('directive-too-far');
+  const result = await ctx.holds.hold(
+    p.key,
+    readiness,
+    (v) => HOLD_TARGETS * Math.max(1, llStateOf(v).targetDuration) * 1000,
+    p.request.signal,
+    p.holder,
+  );
+  if (typeof result === 'object' && 'version' in result) return { version: result.version, held: true };
+  return heldFailure(result);
 }
 
 function heldFailure(result: HoldResult<PlaylistVersion> | { tooFar: PlaylistVersion }): Response {

@@ -183,7 +183,7 @@ function viaNginx(fetch: Fetch, options: NginxHandOff): Fetch {
       return new Response(null, { status: 200, headers });
     }
     if (!file) {
-      // A playlist read whole (app/http-file.ts servePlaylist): nginx keeps it like a verdict, as long as its own
+      // A playlist read whole (app/http-file.ts readPlaylistVersion): nginx keeps it like a verdict, as long as its own
       // freshness allows (a live playlist briefly), and serves Range, HEAD and 304 from its copy.
       const stored = storedFileOf(res);
       if (!whole || !(stored?.body instanceof Uint8Array)) return res;

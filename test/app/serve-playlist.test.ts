@@ -1,11 +1,17 @@
 // A playlist rewritten in place while it is read (a writer that truncates and writes instead of renaming a new
 // version over the old): the bytes read disagree with the size the storage stated, so headers and validators would
-// describe another version. servePlaylist reads again, and answers 503 Retry-After when the file keeps changing,
+// describe another version. the media route reads again, and answers 503 Retry-After when the file keeps changing,
 // never a body with another version's ETag. The storage here is a storage adapter of its own (MediaStorage), whose
 // stated size and bytes disagree the way a racing writer makes them.
 import { contentEtag } from '../../server/app/http-file.ts';
 import { describe, expect, it } from 'vitest';
-import { servePlaylist } from '../../server/app/http-file.ts';
+import {
+  playlistResponse,
+  readPlaylistVersion,
+  stillChanging,
+  type PlaylistVersion,
+} from '../../server/app/http-file.ts';
+import type { Freshness } from '../../server/app/freshness.ts';
 import type { MediaStorage, StoredObject } from '../../server/app/storage.ts';
 import { freshnessOf, playlistKind } from '../../server/app/freshness.ts';
 
@@ -25,6 +31,19 @@ function racingStorage(versions: { text: string; stated: number }[]): MediaStora
     },
   };
   return storage;
+}
+
+/** What the media route does with a playlist (app/media-playlists.ts): one version read whole, then its answer. */
+async function servePlaylist(
+  storage: MediaStorage,
+  key: string,
+  request: Request,
+  freshnessFor: (text: string) => Freshness,
+): Promise<Response | null | 'too-large'> {
+  const version: PlaylistVersion | null | 'too-large' | 'changing' = await readPlaylistVersion(storage, key);
+  if (version === null || version === 'too-large') return version;
+  if (version === 'changing') return stillChanging();
+  return playlistResponse(key, version, request, freshnessFor(version.text));
 }
 
 const serve = (storage: MediaStorage) =>

@@ -101,7 +101,9 @@ export const behindNginx: StartTarget = async (extraEnv = {}) => {
   const { mediaDir } = await loadNodeEnv(testEnv(extraEnv));
   let nginx: RunningNginx;
   try {
-    nginx = await startNginx({ upstream: `127.0.0.1:${port}`, mediaDir });
+    // nginx keeps verdicts as long as the gateway says (VERDICT_CACHE), 1 s unless the suite sets it.
+    const verdictCache = extraEnv.VERDICT_CACHE === undefined ? {} : { verdictCache: Number(extraEnv.VERDICT_CACHE) };
+    nginx = await startNginx({ upstream: `127.0.0.1:${port}`, mediaDir, ...verdictCache });
   } catch (err) {
     await gw.close();
     throw err;

@@ -5,11 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startNodeGateway, type RunningGateway } from '../../server/node/start.ts';
+import { startNodeGateway } from '../../server/node/start.ts';
 import { llState } from '../../server/app/ll-hls.ts';
-import { cookieHeader, cookiesFrom, testEnv, viewerToken } from '../helpers/targets.ts';
-import { freePort } from '../helpers/ports.ts';
-import { NGINX_TEST_SECRET, startNginx, type RunningNginx } from '../helpers/nginx.ts';
+import { behindNginx as nginxTarget, cookieHeader, cookiesFrom, testEnv, viewerToken } from '../helpers/targets.ts';
+import { NGINX_TEST_SECRET } from '../helpers/nginx.ts';
 import { SteppedEncoder } from '../helpers/ll-encoder.ts';
 
 const PLAYLIST = '/videos/ll/360p/index.m3u8';
@@ -35,24 +34,11 @@ async function alone(dir: string, env: Record<string, string> = {}): Promise<Dep
 }
 
 async function behindNginx(dir: string): Promise<Deployment> {
-  const port = await freePort();
-  const gw: RunningGateway = await startNodeGateway(
-    testEnv({
-      PORT: String(port),
-      MEDIA_DIR: dir,
-      SERVE_VIA_NGINX: 'true',
-      NGINX_PROXY_SECRET: NGINX_TEST_SECRET,
-      VERDICT_CACHE: '30',
-    }),
-    { log: () => {} },
-  );
-  const nginx: RunningNginx = await startNginx({ upstream: `127.0.0.1:${port}`, mediaDir: dir, verdictCache: 30 });
+  // A long verdict cache: what bounds nginx's copy of a playlist must be the playlist itself.
+  const t = await nginxTarget({ MEDIA_DIR: dir, NGINX_PROXY_SECRET: NGINX_TEST_SECRET, VERDICT_CACHE: '30' });
   return {
-    url: nginx.url,
-    close: async () => {
-      await nginx.stop();
-      await gw.close();
-    },
+    url: t.baseUrl,
+    close: () => t.close(),
   };
 }
 

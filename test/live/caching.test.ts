@@ -9,10 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Miniflare, RequestInit as MiniflareRequestInit } from 'miniflare';
 import { REPO_ROOT } from '../../server/node/load-env.ts';
-import { startNodeGateway, type RunningGateway } from '../../server/node/start.ts';
-import { cookieHeader, cookiesFrom, testEnv, viewerToken } from '../helpers/targets.ts';
-import { freePort } from '../helpers/ports.ts';
-import { NGINX_TEST_SECRET, startNginx, type RunningNginx } from '../helpers/nginx.ts';
+import { startNodeGateway } from '../../server/node/start.ts';
+import { behindNginx as nginxTarget, cookieHeader, cookiesFrom, testEnv, viewerToken } from '../helpers/targets.ts';
+import { NGINX_TEST_SECRET } from '../helpers/nginx.ts';
 import { startWorkerd } from '../helpers/workerd.ts';
 
 /** A live rendition: target duration 4 s, so a copy may be 2 s old at most. */
@@ -55,26 +54,13 @@ async function nodeAlone(dir: string): Promise<Deployment> {
 }
 
 async function behindNginx(dir: string): Promise<Deployment> {
-  const port = await freePort();
-  const gw: RunningGateway = await startNodeGateway(
-    testEnv({
-      PORT: String(port),
-      MEDIA_DIR: dir,
-      SERVE_VIA_NGINX: 'true',
-      NGINX_PROXY_SECRET: NGINX_TEST_SECRET,
-      VERDICT_CACHE: '30',
-    }),
-    { log: () => {} },
-  );
-  const nginx: RunningNginx = await startNginx({ upstream: `127.0.0.1:${port}`, mediaDir: dir, verdictCache: 30 });
+  // A long verdict cache: what bounds nginx's copy of a playlist must be the playlist itself.
+  const t = await nginxTarget({ MEDIA_DIR: dir, NGINX_PROXY_SECRET: NGINX_TEST_SECRET, VERDICT_CACHE: '30' });
   return {
-    url: nginx.url,
-    fetch: (path, init) => fetch(new URL(path, nginx.url), init),
+    url: t.baseUrl,
+    fetch: (path, init) => t.fetch(path, init),
     write: async (path, text) => writeFileSync(join(dir, path), text),
-    close: async () => {
-      await nginx.stop();
-      await gw.close();
-    },
+    close: () => t.close(),
   };
 }
 

@@ -1,25 +1,10 @@
 // A host page with Shaka Player and hls-gate/client, as the README's snippet has it; bundled by the test (esbuild).
 import shaka from 'shaka-player';
-import { createGrantClient, shakaSetup } from '../../../client/index.ts';
-
-interface PageConfig {
-  apiBase: string;
-  token: string;
-  videoId: string;
-}
-
-const cfg = (window as unknown as { pageConfig: PageConfig }).pageConfig;
-const state = { renewals: -1, errors: [] as { code: number; status: unknown }[], started: false };
-(window as unknown as { pageState: typeof state }).pageState = state;
-(window as unknown as { stopPlayback: () => void }).stopPlayback = () => client.stop();
+import { shakaSetup } from '../../../client/index.ts';
+import { pageClient, state } from './page-client.ts';
 
 const video = document.querySelector('video')!;
-const client = createGrantClient({
-  videoId: cfg.videoId,
-  apiBase: cfg.apiBase,
-  getToken: async () => cfg.token,
-  onGrant: (_grant, renewals) => (state.renewals = renewals),
-});
+const client = pageClient();
 const player = new shaka.Player();
 await player.attach(video);
 // A short buffering goal, so that segments are asked for all along (and a grant's end is met while playing).
