@@ -1,8 +1,10 @@
 import { parseArgs } from 'node:util';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { UsageError, type Io } from '../io.ts';
-import { CLOUDFRONT_FUNCTION } from './function-source.ts';
+import { CLOUDFRONT_FUNCTION } from '../../cloudfront/function-source.ts';
 
+// `hls-gate cloudfront stack`: the whole distribution as a CloudFormation template (stack.ts).
+// `hls-gate cloudfront check`: what in an existing distribution would break signed-cookie HLS (check.ts).
 // `hls-gate cloudfront function`: prints the CloudFront Function.
 // `hls-gate cloudfront kvs-sync`: writes the KeyValueStore update that mirrors the gateway's revocations (and the
 // session secret) into a file, never to the screen, and prints the aws commands that apply it. The KeyValueStore
@@ -20,9 +22,11 @@ export async function cloudfrontCommand(argv: string[], io: Io): Promise<number>
     io.stdout(CLOUDFRONT_FUNCTION);
     return 0;
   }
+  if (action === 'stack') return (await import('./stack.ts')).stackCommand(rest, io);
+  if (action === 'check') return (await import('./check.ts')).checkCommand(rest, io);
   if (action !== 'kvs-sync')
     throw new UsageError(
-      'usage: hls-gate cloudfront function | kvs-sync --kvs-arn ARN [--current keys.json] [--out FILE] [--url URL]',
+      'usage: hls-gate cloudfront function | kvs-sync --kvs-arn ARN [...] | stack --public-key FILE --api-origin HOST --allowed-origin URL --out DIR [...] | check CONFIG.json [...]',
     );
   const { values } = parseArgs({
     args: rest,

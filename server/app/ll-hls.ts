@@ -29,7 +29,8 @@ export interface Directives {
   skip: boolean;
 }
 
-const DIRECTIVE_NAMES = ['_HLS_msn', '_HLS_part', '_HLS_skip'] as const;
+/** The delivery directives (RFC 8216bis 6.2.5): a CDN in front must keep them in its cache key for low-latency playlists. */
+export const DIRECTIVE_NAMES = ['_HLS_msn', '_HLS_part', '_HLS_skip'] as const;
 const DECIMAL = /^\d{1,15}$/;
 
 /**

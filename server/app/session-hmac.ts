@@ -5,7 +5,7 @@ import { decodeCloudFrontBase64, encodeCloudFrontBase64 } from '../core/index.ts
 // pass for the other: the `HlsGate-Session` cookie binds a session to the grant it travels with (its key pair ID,
 // Resource and expiry: what the grant's CloudFront signature covers), and the session token (`sid.proof.mac`) binds
 // a device's session to its latest proof. The CloudFront Function computes the cookie's HMAC the same way
-// (cli/cloudfront/function-source.ts): keep the two in step.
+// (cloudfront/function-source.ts): keep the two in step.
 
 /** What of a grant the session cookie is bound to. */
 export type BoundGrant = Pick<Grant, 'keyPairId' | 'resource' | 'expiresAt'>;

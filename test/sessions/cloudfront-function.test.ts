@@ -25,7 +25,7 @@ import { parseConfig } from '../../server/app/config.ts';
 import { createFsStorage } from '../../server/node/fs-storage.ts';
 import { REPO_ROOT } from '../../server/node/load-env.ts';
 import { MAX_SUBJECT_BYTES } from '../../server/app/subject.ts';
-import { CLOUDFRONT_FUNCTION } from '../../cli/cloudfront/function-source.ts';
+import { CLOUDFRONT_FUNCTION } from '../../cloudfront/function-source.ts';
 import { main } from '../../cli/main.ts';
 import { cookiesFrom, testEnv, viewerToken } from '../helpers/targets.ts';
 

@@ -1,6 +1,6 @@
-import { MAX_SUBJECT_BYTES } from '../../server/app/subject.ts';
-import { REASON_HEADER } from '../../server/core/headers.ts';
-import { SIGNED_URL_PARAMS } from '../../server/core/cookies.ts';
+import { MAX_SUBJECT_BYTES } from '../server/app/subject.ts';
+import { REASON_HEADER } from '../server/core/headers.ts';
+import { SIGNED_URL_PARAMS } from '../server/core/cookies.ts';
 
 // The CloudFront Function (runtime cloudfront-js-2.0, viewer request) that enforces hls-gate's session control at
 // the edge when CloudFront serves the media itself. CloudFront checks the signed cookies or the signed URL; this
