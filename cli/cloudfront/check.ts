@@ -4,21 +4,36 @@ import { UsageError, type Io } from '../io.ts';
 import { addDocument, ConfigReadError, readDistribution } from '../../cloudfront/check/read.ts';
 import { checkDistribution, isSound } from '../../cloudfront/check/rules.ts';
 import { checkOrigin } from '../../server/app/option-checks.ts';
+import { publicKeyFromPem, StackOptionError } from '../../cloudfront/stack-options.ts';
 
 // `hls-gate cloudfront check`: says, rule by rule, what in a distribution would break signed-cookie HLS.
 // Exit codes as `explain`: 0 sound, 1 problems found, 2 bad usage.
 
-function readJson(file: string, what: string): unknown {
-  let text: string;
+function readText(file: string, what: string): string {
   try {
-    text = readFileSync(file, 'utf8');
+    return readFileSync(file, 'utf8');
   } catch {
     throw new UsageError(`${what}: cannot read ${file}`);
   }
+}
+
+function readJson(file: string, what: string): unknown {
+  const text = readText(file, what);
   try {
     return JSON.parse(text) as unknown;
   } catch {
     throw new UsageError(`${what}: ${file} is not JSON`);
+  }
+}
+
+/** The gateway's public key in the form a template holds it (SPKI PEM), whatever PEM form the file has. */
+function readPublicKey(file: string): string {
+  const text = readText(file, '--public-key');
+  try {
+    return publicKeyFromPem(text, file).pem;
+  } catch (err) {
+    if (err instanceof StackOptionError) throw new UsageError(`--public-key: ${err.message}`);
+    throw err;
   }
 }
 
@@ -62,7 +77,7 @@ export function checkCommand(argv: string[], io: Io): number {
       }),
     ),
     ...(keyPairId ? { keyPairId } : {}),
-    ...(values['public-key'] ? { publicKeyPem: String(readFileSync(values['public-key'], 'utf8')) } : {}),
+    ...(values['public-key'] ? { publicKeyPem: readPublicKey(values['public-key']) } : {}),
   });
   const sound = isSound(results);
   if (values.json) {

@@ -286,9 +286,14 @@ export function checkDistribution(model: DistributionModel, ctx: CheckContext): 
 
   {
     const r = rule('key-group-key');
-    if (!ctx.keyPairId && !ctx.publicKeyPem) {
+    const byMaterial = model.form === 'template';
+    if (byMaterial ? !ctx.publicKeyPem : !ctx.keyPairId) {
       r.skipped = true;
-      r.notes.push('no key given: pass --key-pair-id (or set CLOUDFRONT_KEY_PAIR_ID), or --public-key for a template');
+      r.notes.push(
+        byMaterial
+          ? "a template's key groups name their keys by material (the IDs exist once deployed): pass --public-key FILE"
+          : 'no key given: pass --key-pair-id (or set CLOUDFRONT_KEY_PAIR_ID)',
+      );
     } else
       for (const [b] of media) {
         if (b.keyGroups.length === 0) continue; // media-key-group says it
@@ -296,8 +301,9 @@ export function checkDistribution(model: DistributionModel, ctx: CheckContext): 
         const holds = groups.some(
           ({ group }) =>
             group &&
-            ((ctx.keyPairId && group.keyIds.includes(ctx.keyPairId)) ||
-              (ctx.publicKeyPem && group.keyPems.some((p) => pemBody(p) === pemBody(ctx.publicKeyPem ?? '')))),
+            (byMaterial
+              ? group.keyPems.some((p) => pemBody(p) === pemBody(ctx.publicKeyPem ?? ''))
+              : group.keyIds.includes(ctx.keyPairId ?? '')),
         );
         if (holds) continue;
         const unknown = groups.filter((g) => !g.group).map((g) => g.id);
@@ -307,7 +313,7 @@ export function checkDistribution(model: DistributionModel, ctx: CheckContext): 
           );
         else
           r.problems.push(
-            `${b.label}: no trusted key group holds ${ctx.keyPairId ?? 'the given public key'}: every grant the gateway signs is refused (InvalidKey)`,
+            `${b.label}: no trusted key group holds ${byMaterial ? 'the given public key' : ctx.keyPairId}: every grant the gateway signs is refused (InvalidKey)`,
           );
       }
   }
