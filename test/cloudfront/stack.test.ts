@@ -407,14 +407,9 @@ describe('hls-gate cloudfront stack: refusals (exit 2, nothing written)', () => 
     ],
     ['no --out', BASE, /--out DIR is required/],
   ];
-  it.each(rows)('%s', async (_name, args, message) => {
+  it.each(rows)('%s', async (name, args, message) => {
     const out = join(dir, 'out');
-    const r = await run([
-      'cloudfront',
-      'stack',
-      ...args,
-      ...(_name === 'no --out' ? [] : ['--out', out]),
-    ]);
+    const r = await run(['cloudfront', 'stack', ...args, ...(name === 'no --out' ? [] : ['--out', out])]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(message);
     expect(() => readFileSync(join(out, 'template.json'))).toThrow();
