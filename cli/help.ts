@@ -83,7 +83,21 @@ hls-gate revoke lift --sub ID | --session ID [--url URL]
   The secret comes from $ADMIN_SECRET, the gateway from --url or $HLS_GATE_URL (default http://127.0.0.1:8787).
   A viewer's next media request is refused within SESSION_POLL (1 s), on every instance.
 `,
-  cloudfront: `hls-gate cloudfront function
+  cloudfront: `hls-gate cloudfront stack --public-key public_key.pem --api-origin HOST --allowed-origin URL --out DIR
+    [--public-key next.pem] [--allowed-origin URL]... [--session-control] [--uploads] [--live]
+    [--domain media.example.com --certificate-arn ARN] [--stack-name NAME]
+  Writes DIR/template.json: the CloudFormation stack (synthesised offline with aws-cdk-lib, an optional peer
+  dependency) of everything hls-gate needs in front of it: a private S3 bucket with origin access control, the
+  public keys and their key group, the distribution (/videos/* behind the key group, playlists short-lived, /api/*
+  to the gateway, /uploads/* with --uploads), CORS with credentials for the exact origins, and with
+  --session-control the revocation function and its KeyValueStore. The first --public-key signs; more stay trusted.
+hls-gate cloudfront check <distribution-config.json | template.json> [--with FILE]... [--key-pair-id ID]
+    [--public-key FILE] [--allowed-origin URL]... [--live] [--session-control] [--uploads] [--json]
+  Says, rule by rule, what in a distribution (the JSON of aws cloudfront get-distribution-config, or a template)
+  would break signed-cookie HLS. --with adds the documents it references (get-cache-policy,
+  get-response-headers-policy, get-origin-request-policy, get-key-group, describe-function); a reference it cannot
+  read is a problem. --key-pair-id defaults to $CLOUDFRONT_KEY_PAIR_ID. Exit 0 sound, 1 problems, 2 bad usage.
+hls-gate cloudfront function
 hls-gate cloudfront kvs-sync --kvs-arn ARN [--current keys.json] [--out kvs-update.json] [--url URL]
   With CloudFront in front: the CloudFront Function (cloudfront-js-2.0, viewer request) that enforces session
   control at the edge, and the KeyValueStore update mirroring the gateway's revocations (ADMIN_SECRET and
@@ -113,6 +127,7 @@ Usage:
   hls-gate live ID --input SOURCE [...]   a live stream (RTMP, SRT, a file, a URL) into the media folder
   hls-gate catalog list|add|remove        edit catalog.json safely
   hls-gate revoke --sub ID | list | lift   take a grant back (session control)
+  hls-gate cloudfront stack | check       CloudFront in front: the whole distribution as code, or a check of one
   hls-gate cloudfront function | kvs-sync  session control at the edge, with CloudFront in front
   hls-gate nginx-config [--listen PORT]    nginx in front: it serves the files hls-gate grants
   hls-gate keys generate [--type rsa|ecdsa] [--out DIR]
