@@ -64,13 +64,58 @@ describe('the npm package', () => {
     expect(paths).toContain('player/dist/app.js');
     expect(paths.filter((p) => /^(test|bench|media|scripts)\/|\.pem$|\.dev-keys|(?<!\.d)\.ts$/.test(p))).toEqual([]);
     // A ceiling against accidental bulk (a fixture, a source map): most of it is the player bundle (hls.js, ~600 KB
-    // unpacked) and the README; 512 KiB leaves room for the code's own growth (live ingest added ~18 KiB, low latency
-    // and hls-gate/client ~12 KiB with their README sections), not for a stray file.
-    expect(pack.size).toBeLessThan(512 * 1024);
+    // unpacked) and the README; 576 KiB leaves room for the code's own growth (live ingest added ~18 KiB, low latency
+    // and hls-gate/client ~12 KiB, CloudFront as code ~30 KiB, with their README sections), not for a stray file.
+    expect(pack.size).toBeLessThan(576 * 1024);
     expect(paths).toContain('dist/client/index.js');
     console.log(
       `npm pack: ${pack.filename} ${(pack.size / 1024).toFixed(0)} KB packed, ${(pack.unpackedSize / 1024).toFixed(0)} KB unpacked, ${paths.length} files`,
     );
+  });
+
+  it('`hls-gate cloudfront`: check runs from the package alone; stack asks for aws-cdk-lib, an optional peer', () => {
+    const bin = join(dir, 'node_modules/hls-gate/bin/hls-gate.js');
+    const config = join(dir, 'dist.json');
+    const open = {
+      TargetOriginId: 'media',
+      ViewerProtocolPolicy: 'allow-all',
+      CachePolicyId: '658327ea-f89d-4fab-a63d-7e88639e58f6',
+    };
+    writeFileSync(
+      config,
+      JSON.stringify({
+        DistributionConfig: {
+          Origins: {
+            Quantity: 1,
+            Items: [{ Id: 'media', DomainName: 'b.s3.amazonaws.com', S3OriginConfig: { OriginAccessIdentity: '' } }],
+          },
+          DefaultCacheBehavior: open,
+        },
+      }),
+    );
+    const checked = spawnSync(process.execPath, [bin, 'cloudfront', 'check', config], { cwd: dir, encoding: 'utf8' });
+    expect(checked.status, checked.stderr).toBe(1);
+    expect(checked.stdout).toMatch(/FAIL {2}media-key-group/);
+    expect(checked.stdout).toMatch(/FAIL {2}private-origin/);
+    const stack = spawnSync(
+      process.execPath,
+      [
+        bin,
+        'cloudfront',
+        'stack',
+        '--public-key',
+        join(REPO_ROOT, 'test/fixtures/keys/rsa-spki.pem'),
+        '--api-origin',
+        'api.example.com',
+        '--allowed-origin',
+        'https://app.example.com',
+        '--out',
+        join(dir, 'cf'),
+      ],
+      { cwd: dir, encoding: 'utf8' },
+    );
+    expect(stack.status).toBe(2);
+    expect(stack.stderr).toMatch(/npm install --save-dev aws-cdk-lib constructs/);
   });
 
   it("`hls-gate`: signs cookies equal to @aws-sdk/cloudfront-signer's and verifies them, with plain node", () => {
