@@ -96,7 +96,8 @@ hls-gate cloudfront check <distribution-config.json | template.json> [--with FIL
   Says, rule by rule, what in a distribution (the JSON of aws cloudfront get-distribution-config, or a template)
   would break signed-cookie HLS. --with adds the documents it references (get-cache-policy,
   get-response-headers-policy, get-origin-request-policy, get-key-group, describe-function); a reference it cannot
-  read is a problem. --key-pair-id defaults to $CLOUDFRONT_KEY_PAIR_ID. Exit 0 sound, 1 problems, 2 bad usage.
+  read is a problem. --key-pair-id and --allowed-origin default to $CLOUDFRONT_KEY_PAIR_ID and $ALLOWED_ORIGINS.
+  Exit 0 sound, 1 problems, 2 bad usage.
 hls-gate cloudfront function
 hls-gate cloudfront kvs-sync --kvs-arn ARN [--current keys.json] [--out kvs-update.json] [--url URL]
   With CloudFront in front: the CloudFront Function (cloudfront-js-2.0, viewer request) that enforces session

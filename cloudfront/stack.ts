@@ -31,6 +31,16 @@ import { checkStackOptions, type StackOptions } from './stack-options.ts';
 // typed by aws-cdk-lib's generated `CfnDistribution.*Property` interfaces. The bucket policy is written here
 // rather than by aws-cdk-lib's S3 origin, which would grant reads of the whole bucket: the distribution reads
 // `videos/*` and writes `uploads/*`, nothing else.
+//
+// Every resource is checked twice before a template is written: by aws-cdk-lib's generated CloudFormation types
+// (TypeScript here, and the L1 validators at synthesis, which refuse unknown properties and wrong types) and by
+// test/cloudfront/stack.test.ts against AWS's reference
+// (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/ + the resource type):
+// AWS::S3::Bucket, AWS::S3::BucketPolicy, AWS::CloudFront::OriginAccessControl (OriginAccessControlOriginType s3,
+// SigningBehavior always, SigningProtocol sigv4), AWS::CloudFront::PublicKey (EncodedKey, a PEM public key),
+// AWS::CloudFront::KeyGroup, AWS::CloudFront::CachePolicy, AWS::CloudFront::OriginRequestPolicy,
+// AWS::CloudFront::ResponseHeadersPolicy (CorsConfig), AWS::CloudFront::KeyValueStore, AWS::CloudFront::Function
+// (FunctionConfig.Runtime, KeyValueStoreAssociations, AutoPublish) and AWS::CloudFront::Distribution.
 
 const MEDIA_ORIGIN = 'media';
 const GATEWAY_ORIGIN = 'gateway';

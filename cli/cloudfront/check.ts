@@ -71,7 +71,10 @@ export function checkCommand(argv: string[], io: Io): number {
     live: values.live,
     sessionControl: values['session-control'],
     uploads: values.uploads,
-    allowedOrigins: (values['allowed-origin'] ?? []).map((o) =>
+    // The gateway's own settings by default, so `check` run beside the gateway holds the distribution to them.
+    allowedOrigins: (
+      values['allowed-origin'] ?? (io.env.ALLOWED_ORIGINS ?? '').split(',').filter((o) => o.trim() !== '')
+    ).map((o) =>
       checkOrigin(o, '--allowed-origin', (m) => {
         throw new UsageError(m);
       }),
