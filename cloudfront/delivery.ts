@@ -85,3 +85,21 @@ export const MEDIA_EXPOSED_HEADERS: readonly string[] = ['Age', 'Content-Length'
  * S3 with SigV4 and the viewer supplies the body's SHA-256 (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/private-content-restricting-access-to-s3.html).
  */
 export const UPLOAD_REQUEST_HEADERS: readonly string[] = ['x-amz-content-sha256', 'Content-Type'];
+
+/**
+ * What S3 needs to answer a browser's upload preflight from the bucket's CORS rules: the request's Origin and the
+ * preflight's Access-Control-Request-* headers (the set AWS's managed CORS-S3Origin policy forwards,
+ * https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/using-managed-origin-request-policies.html).
+ */
+export const PREFLIGHT_HEADERS: readonly string[] = [
+  'Origin',
+  'Access-Control-Request-Method',
+  'Access-Control-Request-Headers',
+];
+
+/**
+ * How long CloudFront keeps an error from the bucket. The distribution may read objects but not list the bucket,
+ * so S3 answers 403 for a file not written yet (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html);
+ * CloudFront's default of 10 s would hand a live player that asked a moment early the same 403 for 10 s.
+ */
+export const ERROR_CACHING_SECONDS = 1;

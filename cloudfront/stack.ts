@@ -15,11 +15,13 @@ import {
   PLAYLIST_TTL,
   SEGMENT_TTL,
   UPLOAD_REQUEST_HEADERS,
+  PREFLIGHT_HEADERS,
+  ERROR_CACHING_SECONDS,
   UPLOADS_PREFIX,
   MEDIA_PREFIX,
   type Ttl,
 } from './delivery.ts';
-import { checkStackOptions, type StackOptions } from './stack-options.ts';
+import { checkStackOptions, StackOptionError, type StackOptions } from './stack-options.ts';
 
 // Everything hls-gate needs in front of it on AWS, as one CloudFormation stack built with aws-cdk-lib: a private S3
 // bucket read (and, with uploads, written) by one distribution only, the public keys and their key group, cache
@@ -43,6 +45,7 @@ import { checkStackOptions, type StackOptions } from './stack-options.ts';
 // (FunctionConfig.Runtime, KeyValueStoreAssociations, AutoPublish) and AWS::CloudFront::Distribution.
 
 const MEDIA_ORIGIN = 'media';
+const UPLOAD_RETENTION_DAYS = 7;
 const GATEWAY_ORIGIN = 'gateway';
 
 /**
@@ -125,6 +128,14 @@ export function hlsGateStack(app: App, id: string, input: StackOptions): Stack {
     encryption: s3.BucketEncryption.S3_MANAGED,
     enforceSSL: true,
     removalPolicy: RemovalPolicy.RETAIN,
+    // Uploaded sources are packaged elsewhere (hls-gate package ... --s3); one left behind goes after a week.
+    ...(options.uploads
+      ? {
+          lifecycleRules: [
+            { id: 'uploads-expire', prefix: `${UPLOADS_PREFIX}/`, expiration: Duration.days(UPLOAD_RETENTION_DAYS) },
+          ],
+        }
+      : {}),
     // A browser's upload PUT carries x-amz-content-sha256, so it is preflighted; the preflight (with the signed
     // URL's query) reaches S3, which answers OPTIONS from the bucket's CORS rules
     // (https://docs.aws.amazon.com/AmazonS3/latest/userguide/cors.html).
@@ -236,7 +247,7 @@ export function hlsGateStack(app: App, id: string, input: StackOptions): Stack {
     // the bucket policy allows only s3:PutObject under uploads/. The body's SHA-256 header reaches S3.
     const uploadHeaders = new cloudfront.OriginRequestPolicy(stack, 'UploadHeaders', {
       comment: 'hls-gate: the headers a signed upload needs at S3',
-      headerBehavior: cloudfront.OriginRequestHeaderBehavior.allowList(...UPLOAD_REQUEST_HEADERS),
+      headerBehavior: cloudfront.OriginRequestHeaderBehavior.allowList(...UPLOAD_REQUEST_HEADERS, ...PREFLIGHT_HEADERS),
       queryStringBehavior: cloudfront.OriginRequestQueryStringBehavior.none(),
       cookieBehavior: cloudfront.OriginRequestCookieBehavior.none(),
     });
@@ -288,6 +299,8 @@ export function hlsGateStack(app: App, id: string, input: StackOptions): Stack {
       // Anything outside the named paths: the bucket, behind the key group, so nothing is public by default.
       defaultCacheBehavior: media(segments.cachePolicyId),
       cacheBehaviors: behaviors,
+      // Errors keep their status (a refusal stays a refusal) and are kept 1 s, not 10 (ERROR_CACHING_SECONDS).
+      customErrorResponses: [403, 404].map((errorCode) => ({ errorCode, errorCachingMinTtl: ERROR_CACHING_SECONDS })),
       ...(options.domain
         ? {
             aliases: [options.domain.name],
@@ -320,7 +333,25 @@ export function hlsGateStack(app: App, id: string, input: StackOptions): Stack {
       }),
     );
   grant('s3:GetObject', MEDIA_PREFIX);
-  if (options.uploads) grant('s3:PutObject', UPLOADS_PREFIX);
+  if (options.uploads) {
+    grant('s3:PutObject', UPLOADS_PREFIX);
+    // The body's SHA-256 is what makes a signed upload one file: S3 also takes `UNSIGNED-PAYLOAD`, which would skip
+    // the check, so the bucket refuses it (condition key s3:x-amz-content-sha256,
+    // https://docs.aws.amazon.com/AmazonS3/latest/API/bucket-policy-s3-sigv4-conditions.html). hls-gate's uploads
+    // always carry the hash (the gateway refuses a PUT without it); that CloudFront's origin access control signs
+    // with the viewer's value is documented for PUTs through it (private-content-restricting-access-to-s3.html,
+    // private-content-restricting-access-to-lambda.html) and not tried here without an AWS account.
+    bucket.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'UploadsCarryTheirHash',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['s3:PutObject'],
+        resources: [bucket.arnForObjects(`${UPLOADS_PREFIX}/*`)],
+        conditions: { StringEquals: { 's3:x-amz-content-sha256': 'UNSIGNED-PAYLOAD' } },
+      }),
+    );
+  }
 
   const host = options.domain ? options.domain.name : distribution.attrDomainName;
   const mediaBaseUrl = Fn.join('', ['https://', host]);
@@ -363,13 +394,17 @@ export function hlsGateStack(app: App, id: string, input: StackOptions): Stack {
 }
 
 /** The CloudFormation template (parsed) for `options`, synthesised offline by aws-cdk-lib. */
-export function synthesizeTemplate(options: StackOptions): Record<string, unknown> {
+export function synthesizeTemplate(options: StackOptions, stackName = 'hls-gate'): Record<string, unknown> {
+  // CloudFront's names (key groups, policies, functions, stores) are unique per account and aws-cdk-lib derives them
+  // from the construct path: the stack's name is in it, so a second stack (staging beside production) gets its own.
+  if (!/^[A-Za-z][A-Za-z0-9-]{0,127}$/.test(stackName))
+    throw new StackOptionError('--stack-name: a letter, then letters, digits and hyphens (CloudFormation stack names)');
   const outdir = mkdtempSync(join(tmpdir(), 'hls-gate-cdk-'));
   try {
     const app = new App({ outdir });
-    hlsGateStack(app, 'HlsGate', options);
+    const stack = hlsGateStack(app, stackName, options);
     const assembly = app.synth();
-    const artifact = assembly.getStackByName('HlsGate');
+    const artifact = assembly.getStackByName(stack.stackName);
     return JSON.parse(readFileSync(join(outdir, artifact.templateFile), 'utf8')) as Record<string, unknown>;
   } finally {
     rmSync(outdir, { recursive: true, force: true });

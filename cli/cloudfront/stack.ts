@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { getDomain } from 'tldts';
 import { UsageError, type Io } from '../io.ts';
 import { publicKeyFromPem, StackOptionError, type StackOptions } from '../../cloudfront/stack-options.ts';
 
@@ -18,6 +19,26 @@ async function loadSynthesizer(): Promise<typeof import('../../cloudfront/stack.
       );
     throw err;
   }
+}
+
+/**
+ * The cookies are set by the media host (its /api/*) in answer to a page on an allowed origin. A browser that blocks
+ * third-party cookies (Safari, Firefox by default) keeps them only when both are the same site: the same registrable
+ * domain (https://developer.mozilla.org/en-US/docs/Glossary/Site).
+ */
+function siteWarnings(options: StackOptions): string[] {
+  const host = options.domain?.name;
+  if (!host)
+    return [
+      "without --domain the media host is *.cloudfront.net, another site than your pages: browsers that block third-party cookies (Safari, Firefox) will not keep the grant. Use --domain on your pages' registrable domain.",
+    ];
+  const site = getDomain(host);
+  return options.allowedOrigins
+    .filter((o) => getDomain(new URL(o).hostname) !== site)
+    .map(
+      (o) =>
+        `${o} is another site than ${host}: browsers that block third-party cookies will not keep the grant for it.`,
+    );
 }
 
 function readKey(file: string) {
@@ -71,7 +92,7 @@ export async function stackCommand(argv: string[], io: Io): Promise<number> {
   };
   try {
     options.publicKeys = values['public-key'].map(readKey);
-    template = synthesizeTemplate(options);
+    template = synthesizeTemplate(options, values['stack-name']);
   } catch (err) {
     if (err instanceof StackOptionError) throw new UsageError(err.message);
     throw err;
@@ -89,7 +110,14 @@ Check it, deploy it (an AWS account and the AWS CLI), and read its outputs:
 Then: run the gateway for /api/* at ${options.apiOrigin} with the GatewayEnvironment output and
 CLOUDFRONT_PRIVATE_KEY_FILE (the private key of ${values['public-key'][0]}); publish with
   hls-gate package movie.mp4 --id movie --s3 s3://<MediaBucket>
-and prove the gate from outside with hls-gate fetch-segments <MediaBaseUrl>/videos/movie/master.m3u8 --token T --check-denials.
+${
+  options.sessionControl
+    ? `With --session-control the function refuses every request until the KeyValueStore holds the session secret:
+  ADMIN_SECRET=... SESSION_SECRET=... hls-gate cloudfront kvs-sync --kvs-arn <KeyValueStoreArn> (after every revocation too)
+`
+    : ''
+}and prove the gate from outside with hls-gate fetch-segments <MediaBaseUrl>/videos/movie/master.m3u8 --token T --check-denials.
 `);
+  for (const w of siteWarnings(options)) io.stderr(`warning: ${w}\n`);
   return 0;
 }

@@ -47,6 +47,16 @@ export interface KeyGroupModel {
 export interface FunctionModel {
   runtime: string;
   keyValueStores: number;
+  /** The code, when the document holds it (a template). */
+  code?: string;
+}
+
+/** A template's bucket: what decides whether it is private. */
+export interface BucketModel {
+  /** All four public access blocks on. */
+  publicAccessBlocked: boolean;
+  /** Its bucket policy's statements, as written. */
+  statements: Record<string, unknown>[];
 }
 
 export interface OriginModel {
@@ -57,6 +67,9 @@ export interface OriginModel {
   /** A legacy origin access identity (S3OriginConfig.OriginAccessIdentity non-empty). */
   oai: boolean;
   s3: boolean;
+  /** In a template: the bucket resource behind the origin, and its origin access control's SigningBehavior. */
+  bucketRef?: string;
+  oacSigning?: string;
 }
 
 export interface BehaviorModel {
@@ -76,6 +89,8 @@ export interface BehaviorModel {
   functions: { eventType: string; ref: string }[];
   /** Legacy cache settings (no cache policy): TTLs and ForwardedValues, read as a cache policy. */
   legacy?: CachePolicyModel;
+  /** Not shaped as documented (a condition, an intrinsic function): never judged sound. */
+  unreadable?: boolean;
 }
 
 export interface CustomErrorModel {
@@ -89,6 +104,10 @@ export interface DistributionModel {
   /** Cache behaviors in CloudFront's order, the default behavior last. */
   behaviors: BehaviorModel[];
   origins: Map<string, OriginModel>;
+  /** Origin groups (failover): the IDs of their member origins. */
+  originGroups: Map<string, string[]>;
+  /** Buckets declared in a template, by reference. */
+  buckets: Map<string, BucketModel>;
   customErrors: CustomErrorModel[];
   cachePolicies: Map<string, CachePolicyModel>;
   originRequestPolicies: Map<string, OriginRequestPolicyModel>;
@@ -111,6 +130,12 @@ export function pathMatches(pattern: string, path: string): boolean {
     .replace(/\*/g, '.*')
     .replace(/\?/g, '.');
   return new RegExp(`^${source}$`).test(path);
+}
+
+/** The origins a behavior's target stands for: an origin group's members, or the origin itself. */
+export function originsOf(model: DistributionModel, id: string): OriginModel[] {
+  const ids = model.originGroups.get(id) ?? [id];
+  return ids.map((i) => model.origins.get(i)).filter((o): o is OriginModel => o !== undefined);
 }
 
 /** The behavior CloudFront picks for a path: the first cache behavior whose pattern matches, else the default. */

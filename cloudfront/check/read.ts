@@ -100,11 +100,12 @@ export function readResponseHeadersPolicy(config: unknown): ResponseHeadersPolic
   return { cors };
 }
 
-function readFunction(config: unknown): FunctionModel {
+function readFunction(config: unknown, code?: unknown): FunctionModel {
   const c = obj(config);
   return {
     runtime: typeof c.Runtime === 'string' ? c.Runtime : '',
     keyValueStores: list(c.KeyValueStoreAssociations).length,
+    ...(typeof code === 'string' ? { code } : {}),
   };
 }
 
@@ -144,7 +145,9 @@ function readBehavior(value: unknown, isDefault: boolean): BehaviorModel {
   const cachePolicyId = ref(b.CachePolicyId);
   const originRequestPolicyId = ref(b.OriginRequestPolicyId);
   const responseHeadersPolicyId = ref(b.ResponseHeadersPolicyId);
+  const unreadable = (!isDefault && typeof b.PathPattern !== 'string') || typeof b.TargetOriginId !== 'string';
   return {
+    ...(unreadable ? { unreadable } : {}),
     pathPattern,
     label: isDefault ? 'the default behavior (*)' : `the behavior ${pathPattern}`,
     originId: typeof b.TargetOriginId === 'string' ? b.TargetOriginId : '',
@@ -169,16 +172,26 @@ function readOrigin(value: unknown, resources: Json): OriginModel {
   const o = obj(value);
   const domain = o.DomainName;
   let domainName = typeof domain === 'string' ? domain.toLowerCase() : '';
+  // An intrinsic (Fn::Sub, Fn::Join) that spells a website endpoint is one too.
+  if (!domainName && S3_WEBSITE.test(JSON.stringify(domain ?? ''))) domainName = 'an S3 website endpoint (s3-website)';
   let s3 = S3_REST.test(domainName) && !S3_WEBSITE.test(domainName);
   // In a template the bucket's domain is Fn::GetAtt [Bucket, RegionalDomainName | DomainName | WebsiteURL].
   const att = obj(domain)['Fn::GetAtt'];
+  let bucketRef: string | undefined;
   if (Array.isArray(att) && obj(resources[String(att[0])]).Type === 'AWS::S3::Bucket') {
-    domainName = `the bucket ${String(att[0])} (${String(att[1])})`;
+    domainName =
+      att[1] === 'WebsiteURL' ? `the bucket ${String(att[0])}'s s3-website endpoint` : `the bucket ${String(att[0])}`;
     s3 = att[1] === 'RegionalDomainName' || att[1] === 'DomainName';
+    bucketRef = `ref:${String(att[0])}`;
   }
   const s3Config = obj(o.S3OriginConfig);
   const oai = ref(s3Config.OriginAccessIdentity);
+  const oacRef = ref(o.OriginAccessControlId);
+  const oacResource = obj(resources[oacRef.slice(4)]);
+  const signing = obj(obj(oacResource.Properties).OriginAccessControlConfig).SigningBehavior;
   return {
+    ...(bucketRef ? { bucketRef } : {}),
+    ...(oacRef.startsWith('ref:') ? { oacSigning: str(signing) } : {}),
     id: typeof o.Id === 'string' ? o.Id : '',
     domainName: domainName || 'an origin',
     oac: ref(o.OriginAccessControlId) !== '',
@@ -191,6 +204,8 @@ function emptyModel(form: DistributionModel['form']): DistributionModel {
   return {
     behaviors: [],
     origins: new Map(),
+    originGroups: new Map(),
+    buckets: new Map(),
     customErrors: [],
     cachePolicies: new Map(MANAGED_CACHE_POLICIES),
     originRequestPolicies: new Map(MANAGED_ORIGIN_REQUEST_POLICIES),
@@ -211,6 +226,10 @@ function readConfig(config: Json, model: DistributionModel, resources: Json): vo
   for (const o of list(config.Origins)) {
     const origin = readOrigin(o, resources);
     model.origins.set(origin.id, origin);
+  }
+  for (const g of list(config.OriginGroups)) {
+    const members = list(obj(g).Members).map((m) => str(obj(m).OriginId));
+    model.originGroups.set(str(obj(g).Id), members);
   }
   model.customErrors = list(config.CustomErrorResponses).map((e) => {
     const c = obj(e);
@@ -242,8 +261,27 @@ function readTemplate(resources: Json): DistributionModel {
         model.responseHeadersPolicies.set(key, readResponseHeadersPolicy(p.ResponseHeadersPolicyConfig));
         break;
       case 'AWS::CloudFront::Function':
-        model.functions.set(key, readFunction(p.FunctionConfig));
+        model.functions.set(key, readFunction(p.FunctionConfig, p.FunctionCode));
         break;
+      case 'AWS::S3::Bucket': {
+        const block = obj(p.PublicAccessBlockConfiguration);
+        const blocked = ['BlockPublicAcls', 'BlockPublicPolicy', 'IgnorePublicAcls', 'RestrictPublicBuckets'].every(
+          (k) => block[k] === true || block[k] === 'true',
+        );
+        const previous = model.buckets.get(key);
+        model.buckets.set(key, { publicAccessBlocked: blocked, statements: previous?.statements ?? [] });
+        break;
+      }
+      case 'AWS::S3::BucketPolicy': {
+        const bucket = ref(p.Bucket);
+        const statements = list(obj(p.PolicyDocument).Statement).map(obj);
+        const previous = model.buckets.get(bucket);
+        model.buckets.set(bucket, {
+          publicAccessBlocked: previous?.publicAccessBlocked ?? false,
+          statements: [...(previous?.statements ?? []), ...statements],
+        });
+        break;
+      }
       case 'AWS::CloudFront::KeyGroup': {
         const keyRefs = strings(obj(p.KeyGroupConfig).Items);
         const pems = keyRefs.map((k) => {

@@ -1,11 +1,14 @@
 import { COOKIE, SESSION_COOKIE, SESSION_PARAM, SIGNED_URL_PARAMS } from '../../server/core/cookies.ts';
 import { LIVE_PLAYLIST_QUERY, MEDIA_EXTENSIONS, PLAYLIST_TTL } from '../delivery.ts';
+import { CLOUDFRONT_FUNCTION } from '../function-source.ts';
 import {
   behaviorFor,
+  originsOf,
   type BehaviorModel,
   type CachePolicyModel,
   type DistributionModel,
   type NameList,
+  type OriginModel,
 } from './model.ts';
 
 // What would break signed-cookie HLS behind a distribution, rule by rule. Each rule looks at the behaviors that
@@ -14,7 +17,8 @@ import {
 // behaviors are named. A reference the checker cannot read is a problem too: "sound" means checked.
 
 export const RULES = {
-  'media-key-group': 'every file under /videos/ requires the key group (Restrict viewer access)',
+  'media-key-group': 'every file under /videos/, and every behavior reaching the media origin, requires the key group',
+  'viewer-https': 'media and uploads over HTTPS only (a device link is a credential in its URL)',
   'private-origin': 'the media comes from a private origin (S3 with origin access control)',
   'cors-credentials': 'CORS allows credentials, from exact origins only',
   'cors-on-refusals': 'refusals reach the player as refusals (CORS headers on 403s, no rewritten error pages)',
@@ -65,6 +69,16 @@ function servingBehaviors(model: DistributionModel, paths: string[]): Map<Behavi
   return out;
 }
 
+/**
+ * Whether a path pattern can match a path under /videos/ by its literal start (what comes before the first wildcard):
+ * `/videos/...`, or a shorter start of it such as `/vid*`. A pattern like `/*.css` is judged by its origin instead.
+ */
+function couldServeVideos(pattern: string): boolean {
+  const p = pattern.startsWith('/') ? pattern : `/${pattern}`;
+  const literal = p.split(/[*?]/)[0] ?? '';
+  return literal.startsWith('/videos/') || (literal.length > 1 && '/videos/'.startsWith(literal));
+}
+
 function exts(paths: string[]): string {
   return paths.map((p) => p.slice(p.lastIndexOf('.'))).join(' ');
 }
@@ -107,6 +121,45 @@ function forwardsHeader(list: NameList | undefined, header: string): boolean {
 
 const pemBody = (pem: string): string => pem.replace(/-----[^-]+-----|\s/g, '');
 
+/** One origin behind a media (or uploads) behavior: private, reached through origin access control. */
+function judgeOrigin(model: DistributionModel, b: BehaviorModel, origin: OriginModel, r: RuleResult): void {
+  if (/s3-website/.test(origin.domainName))
+    r.problems.push(
+      `${b.label}: ${origin.domainName} is an S3 website endpoint, which serves public buckets only: use the bucket's REST endpoint with origin access control`,
+    );
+  else if (origin.s3 && !origin.oac && !origin.oai)
+    r.problems.push(
+      `${b.label}: the bucket ${origin.domainName} has neither origin access control nor an origin access identity, so it must be public: anyone can fetch every file from S3 without a grant`,
+    );
+  else if (origin.s3 && !origin.oac)
+    r.notes.push(`${b.label}: an origin access identity (legacy); AWS recommends origin access control`);
+  else if (!origin.s3)
+    r.notes.push(
+      `${b.label}: ${origin.domainName} is not an S3 bucket; it must not be reachable without CloudFront (hls-gate itself checks the cookies)`,
+    );
+  if (origin.oacSigning === 'never')
+    r.problems.push(
+      `${b.label}: the origin access control never signs (SigningBehavior never), so S3 sees anonymous requests`,
+    );
+  const bucket = origin.bucketRef ? model.buckets.get(origin.bucketRef) : undefined;
+  if (!bucket) return;
+  if (!bucket.publicAccessBlocked)
+    r.problems.push(
+      `${b.label}: ${origin.domainName} does not block every form of public access (PublicAccessBlockConfiguration)`,
+    );
+  for (const st of bucket.statements) {
+    if (st.Effect !== 'Allow') continue;
+    const principal = JSON.stringify(st.Principal ?? '');
+    const condition = JSON.stringify(st.Condition ?? {});
+    if (principal === '"*"' || /"AWS":"\*"|"AWS":\["\*"\]/.test(principal))
+      r.problems.push(`${b.label}: the bucket policy allows anyone (Principal *) ${JSON.stringify(st.Action)}`);
+    else if (principal.includes('cloudfront.amazonaws.com') && !/aws:SourceArn/i.test(condition))
+      r.problems.push(
+        `${b.label}: the bucket policy lets CloudFront in without an AWS:SourceArn condition, so any distribution can read (or write) the bucket`,
+      );
+  }
+}
+
 /** Runs every rule that applies; a rule with no problems passed. */
 export function checkDistribution(model: DistributionModel, ctx: CheckContext): RuleResult[] {
   const results: RuleResult[] = [];
@@ -118,45 +171,62 @@ export function checkDistribution(model: DistributionModel, ctx: CheckContext): 
   const media = servingBehaviors(model, [...playlistPaths, ...mediaPaths]);
   const playlists = servingBehaviors(model, playlistPaths);
 
+  // Which origins hold the media: those the behaviors serving a video's files go to, and any origin with the same
+  // domain (a second entry for the bucket, with another OriginPath, reaches the same objects).
+  const mediaOrigins = new Set<OriginModel>([...media.keys()].flatMap((b) => originsOf(model, b.originId)));
+  const mediaDomains = new Set([...mediaOrigins].map((o) => o.domainName));
+  const reachesMedia = (b: BehaviorModel) => originsOf(model, b.originId).some((o) => mediaDomains.has(o.domainName));
+
   {
     const r = rule('media-key-group');
-    for (const [b, paths] of media) {
-      if (b.keyGroups.length > 0) continue;
+    const judged = new Set<BehaviorModel>();
+    const require = (b: BehaviorModel, why: string) => {
+      if (judged.has(b) || b.keyGroups.length > 0) return;
+      judged.add(b);
       if (b.trustedSigners)
         r.notes.push(
           `${b.label} trusts signers (the account's legacy key pairs), not a key group: AWS recommends key groups`,
         );
       else
         r.problems.push(
-          `${b.label} serves ${exts(paths)} to anyone: it trusts no key group (set "Restrict viewer access" with the key group holding the gateway's public key)`,
+          `${b.label} ${why} to anyone: it trusts no key group (set "Restrict viewer access" with the key group holding the gateway's public key)`,
         );
+    };
+    for (const [b, paths] of media) require(b, `serves ${exts(paths)}`);
+    for (const b of model.behaviors) {
+      if (b.unreadable)
+        r.problems.push(`${b.label} is not shaped as documented (a condition or intrinsic?): cannot be judged`);
+      else if (reachesMedia(b)) require(b, 'reaches the media origin');
+      else if (couldServeVideos(b.pathPattern)) require(b, 'can match paths under /videos/');
     }
+  }
+
+  {
+    const r = rule('viewer-https');
+    const behaviors = new Set([...media.keys(), ...(ctx.uploads ? [behaviorFor(model, uploadPath)] : [])]);
+    for (const b of behaviors)
+      if (b && b.viewerProtocolPolicy !== 'https-only' && b.viewerProtocolPolicy !== 'redirect-to-https')
+        r.problems.push(
+          `${b.label} answers plain HTTP (ViewerProtocolPolicy ${b.viewerProtocolPolicy}): signed URLs travel in cleartext and the Secure cookies are not sent; use https-only`,
+        );
   }
 
   {
     const r = rule('private-origin');
     const behaviors = ctx.uploads ? [...media.keys(), behaviorFor(model, uploadPath)] : [...media.keys()];
+    const judged = new Set<OriginModel>();
     for (const b of new Set(behaviors)) {
       if (!b) continue;
-      const origin = model.origins.get(b.originId);
-      if (!origin) {
+      const origins = originsOf(model, b.originId);
+      if (origins.length === 0) {
         r.problems.push(`${b.label} targets origin "${b.originId}", which the distribution does not declare`);
         continue;
       }
-      if (/s3-website/.test(origin.domainName))
-        r.problems.push(
-          `${b.label}: ${origin.domainName} is an S3 website endpoint, which serves public buckets only: use the bucket's REST endpoint with origin access control`,
-        );
-      else if (origin.s3 && !origin.oac && !origin.oai)
-        r.problems.push(
-          `${b.label}: the bucket ${origin.domainName} has neither origin access control nor an origin access identity, so it must be public: anyone can fetch every file from S3 without a grant`,
-        );
-      else if (origin.s3 && !origin.oac)
-        r.notes.push(`${b.label}: an origin access identity (legacy); AWS recommends origin access control`);
-      else if (!origin.s3)
-        r.notes.push(
-          `${b.label}: ${origin.domainName} is not an S3 bucket; it must not be reachable without CloudFront (hls-gate itself checks the cookies)`,
-        );
+      for (const origin of origins) {
+        if (judged.has(origin)) continue;
+        judged.add(origin);
+        judgeOrigin(model, b, origin, r);
+      }
     }
   }
 
@@ -186,6 +256,10 @@ export function checkDistribution(model: DistributionModel, ctx: CheckContext): 
     if (c.origins.includes('*'))
       cors.problems.push(
         `${b.label}: Access-Control-Allow-Origin * (browsers refuse it for requests with credentials: list the page origins)`,
+      );
+    for (const o of c.origins.filter((o) => o !== '*' && !/^https:\/\/[^*/]+$/.test(o)))
+      cors.problems.push(
+        `${b.label}: allowed origin "${o}" is not one exact https origin (a page over http, null or a pattern would get the viewer's media with credentials)`,
       );
     if (!c.credentials)
       cors.problems.push(`${b.label}: Access-Control-Allow-Credentials is off, so the browser never sends the cookies`);
@@ -268,11 +342,15 @@ export function checkDistribution(model: DistributionModel, ctx: CheckContext): 
       }
       const summary = model.functions.get(fn.ref);
       if (!summary) {
-        r.notes.push(
-          `${b.label}: function ${fn.ref} not inspected (aws cloudfront describe-function --name NAME, then --with)`,
+        r.problems.push(
+          `${b.label}: function ${fn.ref} not checked (aws cloudfront describe-function --name NAME > function.json, then --with function.json)`,
         );
         continue;
       }
+      if (summary.code !== undefined && summary.code !== CLOUDFRONT_FUNCTION)
+        r.problems.push(
+          `${b.label}: the viewer-request function is not hls-gate's (its code differs from hls-gate cloudfront function)`,
+        );
       if (summary.runtime !== 'cloudfront-js-2.0')
         r.problems.push(
           `${b.label}: the function's runtime is "${summary.runtime}"; a KeyValueStore needs cloudfront-js-2.0`,
@@ -328,8 +406,7 @@ export function checkDistribution(model: DistributionModel, ctx: CheckContext): 
           `${b.label} does not allow PUT (allowed methods must be GET, HEAD, OPTIONS, PUT, PATCH, POST, DELETE)`,
         );
       if (b.keyGroups.length === 0) r.problems.push(`${b.label} trusts no key group: anyone can write into the bucket`);
-      const origin = model.origins.get(b.originId);
-      if (origin?.s3 && !origin.oac)
+      if (originsOf(model, b.originId).some((o) => o.s3 && !o.oac))
         r.problems.push(
           `${b.label}: uploads need origin access control (with an origin access identity S3 also wants x-amz-acl: bucket-owner-full-control on every PUT)`,
         );
@@ -346,6 +423,14 @@ export function checkDistribution(model: DistributionModel, ctx: CheckContext): 
       )
         r.problems.push(
           `${b.label}: x-amz-content-sha256 is not forwarded, so S3 cannot check the body of a signed upload`,
+        );
+      if (
+        (orp || !b.originRequestPolicyId) &&
+        !forwardsHeader(orp?.headers, 'origin') &&
+        !forwardsHeader(cache?.headers, 'origin')
+      )
+        r.problems.push(
+          `${b.label}: Origin is not forwarded, so S3 cannot answer a browser's upload preflight from the bucket's CORS rules`,
         );
       const rhp = b.responseHeadersPolicyId ? model.responseHeadersPolicies.get(b.responseHeadersPolicyId) : undefined;
       const c = rhp?.cors;

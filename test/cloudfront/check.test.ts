@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../../cli/main.ts';
@@ -173,7 +173,16 @@ function documents(): Record<string, Json> {
         Id: ID.uploadHeaders,
         OriginRequestPolicyConfig: {
           Name: 'hls-gate-upload-headers',
-          HeadersConfig: { HeaderBehavior: 'whitelist', Headers: wrap(['x-amz-content-sha256', 'Content-Type']) },
+          HeadersConfig: {
+            HeaderBehavior: 'whitelist',
+            Headers: wrap([
+              'x-amz-content-sha256',
+              'Content-Type',
+              'Origin',
+              'Access-Control-Request-Method',
+              'Access-Control-Request-Headers',
+            ]),
+          },
           CookiesConfig: { CookieBehavior: 'none' },
           QueryStringsConfig: { QueryStringBehavior: 'none' },
         },
@@ -512,10 +521,101 @@ const ROWS: Row[] = [
   ],
   [
     'uploads without a key group',
-    'uploads',
+    ['media-key-group', 'uploads'],
     /anyone can write/,
     (c) => {
       behavior(c, '/uploads/*').TrustedKeyGroups = { Enabled: false, Quantity: 0 };
+    },
+  ],
+  [
+    'a /free/* behavior to a second entry for the bucket, without a key group',
+    'media-key-group',
+    /\/free\/\* reaches the media origin to anyone/,
+    (c) => {
+      const origins = c.DistributionConfig.Origins.Items as Json[];
+      origins.push({ ...origins[0], Id: 'media-copy', OriginPath: '/videos' });
+      c.DistributionConfig.CacheBehaviors.Items.push({
+        ...behavior(c, '/videos/*'),
+        PathPattern: '/free/*',
+        TargetOriginId: 'media-copy',
+        TrustedKeyGroups: { Enabled: false, Quantity: 0 },
+      });
+    },
+  ],
+  [
+    'a /videos/*/1080p/* behavior to the gateway, without a key group',
+    'media-key-group',
+    /1080p.* can match paths under \/videos\//,
+    (c) => {
+      c.DistributionConfig.CacheBehaviors.Items.push({
+        ...behavior(c, '/api/*'),
+        PathPattern: '/videos/*/1080p/*',
+      });
+    },
+  ],
+  [
+    'a behavior hidden in a condition',
+    'media-key-group',
+    /not shaped as documented/,
+    (c) => {
+      c.DistributionConfig.CacheBehaviors.Items.push({ 'Fn::If': ['Prod', {}, {}] });
+    },
+  ],
+  [
+    'an origin group whose failover bucket is public',
+    'private-origin',
+    /must be public/,
+    (c) => {
+      const origins = c.DistributionConfig.Origins.Items as Json[];
+      origins.push({
+        ...origins[0],
+        Id: 'media-failover',
+        DomainName: 'other.s3.us-east-1.amazonaws.com',
+        OriginAccessControlId: '',
+      });
+      c.DistributionConfig.OriginGroups = wrap([
+        { Id: 'media-group', Members: wrap([{ OriginId: 'media' }, { OriginId: 'media-failover' }]) },
+      ]);
+      for (const p of ['/videos/*.m3u8', '/videos/*', '*']) behavior(c, p).TargetOriginId = 'media-group';
+    },
+    ['--key-pair-id', KP, '--live', '--session-control', '--allowed-origin', APP],
+  ],
+  [
+    'media over plain HTTP',
+    'viewer-https',
+    /ViewerProtocolPolicy allow-all/,
+    (c) => {
+      behavior(c, '/videos/*').ViewerProtocolPolicy = 'allow-all';
+    },
+  ],
+  [
+    'an http page origin allowed with credentials',
+    'cors-credentials',
+    /"http:\/\/app.example.com" is not one exact https origin/,
+    (_c, d) => {
+      d.mediaCors!.ResponseHeadersPolicy.ResponseHeadersPolicyConfig.CorsConfig.AccessControlAllowOrigins = wrap([
+        APP,
+        'http://app.example.com',
+      ]);
+    },
+  ],
+  [
+    'a function not supplied',
+    'session-function',
+    /function arn:aws:cloudfront::123456789012:function\/hls-gate-session-control not checked/,
+    (_c, d) => {
+      delete d.fn;
+    },
+  ],
+  [
+    'uploads without Origin forwarded (the preflight fails)',
+    'uploads',
+    /Origin is not forwarded/,
+    (_c, d) => {
+      d.uploadHeaders!.OriginRequestPolicy.OriginRequestPolicyConfig.HeadersConfig = {
+        HeaderBehavior: 'whitelist',
+        Headers: wrap(['x-amz-content-sha256', 'Content-Type']),
+      };
     },
   ],
 ];
@@ -536,8 +636,8 @@ describe('hls-gate cloudfront check', () => {
     expect(r.code, r.stdout + r.stderr).toBe(1);
     const rules = Array.isArray(rule) ? rule : [rule];
     expect(r.failed).toEqual(rules);
-    const result = r.out?.results.find((x) => x.rule === rules[0]);
-    expect(result?.problems.join('\n')).toMatch(message);
+    const problems = (r.out?.results ?? []).filter((x) => rules.includes(x.rule)).flatMap((x) => x.problems);
+    expect(problems.join('\n')).toMatch(message);
   });
 
   it('says it in words, check by check (text output)', async () => {
@@ -632,4 +732,105 @@ describe('hls-gate cloudfront check', () => {
       expect(other.stdout).toMatch(/FAIL {2}key-group-key/);
     }
   }, 60_000);
+});
+
+describe('hls-gate cloudfront check on a template (before it is deployed)', () => {
+  type Resources = Record<string, { Type: string; Properties: Json }>;
+  const pub = join(REPO_ROOT, 'test/fixtures/keys/rsa-spki.pem');
+  const flags = ['--public-key', pub, '--allowed-origin', APP, '--live', '--uploads', '--session-control'];
+  let template: { Resources: Resources };
+  const find = (t: { Resources: Resources }, type: string): Json =>
+    Object.values(t.Resources).find((r) => r.Type === type)!.Properties;
+
+  const rows: [string, RuleId, RegExp, (t: { Resources: Resources }) => void][] = [
+    [
+      'a bucket policy letting anyone read',
+      'private-origin',
+      /allows anyone \(Principal \*\)/,
+      (t) => {
+        find(t, 'AWS::S3::BucketPolicy').PolicyDocument.Statement.push({
+          Effect: 'Allow',
+          Principal: '*',
+          Action: 's3:GetObject',
+          Resource: '*',
+        });
+      },
+    ],
+    [
+      'public access not blocked',
+      'private-origin',
+      /does not block every form of public access/,
+      (t) => {
+        find(t, 'AWS::S3::Bucket').PublicAccessBlockConfiguration.BlockPublicPolicy = false;
+      },
+    ],
+    [
+      'CloudFront let in without AWS:SourceArn',
+      'private-origin',
+      /without an AWS:SourceArn condition/,
+      (t) => {
+        for (const st of find(t, 'AWS::S3::BucketPolicy').PolicyDocument.Statement) delete st.Condition;
+      },
+    ],
+    [
+      'an origin access control that never signs',
+      'private-origin',
+      /never signs/,
+      (t) => {
+        find(t, 'AWS::CloudFront::OriginAccessControl').OriginAccessControlConfig.SigningBehavior = 'never';
+      },
+    ],
+    [
+      'a website endpoint spelled with Fn::Sub',
+      'private-origin',
+      /website endpoint/,
+      (t) => {
+        const origin = find(t, 'AWS::CloudFront::Distribution').DistributionConfig.Origins[0];
+        origin.DomainName = { 'Fn::Sub': '${MediaBucket}.s3-website-${AWS::Region}.amazonaws.com' };
+        delete origin.S3OriginConfig;
+        delete origin.OriginAccessControlId;
+        origin.CustomOriginConfig = { OriginProtocolPolicy: 'http-only' };
+      },
+    ],
+    [
+      "a do-nothing function in place of hls-gate's",
+      'session-function',
+      /not hls-gate's/,
+      (t) => {
+        find(t, 'AWS::CloudFront::Function').FunctionCode = 'async function handler(event) { return event.request; }';
+      },
+    ],
+  ];
+
+  it.each(rows)(
+    'flags %s (%s)',
+    async (_name, rule, message, breakIt) => {
+      if (!template) {
+        const out = mkdtempSync(join(tmpdir(), 'hls-gate-stack-'));
+        const made = await run([
+          'cloudfront',
+          'stack',
+          '--public-key',
+          pub,
+          '--api-origin',
+          'api.example.com',
+          ...flags.slice(2),
+          '--out',
+          out,
+        ]);
+        expect(made.code, made.stderr).toBe(0);
+        template = JSON.parse(readFileSync(join(out, 'template.json'), 'utf8')) as { Resources: Resources };
+      }
+      const broken = structuredClone(template);
+      breakIt(broken);
+      const dir = mkdtempSync(join(tmpdir(), 'hls-gate-check-'));
+      writeFileSync(join(dir, 't.json'), JSON.stringify(broken));
+      const r = await run(['cloudfront', 'check', join(dir, 't.json'), ...flags, '--json']);
+      expect(r.code, r.stdout + r.stderr).toBe(1);
+      const results = (JSON.parse(r.stdout) as { results: RuleResult[] }).results;
+      expect(results.filter((x) => x.problems.length).map((x) => x.rule)).toContain(rule);
+      expect(results.find((x) => x.rule === rule)?.problems.join('\n')).toMatch(message);
+    },
+    30_000,
+  );
 });

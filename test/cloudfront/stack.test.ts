@@ -177,9 +177,13 @@ describe('hls-gate cloudfront stack: the resources', () => {
           }),
         ),
       );
-      // And the rest denies plain HTTP; nothing else, nobody else.
-      for (const s of statements.filter((s) => s.Effect !== 'Allow'))
-        expect(s.Condition).toEqual({ Bool: { 'aws:SecureTransport': 'false' } });
+      // And the rest only denies: plain HTTP, and (with uploads) a PUT whose body's hash is not given.
+      const denies = statements.filter((s) => s.Effect !== 'Allow');
+      expect(denies.map((s) => s.Condition)).toEqual([
+        { Bool: { 'aws:SecureTransport': 'false' } },
+        ...(t === uploads ? [{ StringEquals: { 's3:x-amz-content-sha256': 'UNSIGNED-PAYLOAD' } }] : []),
+      ]);
+      expect(denies.every((s) => s.Effect === 'Deny')).toBe(true);
     }
   });
 
@@ -291,8 +295,19 @@ describe('hls-gate cloudfront stack: the resources', () => {
     expect(b?.OriginRequestPolicyId).toEqual(ref(orpId));
     expect((orp.Properties.OriginRequestPolicyConfig as Json).HeadersConfig).toEqual({
       HeaderBehavior: 'whitelist',
-      Headers: ['x-amz-content-sha256', 'Content-Type'],
+      Headers: [
+        'x-amz-content-sha256',
+        'Content-Type',
+        'Origin',
+        'Access-Control-Request-Method',
+        'Access-Control-Request-Headers',
+      ],
     });
+    // Sources left behind expire; nothing else in the bucket does.
+    expect(one(uploads, 'AWS::S3::Bucket')[1].Properties.LifecycleConfiguration).toEqual({
+      Rules: [{ Id: 'uploads-expire', Prefix: 'uploads/', ExpirationInDays: 7, Status: 'Enabled' }],
+    });
+    expect(one(plain, 'AWS::S3::Bucket')[1].Properties.LifecycleConfiguration).toBeUndefined();
   });
 
   it('session control: the revocation function (cloudfront-js-2.0, its KeyValueStore) on every media behavior', () => {
@@ -345,6 +360,57 @@ describe('hls-gate cloudfront stack: the resources', () => {
     expect(JSON.stringify(everything.Outputs.GatewayEnvironment)).toContain(
       `ALLOWED_ORIGINS=${APP},https://admin.example.com`,
     );
+  });
+
+  it('errors keep their status and are cached 1 s (a live file asked for a moment early is not refused for 10 s)', () => {
+    for (const t of [plain, live]) {
+      expect(behaviors(t).config.CustomErrorResponses).toEqual([
+        { ErrorCode: 403, ErrorCachingMinTTL: 1 },
+        { ErrorCode: 404, ErrorCachingMinTTL: 1 },
+      ]);
+    }
+  });
+
+  it("every CloudFront name carries the stack's name, so a second stack in the account does not collide", async () => {
+    const out = mkdtempSync(join(tmpdir(), 'hls-gate-stack-'));
+    const r = await run(['cloudfront', 'stack', ...BASE, '--stack-name', 'hls-gate-staging', '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    const staging = JSON.parse(readFileSync(join(out, 'template.json'), 'utf8')) as Template;
+    const names = (t: Template) =>
+      Object.values(t.Resources)
+        .filter((res) => res.Type.startsWith('AWS::CloudFront::') && res.Type !== 'AWS::CloudFront::Distribution')
+        .map(
+          (res) =>
+            JSON.stringify(res.Properties).match(/"Name":("[^"]*"|\{[^}]*\})/)?.[1] ?? JSON.stringify(res.Properties),
+        );
+    const a = names(plain);
+    const b = names(staging);
+    expect(a.length).toBe(b.length);
+    for (const n of b) expect(a).not.toContain(n);
+    // The same resources, under the same logical IDs.
+    expect(Object.keys(staging.Resources).sort()).toEqual(Object.keys(plain.Resources).sort());
+  });
+
+  it('warns when the media host and the pages are not one site (third-party cookies)', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'hls-gate-stack-'));
+    const bare = await run(['cloudfront', 'stack', ...BASE, '--out', out]);
+    expect(bare.stderr).toMatch(/warning: without --domain the media host is \*\.cloudfront\.net/);
+    const other = await run([
+      'cloudfront',
+      'stack',
+      ...BASE,
+      '--allowed-origin',
+      'https://app.other.org',
+      '--domain',
+      'media.example.com',
+      '--certificate-arn',
+      CERT,
+      '--out',
+      out,
+    ]);
+    expect(other.code).toBe(0);
+    expect(other.stderr).toMatch(/https:\/\/app\.other\.org is another site than media\.example\.com/);
+    expect(other.stderr).not.toMatch(/app\.example\.com is another site/);
   });
 
   it('deploys without CDK bootstrap: no assets, no bootstrap version rule, no metadata resource', () => {
