@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { getDomain } from 'tldts';
+import { MASTER_PLAYLIST } from '../../server/app/layout.ts';
 import { UsageError, type Io } from '../io.ts';
 import { publicKeyFromPem, StackOptionError, type StackOptions } from '../../cloudfront/stack-options.ts';
 
@@ -116,7 +117,7 @@ ${
   ADMIN_SECRET=... SESSION_SECRET=... hls-gate cloudfront kvs-sync --kvs-arn <KeyValueStoreArn> (after every revocation too)
 `
     : ''
-}and prove the gate from outside with hls-gate fetch-segments <MediaBaseUrl>/videos/movie/master.m3u8 --token T --check-denials.
+}and prove the gate from outside with hls-gate fetch-segments <MediaBaseUrl>/videos/movie/${MASTER_PLAYLIST} --token T --check-denials.
 `);
   for (const w of siteWarnings(options)) io.stderr(`warning: ${w}\n`);
   return 0;

@@ -1,6 +1,7 @@
 import { COOKIE, SESSION_COOKIE, SESSION_PARAM, SIGNED_URL_PARAMS } from '../../server/core/cookies.ts';
 import { LIVE_PLAYLIST_QUERY, MEDIA_EXTENSIONS, PLAYLIST_TTL } from '../delivery.ts';
 import { CLOUDFRONT_FUNCTION } from '../function-source.ts';
+import { MASTER_PLAYLIST, ROUTES, routePath } from '../../server/app/layout.ts';
 import {
   behaviorFor,
   originsOf,
@@ -55,9 +56,11 @@ export interface RuleResult {
 }
 
 const SAMPLE_ID = 'abc';
-const mediaPaths = MEDIA_EXTENSIONS.map((ext) => `/videos/${SAMPLE_ID}/720p/file.${ext}`);
-const playlistPaths = [`/videos/${SAMPLE_ID}/master.m3u8`, `/videos/${SAMPLE_ID}/720p/index.m3u8`];
-const uploadPath = `/uploads/${SAMPLE_ID}/source`;
+/** A file of the sample video, by the gateway's own route (`/videos/abc/<file>`). */
+const videoFile = (file: string) => routePath(ROUTES.media, { videoId: SAMPLE_ID }).replace(/\*$/, file);
+const mediaPaths = MEDIA_EXTENSIONS.map((ext) => videoFile(`720p/file.${ext}`));
+const playlistPaths = [videoFile(MASTER_PLAYLIST), videoFile('720p/index.m3u8')];
+const uploadPath = routePath(ROUTES.uploadSource, { videoId: SAMPLE_ID });
 
 /** Distinct behaviors serving `paths`, each with the paths it serves. */
 function servingBehaviors(model: DistributionModel, paths: string[]): Map<BehaviorModel, string[]> {
