@@ -1,7 +1,7 @@
-import type { BlockingReloads } from './blocking-reload.ts';
+import type { BlockingReloads, HoldBudget } from './blocking-reload.ts';
 import type { PlaylistVersion } from './http-file.ts';
 import type { ObjectMeta } from './storage.ts';
-import type { Context } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import type { GatewayConfig } from './config.ts';
 import type { MediaStorage, UploadSink } from './storage.ts';
 import type { SigningKey, Verifier } from '../core/index.ts';
@@ -55,6 +55,18 @@ export interface AppDeps {
   compressesResponses?: boolean;
   /** Where signed uploads land (UPLOADS=true; the Node entry passes local disk). */
   uploads?: UploadSink;
+  /** Requests held for blocking playlist reloads, shared by every playlist (made by buildDeps; read by metrics). */
+  holdBudget?: HoldBudget;
+  /** Runs first on every request (the Node entry's trace span, active while the request is handled). */
+  observe?: MiddlewareHandler<GatewayEnv>;
+  /** What /readyz reports (made by buildDeps); without it /readyz says ready. */
+  ready?: () => Promise<Readiness>;
+}
+
+/** /readyz: ready when every check says `ok`; a failed check is named (`invalid`, `unreachable`), never quoted. */
+export interface Readiness {
+  ready: boolean;
+  checks: Record<string, 'ok' | 'invalid' | 'unreadable' | 'unreachable'>;
 }
 
 export interface AppContext {

@@ -1,4 +1,4 @@
-import { BlockingReloads, holdBudget, type WatchableStorage } from './blocking-reload.ts';
+import { BlockingReloads, holdBudget, type HoldBudget, type WatchableStorage } from './blocking-reload.ts';
 import { readPlaylistVersion } from './http-file.ts';
 import type { MediaStorage } from './storage.ts';
 import { Hono, type MiddlewareHandler } from 'hono';
@@ -29,10 +29,14 @@ export type { AppDeps } from './context.ts';
  * host app's routes.
  */
 /** Held requests for low-latency HLS, where the storage can say when a file changes (local disk). */
-function blockingReloads(storage: MediaStorage, now: () => number): Pick<AppContext, 'holds' | 'partHolds'> {
+function blockingReloads(
+  storage: MediaStorage,
+  now: () => number,
+  budget: HoldBudget,
+): Pick<AppContext, 'holds' | 'partHolds'> {
   if (!storage.watch) return {};
   const watchable = storage as WatchableStorage;
-  const options = { budget: holdBudget(), sweepMs: 100, lingerMs: 10_000, now };
+  const options = { budget, sweepMs: 100, lingerMs: 10_000, now };
   return {
     holds: new BlockingReloads(
       watchable,
@@ -71,7 +75,7 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
     },
     catalogError: (err) =>
       events('error', 'catalog.json cannot be used; the last good catalog stays in use', { error: loggableError(err) }),
-    ...blockingReloads(deps.storage, now),
+    ...blockingReloads(deps.storage, now, deps.holdBudget ?? holdBudget()),
   };
   const issuer = createGrantIssuer({
     keyPairId: config.keyPairId,
@@ -81,6 +85,7 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
   });
 
   const app = new Hono<GatewayEnv>();
+  if (deps.observe) app.use('*', deps.observe);
   app.use('*', requestLog(deps.log, now, deps.whenSent));
   // CORS on every URL space a page on another origin calls: the API, the media, and the signed upload PUT (sent
   // cross-origin by a page on another host in the split deployment; its preflight is answered before any route).
@@ -98,6 +103,11 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
   app.use('/api/*', limitApiBody);
 
   app.get(ROUTES.health, (c) => c.json({ status: 'ok' }));
+  app.get(ROUTES.ready, async (c) => {
+    const r = (await deps.ready?.()) ?? { ready: true, checks: {} };
+    c.header('Cache-Control', 'no-store');
+    return c.json(r, r.ready ? 200 : 503);
+  });
   adminRoutes(app, ctx);
   uploadRoutes(app, ctx);
   accessRoutes(app, ctx, issuer);

@@ -10,6 +10,8 @@ export const VIDEO_ID = /^[A-Za-z0-9_-]{1,64}$/;
 /** Every route of the gateway, as Hono patterns relative to where it is mounted. */
 export const ROUTES = {
   health: '/healthz',
+  /** Ready to serve: keys loaded, catalog valid, session store reachable (503 with the failing check otherwise). */
+  ready: '/readyz',
   catalog: '/api/videos',
   access: '/api/videos/:videoId/access',
   deviceLink: '/api/videos/:videoId/device-link',
@@ -26,8 +28,21 @@ export const ROUTES = {
   playerFile: '/:file{[A-Za-z0-9_-]+\\.(?:js|css|map|html|svg|png|ico)}',
 } as const;
 
-/** Routes only the gateway's own origin calls: the health check and the player page's files. */
-const SAME_ORIGIN: readonly string[] = [ROUTES.health, ROUTES.playerPage, ROUTES.playerPageSlash, ROUTES.playerFile];
+/** The routes that issue a grant (on POST), and what they issue: what metrics and traces count as grants. */
+export const GRANT_ROUTES: ReadonlyMap<string, 'cookies' | 'device-link' | 'upload-url'> = new Map([
+  [ROUTES.access, 'cookies'],
+  [ROUTES.deviceLink, 'device-link'],
+  [ROUTES.uploads, 'upload-url'],
+]);
+
+/** Routes only the gateway's own origin calls: the health and readiness checks and the player page's files. */
+const SAME_ORIGIN: readonly string[] = [
+  ROUTES.health,
+  ROUTES.ready,
+  ROUTES.playerPage,
+  ROUTES.playerPageSlash,
+  ROUTES.playerFile,
+];
 
 /**
  * The URL spaces a page on another origin calls (the API, the media, the signed upload PUT), each as `/<first

@@ -1,4 +1,5 @@
 import type { Context, MiddlewareHandler } from 'hono';
+import { routePath } from 'hono/route';
 import { REASON_HEADER } from '../core/headers.ts';
 
 // One structured line per request. Paths only: never the query string (it may hold a signed URL's Signature or
@@ -8,6 +9,8 @@ export interface LogEntry {
   time: string;
   method: string;
   path: string;
+  /** The route that answered, as its pattern (`/videos/:videoId/*`): a bounded label, with no ID in it. */
+  route?: string;
   status: number;
   bytes: number | null;
   ms: number;
@@ -86,6 +89,8 @@ export function requestLog(
       bytes: length === null ? null : Number(length),
       ms: Math.round((now() - start) * 10) / 10,
     };
+    const route = routePath(c);
+    if (route && route !== '*' && route !== '/*') entry.route = route;
     const reason = c.res.headers.get(REASON_HEADER);
     if (reason) entry.reason = reason;
     const kid = c.get('keyPairId');

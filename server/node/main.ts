@@ -30,9 +30,14 @@ try {
   }
   line('info', 'listening', { url: gw.url, mediaBaseUrl: gw.config.mediaBaseUrl ?? 'same origin as each request' });
   if (gw.zeroConfig) console.error(`  Open ${shown}/ to watch the demo.\n`);
+  if (gw.metricsUrl) line('info', 'metrics', { url: gw.metricsUrl });
   const stop = () => {
+    // Stop accepting; responses in flight get SHUTDOWN_GRACE seconds; packaging jobs resume on the next start.
     line('info', 'shutting down');
-    void gw.close().then(() => process.exit(0));
+    void gw.shutdown().then(() => {
+      line('info', 'stopped');
+      process.exit(0);
+    });
   };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);

@@ -160,6 +160,48 @@ export function listenSettings(env: Env): ListenSettings {
   }
 }
 
+export interface OperationsSettings {
+  /** METRICS_PORT: Prometheus metrics on their own listener (METRICS_HOST, default 127.0.0.1; METRICS_TOKEN). */
+  metrics?: { host: string; port: number; token?: string };
+  /** SHUTDOWN_GRACE: seconds in-flight responses get to finish after SIGTERM (default 10). */
+  shutdownGrace: number;
+  /** OTEL_*: traces to an OTLP endpoint (server/node/tracing.ts). */
+  tracing: boolean;
+}
+
+/**
+ * Whether the environment asks for traces (https://opentelemetry.io/docs/specs/otel/configuration/sdk-environment-variables/):
+ * OTEL_TRACES_EXPORTER=otlp or an OTLP endpoint; OTEL_SDK_DISABLED=true or OTEL_TRACES_EXPORTER=none turn them off.
+ */
+export function tracingWanted(env: Env): boolean {
+  if ((env.OTEL_SDK_DISABLED ?? '').toLowerCase() === 'true') return false;
+  const exporter = (env.OTEL_TRACES_EXPORTER ?? '').toLowerCase();
+  if (exporter === 'none') return false;
+  return exporter === 'otlp' || Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
+}
+
+/** Metrics, shutdown and traces: off unless asked for, refused at start-up when malformed. */
+export function operationsSettings(env: Env): OperationsSettings {
+  const shutdownGrace = seconds(env, 'SHUTDOWN_GRACE', '10', { min: 0, max: 600 });
+  const tracing = tracingWanted(env);
+  if (env.METRICS_PORT === undefined || env.METRICS_PORT === '') {
+    if (env.METRICS_TOKEN || env.METRICS_HOST) refuseConfig('METRICS_TOKEN and METRICS_HOST need METRICS_PORT');
+    return { shutdownGrace, tracing };
+  }
+  const port = Number(env.METRICS_PORT);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    refuseConfig(`METRICS_PORT="${env.METRICS_PORT}" must be a port number (0 picks a free one)`);
+  const host = env.METRICS_HOST || '127.0.0.1';
+  if (!/^[A-Za-z0-9.:[\]-]+$/.test(host)) refuseConfig(`METRICS_HOST="${host}" must be an address or host name`);
+  const token = env.METRICS_TOKEN;
+  if (token !== undefined && (token.length < 16 || /\s/.test(token)))
+    refuseConfig('METRICS_TOKEN must be at least 16 characters without spaces (Prometheus sends it as a bearer token)');
+  const loopback = host === 'localhost' || host.startsWith('127.') || host === '::1';
+  if (!loopback && !token)
+    refuseConfig(`METRICS_HOST=${host} exposes the metrics beyond this machine: set METRICS_TOKEN too`);
+  return { metrics: { host, port, ...(token ? { token } : {}) }, shutdownGrace, tracing };
+}
+
 export interface NodeSettings {
   config: GatewayConfig;
   mediaDir: string;
@@ -172,6 +214,7 @@ export interface NodeSettings {
   nginx?: NginxHandOff;
   /** UPLOADS=true: how uploads are packaged. */
   uploadJobs?: UploadJobConfig;
+  operations: OperationsSettings;
 }
 
 /** All of them, in the order a refusal is reported; throws ConfigError with what to set. */
@@ -192,5 +235,6 @@ export async function loadNodeSettings(input: Env): Promise<NodeSettings> {
     limits: connectionLimits(env, Boolean(config.uploads)),
     ...(nginx ? { nginx } : {}),
     ...(uploadJobs ? { uploadJobs } : {}),
+    operations: operationsSettings(env),
   };
 }

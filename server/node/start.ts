@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Hono } from 'hono';
 import type { Env, GatewayConfig } from '../app/config.ts';
-import { buildGateway } from '../app/build.ts';
+import { buildGateway, type BuildExtras } from '../app/build.ts';
 import { defaultEventLog, type EventLog, type LogEntry } from '../app/log.ts';
 import { NGINX_HAND_OFF, NODE_HAND_OFF, createFsStorage } from './fs-storage.ts';
 import { BufferReturningResponse } from './file-buffers.ts';
@@ -17,6 +17,10 @@ import { withNodeCrypto } from './native-key.ts';
 import { signInBatches } from './sign-batches.ts';
 import { createRedisStore } from './redis-store.ts';
 import type { UploadSink } from '../app/storage.ts';
+import type { SpanExporter } from '@opentelemetry/sdk-trace';
+import { createPrivateKey } from 'node:crypto';
+import { createGatewayMetrics, serveMetrics, type MetricsListener } from './metrics.ts';
+import type { Instrument } from '../app/instrument.ts';
 import { REPO_ROOT, type DevKey } from './load-env.ts';
 import { loadNodeSettings, type ConnectionLimits, type NodeSettings, type UploadJobConfig } from './settings.ts';
 
@@ -29,7 +33,15 @@ export interface RunningGateway {
   warnings: string[];
   /** The demo's development key, when it is in use. */
   devKey?: DevKey;
+  /** Where Prometheus scrapes, with METRICS_PORT. */
+  metricsUrl?: string;
+  /** Stops at once: every connection cut (tests). */
   close(): Promise<void>;
+  /**
+   * SIGTERM: stops accepting, lets responses in flight finish for up to SHUTDOWN_GRACE (then cuts them), stops the
+   * packaging jobs (each resumes on the next start), closes the session store and the metrics listener.
+   */
+  shutdown(): Promise<void>;
 }
 
 export interface StartOptions {
@@ -38,6 +50,8 @@ export interface StartOptions {
   events?: EventLog;
   now?: () => number;
   assetsDir?: string;
+  /** Traces to this exporter whatever OTEL_* says (tests: an in-memory exporter). */
+  traceExporter?: SpanExporter;
 }
 
 /**
@@ -93,6 +107,8 @@ export async function startNodeGateway(input: Env, options: StartOptions = {}): 
   const handOff = nginx ? NGINX_HAND_OFF : NODE_HAND_OFF;
   const uploads = settings.uploadJobs ? await startUploads(mediaDir, settings.uploadJobs, options) : undefined;
   const stopped = new AbortController();
+  const ops = settings.operations;
+  const { metrics, tracing, extras: observed } = await observability(settings, options);
   const app = await buildGateway(config, createFsStorage(mediaDir, { handOff }), {
     background: stopped.signal,
     assets: createAssets(options.assetsDir ?? join(REPO_ROOT, 'player/dist')),
@@ -101,14 +117,34 @@ export async function startNodeGateway(input: Env, options: StartOptions = {}): 
     warn: (message) => warnings.push(message),
     ...(sessionStore ? { sessionStore } : {}),
     ...(uploads ? { uploads: uploads.sink } : {}),
-    log: options.log ?? stdoutLog(),
+    ...observed,
     whenSent: responseSent,
     ...(options.events ? { events: options.events } : {}),
     ...(options.now ? { now: options.now } : {}),
   });
   const server = await listen(withFileResponses(app.fetch, nginx), settings);
+  const metricsListener: MetricsListener | undefined =
+    metrics && ops.metrics ? await serveMetrics(metrics.registry, ops.metrics) : undefined;
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const httpServer = server as { closeAllConnections?: () => void; closeIdleConnections?: () => void };
+  /** Stops listening; connections still open after `graceMs` are cut; then everything else is closed. */
+  const stop = (graceMs: number) =>
+    new Promise<void>((done) => {
+      stopped.abort();
+      const cut = setTimeout(() => httpServer.closeAllConnections?.(), graceMs);
+      server.close(() => {
+        clearTimeout(cut);
+        void Promise.all([
+          sessionStore?.close(),
+          uploads?.close(),
+          metricsListener?.close(),
+          tracing?.shutdown().catch(() => {}),
+        ]).then(() => done());
+      });
+      // Keep-alive connections with nothing in flight go now; one finishing its response closes after it.
+      httpServer.closeIdleConnections?.();
+    });
   return {
     url: `${settings.listen.tls ? 'https' : 'http'}://${host}:${address.port}`,
     config,
@@ -116,16 +152,51 @@ export async function startNodeGateway(input: Env, options: StartOptions = {}): 
     zeroConfig,
     warnings,
     ...(devKey ? { devKey } : {}),
-    close: () =>
-      new Promise<void>((done) => {
-        (server as { closeAllConnections?: () => void }).closeAllConnections?.();
-        stopped.abort();
-        server.close(() => {
-          void sessionStore?.close();
-          void (uploads?.close() ?? Promise.resolve()).then(done);
-        });
-      }),
+    ...(metricsListener ? { metricsUrl: metricsListener.url } : {}),
+    close: () => stop(0),
+    shutdown: () => stop(ops.shutdownGrace * 1000),
   };
+}
+
+/** Metrics (METRICS_PORT) and traces (OTEL_*): what the build is given to time, log and trace with. */
+async function observability(settings: NodeSettings, options: StartOptions) {
+  const ops = settings.operations;
+  const keyType = createPrivateKey(settings.config.privateKeyPem).asymmetricKeyType === 'ec' ? 'ecdsa' : 'rsa';
+  const metrics = ops.metrics ? createGatewayMetrics(`${keyType}-sha1`) : undefined;
+  // Traces are loaded only when asked for: without OTEL_* the gateway never loads OpenTelemetry.
+  const traces = ops.tracing || options.traceExporter ? await import('./tracing.ts') : undefined;
+  const tracing = traces ? await traces.createTracing(options.traceExporter) : undefined;
+  const instrument: Instrument | undefined =
+    tracing && metrics && traces
+      ? traces.bothInstruments(tracing.instrument, metrics.instrument)
+      : (tracing?.instrument ?? metrics?.instrument);
+  const baseLog = options.log ?? stdoutLog();
+  const extras: Pick<BuildExtras, 'log' | 'instrument' | 'observe' | 'built'> = {
+    log: metrics
+      ? (entry) => {
+          metrics.request(entry);
+          baseLog(entry);
+        }
+      : baseLog,
+    ...(instrument ? { instrument } : {}),
+    ...(tracing ? { observe: tracing.middleware } : {}),
+    ...(metrics
+      ? {
+          built: (deps) =>
+            metrics.sources({
+              verifier: () => deps.verifier.stats(),
+              ...(deps.holdBudget ? { heldRequests: () => deps.holdBudget?.held ?? 0 } : {}),
+              ...(deps.sessions
+                ? {
+                    revocations: async () =>
+                      (await deps.sessions!.store.revocations(Math.floor(Date.now() / 1000))).length,
+                  }
+                : {}),
+            }),
+        }
+      : {}),
+  };
+  return { metrics, tracing, extras };
 }
 
 /** The HTTP(S) server with every connection deadline (settings.ts) in place, once it listens. */
