@@ -22,7 +22,13 @@ export function problem(code: ProblemCode, detail?: string, headers: HeadersInit
   };
   return new Response(JSON.stringify(body), {
     status,
-    headers: { 'Content-Type': 'application/problem+json', 'Cache-Control': 'no-store', ...headers },
+    // The code in a header too, as media refusals carry their reason: the request log and the metrics read it there.
+    headers: {
+      'Content-Type': 'application/problem+json',
+      'Cache-Control': 'no-store',
+      [REASON_HEADER]: code,
+      ...headers,
+    },
   });
 }
 

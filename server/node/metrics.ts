@@ -133,6 +133,10 @@ function scrapeMetrics(registry: Registry, read: () => MetricSources): void {
 export function createGatewayMetrics(algorithm: string): GatewayMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: PREFIX });
+  // prom-client names three gauges `..._total`, which Prometheus reserves for counters (promtool check metrics
+  // refuses them): the process's handle and request counts are left out rather than misnamed.
+  for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'])
+    registry.removeSingleMetric(`${PREFIX}${name}`);
   const { requests, bytes, duration, grants, refusals, operations, operationErrors } = requestMetrics(registry);
   let sources: MetricSources = {};
   scrapeMetrics(registry, () => sources);
