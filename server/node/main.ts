@@ -33,8 +33,9 @@ try {
   if (gw.metricsUrl) line('info', 'metrics', { url: gw.metricsUrl });
   const stop = () => {
     // Stop accepting; responses in flight get SHUTDOWN_GRACE seconds; packaging jobs resume on the next start.
+    const stopped = gw.shutdown(); // no longer listening from here on
     line('info', 'shutting down');
-    void gw.shutdown().then(() => {
+    void stopped.then(() => {
       line('info', 'stopped');
       process.exit(0);
     });
