@@ -35,6 +35,7 @@ const suites: [string, () => Promise<Record<string, Ratio>>][] = [
   ['sessions', async () => (await import('./sessions.ts')).sessions(quick)],
   ['uploads', async () => (await import('./uploads.ts')).uploads(quick)],
   ['packaging', async () => (await import('./packaging.ts')).packaging(quick)],
+  ['metrics', async () => (await import('./metrics.ts')).metrics(quick)],
 ];
 const unknown = only ? [...only].filter((n) => !suites.some(([s]) => s === n)) : [];
 if (unknown.length > 0)
