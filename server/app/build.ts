@@ -17,6 +17,7 @@ import {
   instrumentSigningKey,
   instrumentStorage,
   instrumentVerifier,
+  wants,
   type Instrument,
 } from './instrument.ts';
 
@@ -47,7 +48,7 @@ export async function buildDeps(
   extras: BuildExtras = {},
 ): Promise<AppDeps> {
   const instrument = extras.instrument;
-  const storage = instrument ? instrumentStorage(plainStorage, instrument) : plainStorage;
+  const storage = wants(instrument, 'storage') ? instrumentStorage(plainStorage, instrument) : plainStorage;
   const imported = await importGatewayKeys(config);
   try {
     await checkCatalog(storage);
@@ -58,9 +59,9 @@ export async function buildDeps(
   const nativeKey = extras.nativeSigner
     ? extras.nativeSigner(imported.signingKey, config.privateKeyPem)
     : imported.signingKey;
-  const signingKey = instrument ? instrumentSigningKey(nativeKey, instrument) : nativeKey;
+  const signingKey = wants(instrument, 'sign') ? instrumentSigningKey(nativeKey, instrument) : nativeKey;
   const plainVerifier = createVerifier({ keys: imported.keyGroup });
-  const verifier = instrument ? instrumentVerifier(plainVerifier, instrument) : plainVerifier;
+  const verifier = wants(instrument, 'verify') ? instrumentVerifier(plainVerifier, instrument) : plainVerifier;
   const auth = await createViewerAuth(config.auth, config.demo);
   const {
     nativeSigner: _native,
@@ -71,8 +72,10 @@ export async function buildDeps(
     built,
     ...deps
   } = extras;
-  const sessionStore = plainStore && instrument ? instrumentSessionStore(plainStore, instrument) : plainStore;
-  const memory = () => (instrument ? instrumentSessionStore(createMemoryStore(), instrument) : createMemoryStore());
+  const sessionStore =
+    plainStore && wants(instrument, 'session-store') ? instrumentSessionStore(plainStore, instrument) : plainStore;
+  const memory = () =>
+    wants(instrument, 'session-store') ? instrumentSessionStore(createMemoryStore(), instrument) : createMemoryStore();
   const sessionsStore = config.sessions ? (sessionStore ?? memory()) : undefined;
   let sessions: SessionControl | undefined;
   if (config.sessions) {
@@ -138,7 +141,7 @@ function readiness(storage: MediaStorage, store: SessionStore | undefined): () =
         ),
         late,
       ]);
-      clearTimeout(timer);
+      if (timer !== undefined) clearTimeout(timer);
       checks.sessionStore = answer === 'ok' ? 'ok' : 'unreachable';
     }
     return { ready: Object.values(checks).every((v) => v === 'ok'), checks };

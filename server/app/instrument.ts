@@ -12,6 +12,13 @@ export type Operation = 'sign' | 'verify' | 'session-store' | 'storage';
 export interface Instrument {
   /** Runs `fn` as one `op` (`name` says which call: `lease`, `head`, ...). A rejection counts as a failure. */
   run<T>(op: Operation, name: string, fn: () => Promise<T>): Promise<T>;
+  /** Which operations it wants (default: all); the others are not wrapped at all, so they cost nothing. */
+  covers?: (op: Operation) => boolean;
+}
+
+/** Whether `op` goes through `instrument`. */
+export function wants(instrument: Instrument | undefined, op: Operation): instrument is Instrument {
+  return instrument !== undefined && (instrument.covers?.(op) ?? true);
 }
 
 /** The signing key, each native signature timed (the Node entry always signs natively). */

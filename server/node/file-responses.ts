@@ -131,11 +131,12 @@ function proxyProof(secret: string): (request: Request) => boolean {
 /**
  * A request that reached the gateway's port without passing through nginx: its X-Forwarded-For would be believed (the
  * viewer's address, which IP-bound grants check) and a granted file handed off, so it is refused, whatever it asks
- * for. Only the health check is answered (it reads neither): a liveness probe may knock on the gateway's own port.
+ * for. Only the health and readiness checks are answered (they hand off no file and believe no forwarded address):
+ * probes may knock on the gateway's own port.
  */
 function notViaProxy(request: Request): Response | undefined {
-  if ((request.method === 'GET' || request.method === 'HEAD') && pathOf(request.url) === ROUTES.health)
-    return undefined;
+  const probe = pathOf(request.url) === ROUTES.health || pathOf(request.url) === ROUTES.ready;
+  if ((request.method === 'GET' || request.method === 'HEAD') && probe) return undefined;
   return problem('not-via-proxy');
 }
 

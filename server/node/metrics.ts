@@ -17,6 +17,8 @@ import type { LogEntry } from '../app/log.ts';
 const PREFIX = 'hlsgate_';
 const KNOWN_REASONS = new Set<string>([...Object.keys(DENIALS), ...Object.keys(PROBLEMS)]);
 const KNOWN_ROUTES = new Set<string>(Object.values(ROUTES));
+/** The operations timed into histograms: signing (per grant) and the session store (per Redis round trip). */
+const TIMED: readonly Operation[] = ['sign', 'session-store'];
 
 export interface GatewayMetrics {
   registry: Registry;
@@ -140,35 +142,48 @@ export function createGatewayMetrics(algorithm: string): GatewayMetrics {
   const { requests, bytes, duration, grants, refusals, operations, operationErrors } = requestMetrics(registry);
   let sources: MetricSources = {};
   scrapeMetrics(registry, () => sources);
-  // Every known reason and operation starts at 0, so rate() and alerts see a series before its first event.
-  for (const op of ['sign', 'verify', 'session-store', 'storage'] satisfies Operation[])
-    operationErrors.inc({ operation: op }, 0);
+  // Every timed operation starts at 0, so rate() and alerts see a series before its first event.
+  for (const op of TIMED) operationErrors.inc({ operation: op }, 0);
+  // Label children kept per value set (each set is bounded): no label hashing on a request's path.
+  const children = new Map<string, { inc(n?: number): void; observe?(v: number): void }>();
+  const child = <T extends { inc(n?: number): void }>(key: string, make: () => T): T => {
+    let c = children.get(key) as T | undefined;
+    if (!c) children.set(key, (c = make()));
+    return c;
+  };
+  const durations = new Map<string, { observe(v: number): void }>();
 
   return {
     registry,
     request(entry) {
       const route = entry.route && KNOWN_ROUTES.has(entry.route) ? entry.route : 'other';
-      requests.inc({ route, method: entry.method, status: String(entry.status) });
-      if (entry.bytes) bytes.inc({ route }, entry.bytes);
-      duration.observe({ route }, entry.ms / 1000);
+      const status = String(entry.status);
+      child(`r ${route} ${entry.method} ${status}`, () => requests.labels(route, entry.method, status)).inc();
+      if (entry.bytes) child(`b ${route}`, () => bytes.labels(route)).inc(entry.bytes);
+      let d = durations.get(route);
+      if (!d) durations.set(route, (d = duration.labels(route)));
+      d.observe(entry.ms / 1000);
       const kind = GRANT_ROUTES.get(route);
       if (kind && entry.status < 300 && entry.method === 'POST') grants.inc({ kind, algorithm });
       if (entry.status >= 400) {
         const reason =
           entry.reason && KNOWN_REASONS.has(entry.reason) ? entry.reason : entry.status === 404 ? 'not-found' : 'other';
-        refusals.inc({ reason, status: String(entry.status) });
+        child(`x ${reason} ${status}`, () => refusals.labels(reason, status)).inc();
       }
     },
     instrument: {
+      // Only what the metrics report: a per-segment timer on storage and verification would cost every request for
+      // a figure the request duration already gives (traces time those).
+      covers: (op) => TIMED.includes(op),
       async run(op, _name, fn) {
-        const end = operations.startTimer({ operation: op });
+        const start = performance.now();
         try {
           return await fn();
         } catch (err) {
           operationErrors.inc({ operation: op });
           throw err;
         } finally {
-          end();
+          operations.observe({ operation: op }, (performance.now() - start) / 1000);
         }
       },
     },

@@ -12,7 +12,7 @@ import { routePath } from 'hono/route';
 import { REASON_HEADER } from '../core/headers.ts';
 import type { GatewayEnv } from '../app/context.ts';
 import { GRANT_ROUTES } from '../app/layout.ts';
-import type { Instrument } from '../app/instrument.ts';
+import type { Instrument, Operation } from '../app/instrument.ts';
 import { loggableError } from '../app/log.ts';
 
 // OpenTelemetry traces for the Node gateway, off unless the standard variables ask for them
@@ -103,5 +103,12 @@ export async function createTracing(exporter?: SpanExporter): Promise<Tracing> {
 
 /** Both: each operation timed for the metrics inside its span. */
 export function bothInstruments(outer: Instrument, inner: Instrument): Instrument {
-  return { run: (op, name, fn) => outer.run(op, name, () => inner.run(op, name, fn)) };
+  const has = (i: Instrument, op: Operation) => i.covers?.(op) ?? true;
+  return {
+    covers: (op) => has(outer, op) || has(inner, op),
+    run: (op, name, fn) => {
+      const measured = has(inner, op) ? () => inner.run(op, name, fn) : fn;
+      return has(outer, op) ? outer.run(op, name, measured) : measured();
+    },
+  };
 }
