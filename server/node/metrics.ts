@@ -26,12 +26,16 @@ export interface GatewayMetrics {
   request(entry: LogEntry): void;
   /** Times operations (signing, verification, the session store, storage) into histograms. */
   instrument: Instrument;
-  /** Read at each scrape: the verifier's counters, the revocations in force, held blocking requests. */
+  /** Read at each scrape: the verifier's counters, the revocations in force, held blocking requests, upload jobs. */
   sources(s: MetricSources): void;
+  /** An upload packaging job ended. */
+  jobFinished(status: 'ready' | 'failed', seconds: number): void;
 }
 
 export interface MetricSources {
   verifier?: () => VerifierStats;
+  /** Upload packaging jobs waiting and running (UPLOADS=true). */
+  uploadJobs?: () => { queued: number; running: number };
   revocations?: () => Promise<number>;
   heldRequests?: () => number;
 }
@@ -82,7 +86,14 @@ function requestMetrics(registry: Registry) {
     labelNames: ['operation'] as const,
     registers: [registry],
   });
-  return { requests, bytes, duration, grants, refusals, operations, operationErrors };
+  const jobs = new Histogram({
+    name: `${PREFIX}upload_job_duration_seconds`,
+    help: 'Upload packaging jobs that ended, by outcome (ready, failed), and how long each ran.',
+    labelNames: ['status'] as const,
+    buckets: [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600],
+    registers: [registry],
+  });
+  return { requests, bytes, duration, grants, refusals, operations, operationErrors, jobs };
 }
 
 /** Metrics read at each scrape from what the gateway already counts. */
@@ -121,6 +132,18 @@ function scrapeMetrics(registry: Registry, read: () => MetricSources): void {
     },
   });
   new Gauge({
+    name: `${PREFIX}upload_jobs`,
+    help: 'Upload packaging jobs now, by state (queued, running).',
+    labelNames: ['state'] as const,
+    registers: [registry],
+    collect() {
+      const jobs = read().uploadJobs?.();
+      if (!jobs) return;
+      this.set({ state: 'queued' }, jobs.queued);
+      this.set({ state: 'running' }, jobs.running);
+    },
+  });
+  new Gauge({
     name: `${PREFIX}held_playlist_requests`,
     help: 'Low-latency playlist requests held until the playlist changes (blocking reload).',
     registers: [registry],
@@ -139,7 +162,7 @@ export function createGatewayMetrics(algorithm: string): GatewayMetrics {
   // refuses them): the process's handle and request counts are left out rather than misnamed.
   for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'])
     registry.removeSingleMetric(`${PREFIX}${name}`);
-  const { requests, bytes, duration, grants, refusals, operations, operationErrors } = requestMetrics(registry);
+  const { requests, bytes, duration, grants, refusals, operations, operationErrors, jobs } = requestMetrics(registry);
   let sources: MetricSources = {};
   scrapeMetrics(registry, () => sources);
   // Every timed operation starts at 0, so rate() and alerts see a series before its first event.
@@ -186,6 +209,9 @@ export function createGatewayMetrics(algorithm: string): GatewayMetrics {
           operations.observe({ operation: op }, (performance.now() - start) / 1000);
         }
       },
+    },
+    jobFinished(status, seconds) {
+      jobs.observe({ status }, seconds);
     },
     sources(s) {
       sources = { ...sources, ...s };

@@ -62,7 +62,8 @@ async function startUploads(
   mediaDir: string,
   jobs: UploadJobConfig,
   options: StartOptions,
-): Promise<{ sink: UploadSink; close(): Promise<void> }> {
+  onFinished?: (status: 'ready' | 'failed', seconds: number) => void,
+): Promise<{ sink: UploadSink; counts(): { queued: number; running: number }; close(): Promise<void> }> {
   const [{ createFsUploads }, { createUploadQueue }, { packageUpload }] = await Promise.all([
     import('./fs-uploads.ts'),
     import('./upload-queue.ts'),
@@ -79,6 +80,7 @@ async function startUploads(
     concurrency: jobs.jobs,
     retentionMs: jobs.retentionSeconds * 1000,
     events: options.events ?? defaultEventLog,
+    ...(onFinished ? { onFinished } : {}),
     ...(options.now ? { now: options.now } : {}),
     run: packageUpload({
       mediaDir: media,
@@ -94,7 +96,7 @@ async function startUploads(
     }),
   });
   later.queue = queue;
-  return { sink, close: () => queue.close() };
+  return { sink, counts: () => queue.counts(), close: () => queue.close() };
 }
 
 /** Starts the gateway on Node: validates config (throws ConfigError), imports keys, listens. */
@@ -105,10 +107,15 @@ export async function startNodeGateway(input: Env, options: StartOptions = {}): 
   const sessionStore =
     config.sessions && config.sessions.store !== 'memory' ? createRedisStore(config.sessions.store) : undefined;
   const handOff = nginx ? NGINX_HAND_OFF : NODE_HAND_OFF;
-  const uploads = settings.uploadJobs ? await startUploads(mediaDir, settings.uploadJobs, options) : undefined;
-  const stopped = new AbortController();
   const ops = settings.operations;
   const { metrics, tracing, extras: observed } = await observability(settings, options);
+  const uploads = settings.uploadJobs
+    ? await startUploads(mediaDir, settings.uploadJobs, options, (status, seconds) =>
+        metrics?.jobFinished(status, seconds),
+      )
+    : undefined;
+  if (uploads) metrics?.sources({ uploadJobs: () => uploads.counts() });
+  const stopped = new AbortController();
   const app = await buildGateway(config, createFsStorage(mediaDir, { handOff }), {
     background: stopped.signal,
     assets: createAssets(options.assetsDir ?? join(REPO_ROOT, 'player/dist')),

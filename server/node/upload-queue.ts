@@ -38,6 +38,8 @@ export interface QueueOptions {
   retentionMs: number;
   events: EventLog;
   now?: () => number;
+  /** Told when a job ends ready or failed, with how long it ran (metrics); not for one stopped by close(). */
+  onFinished?: (status: 'ready' | 'failed', seconds: number) => void;
 }
 
 type Stored = UploadStatus & { at?: number };
@@ -92,6 +94,8 @@ async function packageOne(
 ): Promise<void> {
   let last = -1;
   let writing = Promise.resolve();
+  const started = performance.now();
+  const finished = (status: 'ready' | 'failed') => opts.onFinished?.(status, (performance.now() - started) / 1000);
   try {
     await write(id, { status: 'packaging', percent: 0 });
     await opts.run(id, source, signal, (fraction) => {
@@ -102,6 +106,7 @@ async function packageOne(
     });
     await writing;
     await write(id, { status: 'ready' });
+    finished('ready');
     await rm(source, { force: true });
   } catch (err) {
     await writing;
@@ -116,6 +121,7 @@ async function packageOne(
       detail: err instanceof JobFailure ? err.detail : String(err),
     });
     await write(id, { status: 'failed', ...failure }).catch(() => {});
+    finished('failed');
   }
 }
 
@@ -181,6 +187,8 @@ export function createUploadQueue(opts: QueueOptions) {
     enqueue,
     ready,
     sweep,
+    /** Jobs waiting and running now (metrics). */
+    counts: () => ({ queued: waiting.length, running: running.size }),
     /** Stops the timer and the running jobs (they are resumed by the next start). */
     async close(): Promise<void> {
       clearInterval(timer);

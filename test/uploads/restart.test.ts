@@ -14,9 +14,9 @@ import { waitForOutput } from '../helpers/process.ts';
 const children: ChildProcess[] = [];
 afterAll(() => children.forEach((c) => c.kill('SIGKILL')));
 
-async function start(dir: string): Promise<{ url: string; child: ChildProcess }> {
+async function start(dir: string): Promise<{ url: string; metrics: string; child: ChildProcess }> {
   const env = Object.fromEntries(
-    Object.entries(testEnv({ PORT: '0', MEDIA_DIR: dir, UPLOADS: 'true' })).filter(
+    Object.entries(testEnv({ PORT: '0', MEDIA_DIR: dir, UPLOADS: 'true', METRICS_PORT: '0' })).filter(
       (e): e is [string, string] => e[1] !== undefined,
     ),
   );
@@ -26,8 +26,12 @@ async function start(dir: string): Promise<{ url: string; child: ChildProcess }>
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(child);
-  const { match } = await waitForOutput(child, /"msg":"listening","url":"([^"]+)"/, 'the gateway');
-  return { url: match[1]!, child };
+  const { match } = await waitForOutput(
+    child,
+    /"msg":"listening","url":"([^"]+)"[^\n]*\n(?:.*\n)*?.*"msg":"metrics","url":"([^"]+)"/,
+    'the gateway',
+  );
+  return { url: match[1]!, metrics: match[2]!, child };
 }
 
 describe('upload packaging across a restart', () => {
@@ -102,7 +106,7 @@ describe('upload packaging across a restart', () => {
         }
         expect(existsSync(join(dir, 'survivor'))).toBe(false); // nothing half-published
         // Killed, it leaves its build folder (removed by the next start); stopped, it cleans up after itself.
-      expect(readdirSync(dir).some((f) => f.startsWith('.package-survivor-'))).toBe(signal === 'SIGKILL');
+        expect(readdirSync(dir).some((f) => f.startsWith('.package-survivor-'))).toBe(signal === 'SIGKILL');
 
         const second = await start(dir);
         let s = await status(second.url);
@@ -111,6 +115,11 @@ describe('upload packaging across a restart', () => {
           s = await status(second.url);
         }
         expect(s.status).toBe('ready');
+        // The metrics saw the job end, and nothing is left queued or running.
+        const metrics = await (await fetch(second.metrics)).text();
+        expect(metrics).toMatch(/^hlsgate_upload_job_duration_seconds_count\{status="ready"\} 1$/m);
+        expect(metrics).toMatch(/^hlsgate_upload_jobs\{state="running"\} 0$/m);
+        expect(metrics).toMatch(/^hlsgate_upload_jobs\{state="queued"\} 0$/m);
         expect(existsSync(join(dir, 'survivor', 'master.m3u8'))).toBe(true);
         expect(readdirSync(dir).filter((f) => f.startsWith('.package-'))).toEqual([]);
       } finally {
