@@ -72,6 +72,8 @@ T is epoch seconds, ISO 8601, or relative: +30m, +2h, +1d.
   --r2 BUCKET                  or to R2 for the Worker (<id>/... and the bucket's catalog.json): local
   --r2-remote, --r2-persist D    (.wrangler/state) or --r2-remote through wrangler
   --json                       the final report as JSON on stdout
+  --metrics-port N             Prometheus metrics of the ingest on 127.0.0.1:N (0 picks one; printed): state,
+                               output bit rate, frames, segments written, reconnections ($METRICS_TOKEN honoured)
 `,
   catalog: `hls-gate catalog list [--json] | add <videoId> [--title T] [--description D] [--duration S] | remove <videoId>
   Edits catalog.json in the media folder (--media-dir or $MEDIA_DIR, default ./media): validated, written atomically.

@@ -109,6 +109,7 @@ export async function liveCommand(argv: string[], io: Io): Promise<number> {
       r2: { type: 'string' },
       'r2-remote': { type: 'boolean', default: false },
       'r2-persist': { type: 'string', default: '.wrangler/state' },
+      'metrics-port': { type: 'string' },
     },
     allowPositionals: true,
     strict: true,
@@ -157,7 +158,18 @@ export async function liveCommand(argv: string[], io: Io): Promise<number> {
     preset: values.preset,
     env: io.env,
   };
-  return await run(id, options, io, values.json);
+  const metricsPort =
+    values['metrics-port'] === undefined ? undefined : integer(values['metrics-port'], '--metrics-port', 0, 65535);
+  const metrics =
+    metricsPort === undefined
+      ? undefined
+      : await (await import('./live-metrics.ts')).serveLiveMetrics(metricsPort, io.env.METRICS_TOKEN);
+  if (metrics) io.stderr(`metrics: ${metrics.url}\n`);
+  try {
+    return await run(id, options, io, values.json, metrics ? (s) => metrics.update(s) : undefined);
+  } finally {
+    await metrics?.close();
+  }
 }
 
 /** `--low-latency [--part-seconds S]`: parts of 0.2 to 1 s (RFC 8216bis section 4.4.3.7; Apple: about 1/3 s). */
@@ -171,7 +183,13 @@ function lowLatencyOptions(on: boolean, part: string | undefined): { lowLatency?
   return { lowLatency: true, partTarget: seconds };
 }
 
-async function run(id: string, options: Parameters<typeof runLive>[0], io: Io, json: boolean): Promise<number> {
+async function run(
+  id: string,
+  options: Parameters<typeof runLive>[0],
+  io: Io,
+  json: boolean,
+  onStatus?: (s: LiveStatus) => void,
+): Promise<number> {
   // Ctrl-C ends the stream cleanly: the playlists get EXT-X-ENDLIST and the recording stays (or is removed).
   const abort = new AbortController();
   const onSignal = () => abort.abort();
@@ -183,6 +201,7 @@ async function run(id: string, options: Parameters<typeof runLive>[0], io: Io, j
     const report = await runLive(options, {
       signal: abort.signal,
       onStatus: (s) => {
+        onStatus?.(s);
         const line = statusLine(id, s);
         if (json) return;
         if (io.stderrTty) io.stderr(`\r${line}   `);

@@ -55,7 +55,7 @@ describe('hls-gate live with an RTMP encoder', () => {
       [
         join(REPO_ROOT, 'bin/hls-gate.js'),
         ...['live', 'rtmp', '--input', `rtmp://127.0.0.1:${port}/live`, '--ladder', '360,240'],
-        ...['--preset', 'ultrafast', '--dvr', '--grace', String(GRACE), '--media-dir', dir],
+        ...['--preset', 'ultrafast', '--dvr', '--grace', String(GRACE), '--media-dir', dir, '--metrics-port', '0'],
       ],
       { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH!, LIVE_STREAM_KEY: KEY } },
     );
@@ -104,6 +104,14 @@ describe('hls-gate live with an RTMP encoder', () => {
     await new Promise((r) => setTimeout(r, 12_000));
     const during = await currentTime();
     expect(during, output).toBeGreaterThan(before + 6);
+    // The ingest as Prometheus sees it: live, writing segments at a bit rate, one reconnection.
+    const metricsUrl = /metrics: (http:\/\/\S+)/.exec(output)?.[1];
+    expect(metricsUrl, output).toBeDefined();
+    const metrics = await (await fetch(metricsUrl!)).text();
+    expect(metrics).toMatch(/^hlsgate_live_state\{state="live"\} 1$/m);
+    expect(Number(/^hlsgate_live_segments_written_total (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThan(3);
+    expect(Number(/^hlsgate_live_output_bits_per_second (\S+)$/m.exec(metrics)?.[1])).toBeGreaterThan(10_000);
+    expect(metrics).toMatch(/^hlsgate_live_reconnections_total 1$/m);
     expect((await second).code).toBe(0);
     const message = await page.evaluate(
       () => (window as unknown as { __hlsGate: { message: { title: string } | null } }).__hlsGate.message,
