@@ -51,6 +51,9 @@ export function instrumentSessionStore(store: SessionStore, instrument: Instrume
     lift: (...a) => run('lift', () => store.lift(...a)),
     revocations: (...a) => run('revocations', () => store.revocations(...a)),
     version: () => run('version', () => store.version()),
+    ...(store.activeLeases
+      ? { activeLeases: (now: number) => run('active-leases', async () => (await store.activeLeases?.(now)) ?? 0) }
+      : {}),
     close: () => store.close(),
   };
 }

@@ -43,6 +43,11 @@ export interface SessionStore {
    * store lost its state (a restarted or flushed Redis): it then differs from every value read before.
    */
   version(): Promise<string>;
+  /**
+   * Optional: leases live at `now` over every viewer (the Node stores; metrics read it at each scrape). The Durable
+   * Object store has none: Workers have no metrics listener.
+   */
+  activeLeases?(now: number): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -64,6 +69,15 @@ export function createMemoryStore(): SessionStore {
     },
     async release(sub, sid) {
       leases.get(sub)?.delete(sid);
+    },
+    async activeLeases(now) {
+      let live = 0;
+      for (const [sub, mine] of leases) {
+        for (const [sid, l] of mine) if (l.until <= now) mine.delete(sid);
+        if (mine.size === 0) leases.delete(sub);
+        live += mine.size;
+      }
+      return live;
     },
     async revoke(r) {
       revoked.set(`${r.kind}:${r.id}`, r);

@@ -33,7 +33,11 @@ export interface GatewayMetrics {
 }
 
 export interface MetricSources {
+  /** What the gateway signs with: `rsa-sha1`, `ecdsa-sha1`. */
+  algorithm?: string;
   verifier?: () => VerifierStats;
+  /** Leases live over every viewer (session control with stream limits). */
+  activeLeases?: () => Promise<number>;
   /** Upload packaging jobs waiting and running (UPLOADS=true). */
   uploadJobs?: () => { queued: number; running: number };
   revocations?: () => Promise<number>;
@@ -132,6 +136,15 @@ function scrapeMetrics(registry: Registry, read: () => MetricSources): void {
     },
   });
   new Gauge({
+    name: `${PREFIX}active_leases`,
+    help: 'Device sessions holding a lease now, over every viewer (session control with MAX_STREAMS_PER_VIEWER).',
+    registers: [registry],
+    async collect() {
+      const active = read().activeLeases;
+      if (active) this.set(await active().catch(() => Number.NaN));
+    },
+  });
+  new Gauge({
     name: `${PREFIX}upload_jobs`,
     help: 'Upload packaging jobs now, by state (queued, running).',
     labelNames: ['state'] as const,
@@ -154,8 +167,8 @@ function scrapeMetrics(registry: Registry, read: () => MetricSources): void {
   });
 }
 
-/** `algorithm`: what the gateway signs with (`rsa-sha1`, `ecdsa-sha1`), a label of every grant. */
-export function createGatewayMetrics(algorithm: string): GatewayMetrics {
+/** The gateway's metrics; what it signs with (a label of every grant) comes with the sources, once keys are loaded. */
+export function createGatewayMetrics(): GatewayMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: PREFIX });
   // prom-client names three gauges `..._total`, which Prometheus reserves for counters (promtool check metrics
@@ -187,7 +200,8 @@ export function createGatewayMetrics(algorithm: string): GatewayMetrics {
       if (!d) durations.set(route, (d = duration.labels(route)));
       d.observe(entry.ms / 1000);
       const kind = GRANT_ROUTES.get(route);
-      if (kind && entry.status < 300 && entry.method === 'POST') grants.inc({ kind, algorithm });
+      if (kind && entry.status < 300 && entry.method === 'POST')
+        grants.inc({ kind, algorithm: sources.algorithm ?? 'unknown' });
       if (entry.status >= 400) {
         const reason =
           entry.reason && KNOWN_REASONS.has(entry.reason) ? entry.reason : entry.status === 404 ? 'not-found' : 'other';

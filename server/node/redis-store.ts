@@ -10,13 +10,15 @@ import type { Revocation, SessionStore } from '../app/session-store.ts';
 // Bounded waits: no offline queue, one retry, a command timeout, so an unreachable Redis fails fast and
 // SESSION_STORE_FAILURE decides.
 
-// KEYS: leases zset, proofs hash. ARGV: sid, until, max, now, previous proof ('' = new), next proof.
+// KEYS: leases zset, proofs hash, every viewer's leases zset (metrics). ARGV: sid, until, max, now, previous proof
+// ('' = new), next proof, the viewer's prefix in the last zset.
 // Returns 1 ok, 0 limit, -1 stale.
 const LEASE = `
 local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[4])
 if #expired > 0 then
   redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[4])
   redis.call('HDEL', KEYS[2], unpack(expired))
+  for _, s in ipairs(expired) do redis.call('ZREM', KEYS[3], ARGV[7] .. s) end
 end
 local held = redis.call('ZSCORE', KEYS[1], ARGV[1])
 if ARGV[5] ~= '' then
@@ -27,6 +29,7 @@ else
 end
 redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[6])
+redis.call('ZADD', KEYS[3], ARGV[2], ARGV[7] .. ARGV[1])
 local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
 local keep = math.ceil(tonumber(last[2])) + 60
 redis.call('EXPIREAT', KEYS[1], keep)
@@ -35,7 +38,16 @@ return 1`;
 
 const RESULTS = { 1: 'ok', 0: 'limit', [-1]: 'stale' } as const;
 
-export function createRedisStore(url: string, prefix = 'hls-gate:'): SessionStore {
+/** Live leases over every viewer; ended ones are dropped here (a viewer who never came back leaves its entry until then). */
+async function countLeases(redis: Redis, key: string, now: number): Promise<number> {
+  const [, counted] =
+    (await redis.multi().zremrangebyscore(key, '-inf', now).zcount(key, `(${now}`, '+inf').exec()) ?? [];
+  if (!counted || counted[0]) throw counted?.[0] ?? new Error('the lease count failed');
+  return Number(counted[1]);
+}
+
+/** Bounded waits: no offline queue, one retry, short timeouts; errors are the session control's to report. */
+function connect(url: string): Redis {
   const redis = new Redis(url, {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
@@ -44,9 +56,17 @@ export function createRedisStore(url: string, prefix = 'hls-gate:'): SessionStor
     lazyConnect: false,
   });
   redis.on('error', () => {}); // reported by the session control when a command fails; never crash the process
+  return redis;
+}
+
+export function createRedisStore(url: string, prefix = 'hls-gate:'): SessionStore {
+  const redis = connect(url);
   // Subs follow one rule (app/subject.ts): at most 200 bytes, no control characters, so they are safe in a key.
   const leases = (sub: string) => `${prefix}leases:${sub}`;
   const proofs = (sub: string) => `${prefix}lease-proofs:${sub}`;
+  // Every live lease once more, member "<sub as JSON>\n<sid>" (a sid has no newline), for one count of them all.
+  const allLeases = `${prefix}leases-all`;
+  const member = (sub: string) => `${JSON.stringify(sub)}\n`;
   const revokedKey = `${prefix}revoked`;
   const versionKey = `${prefix}revoked:version`;
   const epochKey = `${prefix}revoked:epoch`;
@@ -56,21 +76,29 @@ export function createRedisStore(url: string, prefix = 'hls-gate:'): SessionStor
     async lease(sub, sid, until, max, now, proof) {
       const r = (await redis.eval(
         LEASE,
-        2,
+        3,
         leases(sub),
         proofs(sub),
+        allLeases,
         sid,
         String(until),
         String(max),
         String(now),
         proof.previous ?? '',
         proof.next,
+        member(sub),
       )) as 1 | 0 | -1;
       return RESULTS[r];
     },
     async release(sub, sid) {
-      await redis.multi().zrem(leases(sub), sid).hdel(proofs(sub), sid).exec();
+      await redis
+        .multi()
+        .zrem(leases(sub), sid)
+        .hdel(proofs(sub), sid)
+        .zrem(allLeases, `${member(sub)}${sid}`)
+        .exec();
     },
+    activeLeases: (now) => countLeases(redis, allLeases, now),
     async revoke(r) {
       await redis
         .multi()

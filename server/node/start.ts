@@ -18,7 +18,6 @@ import { signInBatches } from './sign-batches.ts';
 import { createRedisStore } from './redis-store.ts';
 import type { UploadSink } from '../app/storage.ts';
 import type { SpanExporter } from '@opentelemetry/sdk-trace';
-import { createPrivateKey } from 'node:crypto';
 import { createGatewayMetrics, serveMetrics, type MetricsListener } from './metrics.ts';
 import type { Instrument } from '../app/instrument.ts';
 import { REPO_ROOT, type DevKey } from './load-env.ts';
@@ -168,8 +167,7 @@ export async function startNodeGateway(input: Env, options: StartOptions = {}): 
 /** Metrics (METRICS_PORT) and traces (OTEL_*): what the build is given to time, log and trace with. */
 async function observability(settings: NodeSettings, options: StartOptions) {
   const ops = settings.operations;
-  const keyType = createPrivateKey(settings.config.privateKeyPem).asymmetricKeyType === 'ec' ? 'ecdsa' : 'rsa';
-  const metrics = ops.metrics ? createGatewayMetrics(`${keyType}-sha1`) : undefined;
+  const metrics = ops.metrics ? createGatewayMetrics() : undefined;
   // Traces are loaded only when asked for: without OTEL_* the gateway never loads OpenTelemetry.
   const traces = ops.tracing || options.traceExporter ? await import('./tracing.ts') : undefined;
   const tracing = traces ? await traces.createTracing(options.traceExporter) : undefined;
@@ -191,12 +189,16 @@ async function observability(settings: NodeSettings, options: StartOptions) {
       ? {
           built: (deps) =>
             metrics.sources({
+              // The gateway's grants are SHA-1 (CloudFront's default), with the key's own algorithm.
+              algorithm: `${deps.signingKey.type}-sha1`,
               verifier: () => deps.verifier.stats(),
               ...(deps.holdBudget ? { heldRequests: () => deps.holdBudget?.held ?? 0 } : {}),
               ...(deps.sessions
                 ? {
                     revocations: async () =>
                       (await deps.sessions!.store.revocations(Math.floor(Date.now() / 1000))).length,
+                    activeLeases: async () =>
+                      (await deps.sessions!.store.activeLeases?.(Math.floor(Date.now() / 1000))) ?? 0,
                   }
                 : {}),
             }),

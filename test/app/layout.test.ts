@@ -49,7 +49,7 @@ describe('one layout', () => {
         .filter(([, r]) => !inScope(r))
         .map(([name]) => name)
         .sort(),
-    ).toEqual(['health', 'playerFile', 'playerPage', 'playerPageSlash']);
+    ).toEqual(['health', 'playerFile', 'playerPage', 'playerPageSlash', 'ready']);
   });
 
   it('fills a route the way Hono reads it back, one encoded segment per parameter', async () => {

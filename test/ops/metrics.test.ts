@@ -181,6 +181,19 @@ describe('Prometheus scrapes the gateway', () => {
     for (const r of named) expect(known.has(r), r).toBe(true);
   });
 
+  it("the README's metrics table names every gateway metric, and every metric it names exists", async () => {
+    const text = await (await fetch(gw.metricsUrl!, { headers: { Authorization: `Bearer ${TOKEN}` } })).text();
+    const own = [...text.matchAll(/^# TYPE (hlsgate_\S+)/gm)]
+      .map((m) => m[1]!)
+      .filter((n) => !/^hlsgate_(process|nodejs)_/.test(n));
+    const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+    const start = readme.indexOf('| metric | what |');
+    const table = readme.slice(start, readme.indexOf('\n\n', start));
+    const named = new Set([...table.matchAll(/`(hlsgate_[a-z0-9_]+)/g)].map((m) => m[1]!));
+    for (const n of own) expect(named.has(n), n).toBe(true);
+    for (const n of named) if (!/^hlsgate_(live_|process_$|nodejs_$)/.test(n)) expect(own, n).toContain(n);
+  });
+
   it('every metric the Grafana dashboard draws exists', async () => {
     const text = await (await fetch(gw.metricsUrl!, { headers: { Authorization: `Bearer ${TOKEN}` } })).text();
     const families = new Set([...text.matchAll(/^# TYPE (\S+)/gm)].map((m) => m[1]));
@@ -190,5 +203,44 @@ describe('Prometheus scrapes the gateway', () => {
     );
     expect(used.size).toBeGreaterThan(8);
     for (const name of used) expect(families.has(name), name).toBe(true);
+  });
+});
+
+describe('session control in the metrics', () => {
+  it('counts the leases held over every viewer, and the revocations in force', async () => {
+    const gw2 = await startNodeGateway(
+      testEnv({
+        PORT: '0',
+        METRICS_PORT: '0',
+        SESSION_SECRET: 'session-secret-that-is-long-enough-0123456789',
+        ADMIN_SECRET: 'admin-secret-that-is-long-enough-0123456789',
+        MAX_STREAMS_PER_VIEWER: '2',
+      }),
+      { log: () => {} },
+    );
+    try {
+      for (const sub of ['a', 'b', 'c', 'a']) {
+        const res = await fetch(`${gw2.url}/api/videos/ladder/access`, {
+          method: 'POST',
+          headers: { Authorization: `Bearer ${await viewerToken(['ladder'], { sub })}` },
+        });
+        expect(res.status).toBe(200);
+        await res.arrayBuffer();
+      }
+      const revoke = await fetch(`${gw2.url}/api/admin/revocations`, {
+        method: 'POST',
+        headers: {
+          Authorization: 'Bearer admin-secret-that-is-long-enough-0123456789',
+          'Content-Type': 'application/json',
+        },
+        body: JSON.stringify({ sub: 'c', ttl: 600 }),
+      });
+      expect(revoke.status).toBe(201);
+      const text = await (await fetch(gw2.metricsUrl!)).text();
+      expect(text).toMatch(/^hlsgate_active_leases 4$/m); // a and a's second device, b, c
+      expect(text).toMatch(/^hlsgate_revocations 1$/m);
+    } finally {
+      await gw2.close();
+    }
   });
 });

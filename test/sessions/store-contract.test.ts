@@ -137,6 +137,23 @@ describe.each(SUBJECTS)('SessionStore contract: %s', (_name, make) => {
     expect(await store.lease(sub, 's2', now + 60, 2, now, { previous: 'p2', next: 'p3' })).toBe('stale');
   });
 
+  it('counts the live leases of every viewer (the Node stores; the Durable Object has no metrics to feed)', async () => {
+    if (_name === 'durable object') {
+      expect('activeLeases' in store).toBe(false);
+      return;
+    }
+    // Far enough ahead that the other cases' leases have all ended.
+    const t = now + 10_000;
+    const [a, b] = [viewer(), viewer()];
+    expect(await store.lease(a, 'x', t + 60, 2, t, fresh('p1'))).toBe('ok');
+    expect(await store.lease(a, 'y', t + 5, 2, t, fresh('p2'))).toBe('ok');
+    expect(await store.lease(b, 'x', t + 60, 1, t, fresh('p3'))).toBe('ok');
+    expect(await store.activeLeases!(t)).toBe(3);
+    expect(await store.activeLeases!(t + 10)).toBe(2); // one ended
+    await store.release(a, 'x');
+    expect(await store.activeLeases!(t + 10)).toBe(1);
+  });
+
   it('refuses a new lease at the limit and admits one once a lease is given back', async () => {
     const sub = viewer();
     expect(await store.lease(sub, 'a', now + 60, 2, now, fresh('pa'))).toBe('ok');

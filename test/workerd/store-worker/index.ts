@@ -11,7 +11,9 @@ interface Env {
   SESSIONS: DurableObjectNamespace;
 }
 
-type Call = { [M in keyof SessionStore]: { method: M; args: Parameters<SessionStore[M]> } }[keyof SessionStore];
+/** The interface's required methods (the optional activeLeases is the Node stores' alone). */
+type Method = Exclude<keyof SessionStore, 'activeLeases'>;
+type Call = { [M in Method]: { method: M; args: Parameters<SessionStore[M]> } }[Method];
 
 export default {
   async fetch(request: Request, env: Env): Promise<Response> {
