@@ -6,7 +6,7 @@ import type { AppDeps, GatewayEnv, Readiness } from './context.ts';
 import { importGatewayKeys } from './keys.ts';
 import { createViewerAuth } from './auth.ts';
 import { createApp, createStandaloneApp } from './create-app.ts';
-import { CatalogError, checkCatalog } from './catalog.ts';
+import { CatalogError, catalogReadsValid, checkCatalog } from './catalog.ts';
 import { ConfigError } from './config-error.ts';
 import { createMemoryStore, type SessionStore } from './session-store.ts';
 import { createSessionControl, type SessionControl } from './session-control.ts';
@@ -126,7 +126,7 @@ function readiness(storage: MediaStorage, store: SessionStore | undefined): () =
   return async () => {
     const checks: Readiness['checks'] = { keys: 'ok' };
     try {
-      await checkCatalog(storage);
+      await catalogReadsValid(storage);
       checks.catalog = 'ok';
     } catch (err) {
       checks.catalog = err instanceof CatalogError ? 'invalid' : 'unreadable';

@@ -145,6 +145,14 @@ export function readCatalog(
   return next.entries;
 }
 
+/**
+ * Whether the catalog reads valid now, without touching the cache the routes use (so a probe never drops the last
+ * good catalog the gateway is serving from): for /readyz.
+ */
+export async function catalogReadsValid(storage: MediaStorage): Promise<void> {
+  await loadCatalog(storage);
+}
+
 /** Reads and validates the catalog once, at start-up: a broken one stops the gateway with the line to fix. */
 export async function checkCatalog(storage: MediaStorage): Promise<void> {
   cached.delete(storage);

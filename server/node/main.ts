@@ -31,7 +31,14 @@ try {
   line('info', 'listening', { url: gw.url, mediaBaseUrl: gw.config.mediaBaseUrl ?? 'same origin as each request' });
   if (gw.zeroConfig) console.error(`  Open ${shown}/ to watch the demo.\n`);
   if (gw.metricsUrl) line('info', 'metrics', { url: gw.metricsUrl });
+  let stopping = false;
   const stop = () => {
+    // A second signal while draining: stop now, and say so with the exit code.
+    if (stopping) {
+      line('warn', 'stopped before responses in flight finished');
+      process.exit(1);
+    }
+    stopping = true;
     // Stop accepting; responses in flight get SHUTDOWN_GRACE seconds; packaging jobs resume on the next start.
     const stopped = gw.shutdown(); // no longer listening from here on
     line('info', 'shutting down');
@@ -40,8 +47,8 @@ try {
       process.exit(0);
     });
   };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
 } catch (err) {
   if (err instanceof ConfigError) {
     console.error(`hls-gate: configuration error: ${err.message}`);

@@ -20,6 +20,7 @@ if #expired > 0 then
   redis.call('HDEL', KEYS[2], unpack(expired))
   for _, s in ipairs(expired) do redis.call('ZREM', KEYS[3], ARGV[7] .. s) end
 end
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', ARGV[4])
 local held = redis.call('ZSCORE', KEYS[1], ARGV[1])
 if ARGV[5] ~= '' then
   if (not held) or redis.call('HGET', KEYS[2], ARGV[1]) ~= ARGV[5] then return -1 end

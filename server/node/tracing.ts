@@ -41,7 +41,10 @@ export async function createTracing(exporter?: SpanExporter): Promise<Tracing> {
   }
   const provider = new TracerProvider({ spanProcessors: [processor] });
   // The request's span stays current across awaits (AsyncLocalStorage), so the calls it makes become its children.
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  // Registered only when no other is (a host app's own wins, and is never disabled by this gateway's shutdown).
+  const manager = new AsyncLocalStorageContextManager().enable();
+  const ours = context.setGlobalContextManager(manager);
+  if (!ours) manager.disable();
   const tracer: Tracer = provider.getTracer('hls-gate');
 
   const ended = (span: Span, err?: unknown) => {
@@ -96,7 +99,7 @@ export async function createTracing(exporter?: SpanExporter): Promise<Tracing> {
     },
     shutdown: async () => {
       await provider.shutdown();
-      context.disable();
+      if (ours) context.disable();
     },
   };
 }

@@ -14,7 +14,7 @@ import { REPO_ROOT } from '../../server/node/load-env.ts';
 import { startNodeGateway } from '../../server/node/start.ts';
 import { freePort } from '../helpers/ports.ts';
 import { waitForOutput } from '../helpers/process.ts';
-import { cookieHeader, testEnv } from '../helpers/targets.ts';
+import { cookieHeader, testEnv, viewerToken } from '../helpers/targets.ts';
 import { RSA_KEY_PAIR_ID, fixtureKey } from '../helpers/fixtures.ts';
 
 const dirs: string[] = [];
@@ -45,6 +45,13 @@ describe('/readyz', () => {
       expect(broken.status).toBe(503);
       expect(await broken.json()).toEqual({ ready: false, checks: { keys: 'ok', catalog: 'invalid' } });
       expect((await fetch(`${gw.url}/healthz`)).status).toBe(200); // alive, not ready
+      // The probe never drops the last good catalog the gateway serves from: grants still work meanwhile.
+      const grant = await fetch(`${gw.url}/api/videos/ladder/access`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${await viewerToken(['ladder'])}` },
+      });
+      expect(grant.status).toBe(200);
+      expect((await fetch(`${gw.url}/readyz`)).status).toBe(503);
       cpSync(join(REPO_ROOT, 'media/catalog.json'), join(dir, 'catalog.json'));
       expect((await fetch(`${gw.url}/readyz`)).status).toBe(200);
     } finally {
